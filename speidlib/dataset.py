@@ -91,6 +91,8 @@ def prepare(config: PrepareConfig, run_dir, progress: bool = True) -> Path:
     rng = np.random.default_rng(config.seed)
 
     pairs = read_pairs(config.pairs)
+    with Genome(config.genome) as genome:
+        genome.check_chromosomes(pairs[schema.CHROM].unique(), source=str(config.pairs))
     split = split_pairs(pairs, method=config.split, test_fraction=config.test_fraction,
                         valid_fraction=config.valid_fraction,
                         test_chromosomes=config.test_chromosomes,
@@ -100,7 +102,6 @@ def prepare(config: PrepareConfig, run_dir, progress: bool = True) -> Path:
     windows = {"enhancer": config.enhancer_window, "promoter": config.promoter_window}
     tables, index, lo, hi = {}, {}, {}, {}
     with Genome(config.genome) as genome:
-        genome.check_chromosomes(pairs[schema.CHROM].unique(), source=str(config.pairs))
         with atomic_path(run_dir / schema.DATASET_FILE) as tmp, h5py.File(tmp, "w") as h5:
             for branch, w in windows.items():
                 table, index[branch] = _elements(pairs, branch)

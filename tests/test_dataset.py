@@ -1,0 +1,154 @@
+import json
+
+import h5py
+import numpy as np
+import pytest
+
+from speidlib import schema
+from speidlib.dataset import Dataset, PairBatches, PrepareConfig, prepare
+from speidlib.encode import decode, one_hot
+from speidlib.genome import Genome
+
+W_E, W_P, N_AUG = 60, 40, 5
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """A 2-chromosome genome and 48 pairs (12 positive) in TargetFinder shape."""
+    root = tmp_path_factory.mktemp("tiny")
+    rng = np.random.default_rng(0)
+    chroms = {"chr1": 3000, "chr2": 2500}
+    with open(root / "g.fa", "w") as fh:
+        for c, n in chroms.items():
+            seq = "".join(rng.choice(list("ACGTacgt"), n))
+            fh.write(f">{c}\n" + "\n".join(seq[i:i + 60] for i in range(0, n, 60)) + "\n")
+    rows = ["enhancer_name,promoter_name,label"]
+    for i in range(48):
+        c = "chr1" if i % 2 else "chr2"
+        es = 10 + 37 * i % 2200          # some enhancers sit at the chromosome start
+        el = [20, 50, 90][i % 3]         # 90 > W_E: sampled inside the element
+        ps = 2300 + (i % 4) * 30         # promoters reused across pairs
+        rows.append(f"T|{c}:{es}-{es + el},T|{c}:{ps}-{ps + 30},{int(i % 4 == 0)}")
+    (root / "pairs.csv").write_text("\n".join(rows) + "\n")
+    run = root / "run"
+    cfg = PrepareConfig(pairs=str(root / "pairs.csv"), genome=str(root / "g.fa"),
+                        enhancer_window=W_E, promoter_window=W_P, augment=N_AUG, seed=3)
+    prepare(cfg, run, progress=False)
+    return root, run
+
+
+def test_spans_hold_the_genome_and_default_windows_are_centred(tiny):
+    root, run = tiny
+    ds = Dataset(run)
+    g = Genome(root / "g.fa")
+    e = ds.elements["enhancer"]
+    for i in range(len(e)):
+        span = g.fetch(e.chrom[i], int(e.span_start[i]), int(e.span_start[i]) + 2 * W_E)
+        np.testing.assert_array_equal(ds.enhancer_codes[i], span)
+        w = ds.windows("enhancer", [i])[0]
+        start = int(e.span_start[i] + ds.default_offset["enhancer"][i])
+        np.testing.assert_array_equal(w, g.fetch(e.chrom[i], start, start + W_E))
+        if e.end[i] - e.start[i] <= W_E:
+            assert start == (e.start[i] + e.end[i]) // 2 - W_E // 2
+        else:
+            assert e.start[i] <= start and start + W_E <= e.end[i]
+
+
+def test_augmentation_only_for_train_and_valid_positives_and_keeps_elements(tiny):
+    _, run = tiny
+    ds = Dataset(run)
+    pos = np.flatnonzero((ds.label == 1) & (ds.split_code != schema.SPLIT_CODES["test"]))
+    assert len(ds.augment_pair) == N_AUG * len(pos)
+    np.testing.assert_array_equal(np.unique(ds.augment_pair), pos)
+    for branch, idx in (("enhancer", ds.enhancer_index), ("promoter", ds.promoter_index)):
+        el = ds.elements[branch]
+        w = ds.window(branch)
+        k = idx[ds.augment_pair]
+        start = el.span_start.to_numpy()[k] + ds.augment_offset[branch]
+        short = (el.end - el.start).to_numpy()[k] <= w
+        inside = np.where(short, (start <= el.start.to_numpy()[k]) & (start + w >= el.end.to_numpy()[k]),
+                          (start >= el.start.to_numpy()[k]) & (start + w <= el.end.to_numpy()[k]))
+        assert inside.all()
+    assert len(np.unique(ds.augment_offset["enhancer"])) > 3  # shifts really vary
+
+
+def test_balanced_and_original_batches(tiny):
+    _, run = tiny
+    ds = Dataset(run)
+    train = ds.split_index("train")
+    n_neg, n_pos = int((ds.label[train] == 0).sum()), int(ds.label[train].sum())
+    bal = PairBatches(ds, "train", balanced=True, batch_size=7, seed=1)
+    assert len(bal.label) == n_neg + N_AUG * n_pos
+    (xe, xp), y = bal[0]
+    assert xe.shape == (7, W_E, 4) and xp.shape == (7, W_P, 4) and y.shape == (7,)
+    assert xe.dtype == np.float32 and set(np.unique(xe)) <= {0.0, 1.0}
+    orig = PairBatches(ds, "train", balanced=False, batch_size=100, shuffle=False)
+    (xe, xp), y = orig[0]
+    np.testing.assert_array_equal(y, ds.label[train])
+    np.testing.assert_array_equal(xe, one_hot(ds.windows("enhancer", ds.enhancer_index[train])))
+
+
+def test_batches_reshuffle_every_epoch_and_are_seeded(tiny):
+    _, run = tiny
+    ds = Dataset(run)
+    a = PairBatches(ds, "train", balanced=True, batch_size=10, seed=4)
+    b = PairBatches(ds, "train", balanced=True, batch_size=10, seed=4)
+    first = a.order.copy()
+    np.testing.assert_array_equal(first, b.order)
+    a.on_epoch_end()
+    assert not np.array_equal(first, a.order)
+    assert sorted(first) == sorted(a.order)
+
+
+def test_zero_branch_feeds_zeros(tiny):
+    ds = Dataset(tiny[1])
+    (xe, xp), _ = PairBatches(ds, "train", zero_branch="promoter", batch_size=5)[0]
+    assert xp.sum() == 0 and xe.sum() == 5 * W_E - (xe.sum(-1) == 0).sum()
+
+
+def test_storage_is_at_least_4x_smaller_than_float_one_hot(tiny):
+    _, run = tiny
+    ds = Dataset(run)
+    stored = ds.enhancer_codes.nbytes + ds.promoter_codes.nbytes
+    n = sum(len(ds.examples(s, balanced=True)[0]) for s in ("train", "valid", "test"))
+    float_copy = n * (W_E + W_P) * 4 * 4
+    assert float_copy / stored >= 4
+
+
+def test_config_records_parameters_versions_and_checksums(tiny):
+    root, run = tiny
+    cfg = json.loads((run / schema.CONFIG_FILE).read_text())
+    p = cfg["prepare"]
+    assert p["enhancer_window"] == W_E and p["augment"] == N_AUG and p["seed"] == 3
+    assert len(p["pairs_sha256"]) == 64 and len(p["genome_sha256"]) == 64
+    assert cfg["versions"]["h5py"] == h5py.__version__
+    assert p["summary"]["n_pairs"] == 48
+    assert not list(run.glob("*.tmp")) and not list(run.glob(".*tmp"))
+
+
+def test_prepare_is_seeded(tiny, tmp_path):
+    root, run = tiny
+    cfg = PrepareConfig(pairs=str(root / "pairs.csv"), genome=str(root / "g.fa"),
+                        enhancer_window=W_E, promoter_window=W_P, augment=N_AUG, seed=3)
+    prepare(cfg, tmp_path / "again", progress=False)
+    a, b = Dataset(run), Dataset(tmp_path / "again")
+    np.testing.assert_array_equal(a.split_code, b.split_code)
+    np.testing.assert_array_equal(a.augment_offset["enhancer"], b.augment_offset["enhancer"])
+
+
+def test_failed_prepare_leaves_the_previous_dataset_intact(tiny, tmp_path):
+    root, run = tiny
+    bad = tmp_path / "bad.csv"
+    bad.write_text("enhancer_name,promoter_name,label\nT|chr9:10-50,T|chr9:100-130,1\n")
+    before = (run / schema.DATASET_FILE).read_bytes()
+    cfg = PrepareConfig(pairs=str(bad), genome=str(root / "g.fa"), enhancer_window=W_E,
+                        promoter_window=W_P)
+    with pytest.raises(ValueError, match="chr9"):
+        prepare(cfg, run, progress=False)
+    assert (run / schema.DATASET_FILE).read_bytes() == before
+    assert Dataset(run).label.shape == (48,)
+
+
+def test_missing_dataset_is_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match="speid prepare"):
+        Dataset(tmp_path)
