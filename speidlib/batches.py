@@ -1,0 +1,72 @@
+"""Keras batch source over a prepared :class:`~speidlib.dataset.Dataset`."""
+from __future__ import annotations
+
+import numpy as np
+
+from . import schema
+from .dataset import Dataset
+from .encode import one_hot
+
+
+def _pydataset_base():
+    import keras
+
+    return keras.utils.PyDataset
+
+
+class PairBatches(_pydataset_base()):
+    """Keras batch source: ``((enhancer (b, We, 4), promoter (b, Wp, 4)), label (b,))``.
+
+    One-hot encoding happens per batch, so neither the augmented copies nor a
+    float copy of the data is ever held in memory.
+
+    Parameters
+    ----------
+    dataset : Dataset
+    split : "train", "valid" or "test"
+    balanced : negatives plus augmented positives (stage 1) or the original pairs (stage 2)
+    batch_size : examples per batch
+    shuffle : reshuffle every epoch (seeded)
+    zero_branch : None, "enhancer" or "promoter"; feed zeros to that input (ablations)
+    """
+
+    def __init__(self, dataset: Dataset, split: str, balanced: bool = True, batch_size: int = 100,
+                 shuffle: bool = True, seed: int = 0, zero_branch: str | None = None, **kwargs):
+        super().__init__(**kwargs)
+        if zero_branch not in (None, *schema.BRANCHES):
+            raise ValueError(f"zero_branch must be None, 'enhancer' or 'promoter', got {zero_branch!r}")
+        self.dataset, self.batch_size, self.shuffle = dataset, int(batch_size), shuffle
+        self.zero_branch = zero_branch
+        self.pair_index, self.e_off, self.p_off, self.label = dataset.examples(split, balanced)
+        if len(self.label) == 0:
+            raise ValueError(f"the {split} split of {dataset.path} has no examples")
+        self._rng = np.random.default_rng(seed)
+        self.order = np.arange(len(self.label))
+        self.epoch = 0
+        if shuffle:
+            self._rng.shuffle(self.order)
+
+    def __len__(self) -> int:
+        return -(-len(self.order) // self.batch_size)
+
+    @property
+    def labels(self) -> np.ndarray:
+        """Labels in the current batch order, shape=(n,)."""
+        return self.label[self.order]
+
+    def __getitem__(self, i):
+        sel = self.order[i * self.batch_size:(i + 1) * self.batch_size]
+        pi, ds = self.pair_index[sel], self.dataset
+        x = []
+        for branch, off in (("enhancer", self.e_off), ("promoter", self.p_off)):
+            elem = (ds.enhancer_index if branch == "enhancer" else ds.promoter_index)[pi]
+            onehot = one_hot(ds.windows(branch, elem, off[sel]))
+            if branch == self.zero_branch:
+                onehot[:] = 0
+            x.append(onehot)
+        return (x[0], x[1]), self.label[sel].astype(np.float32)
+
+    def on_epoch_end(self) -> None:
+        self.epoch += 1
+        if self.shuffle:
+            self._rng.shuffle(self.order)
