@@ -51,3 +51,31 @@ PROMOTER_INPUT = "promoter"
 ENHANCER_CONV = "enhancer_conv"
 PROMOTER_CONV = "promoter_conv"
 BRANCHES = ("enhancer", "promoter")
+
+# --- model internals and training artifacts (speidlib.model / speidlib.train) --
+FEATURES_LAYER = "bilstm"          # last layer of the part frozen in stage 2
+OUTPUT_LAYER = "probability"       # the sigmoid output (float32 even under mixed precision)
+JASPAR_INIT_FILE = "jaspar_init.csv"
+CHECKPOINT_STATE = "state.json"    # inside CHECKPOINT_DIR; the commit point of a checkpoint
+PRETRAIN, RETRAIN = "pretrain", "retrain"   # the two training stages (history.csv "stage")
+HISTORY_COLUMNS = ["stage", "epoch", "loss", "val_loss", "val_auroc", "val_aupr", "seconds"]
+
+# --- RUN/motifs/ (speidlib.motifs, speidlib.logos) --------------------------
+MOTIF_KERNELS_MEME = "kernels.meme"        # trimmed kernel PFMs, named like enhancer_k0012
+MOTIF_MATCHES_FILE = "matches.csv"
+MOTIF_TF_SUMMARY_FILE = "tf_summary.csv"
+MOTIF_ACTIVATIONS_FILE = "activations.npz"  # <branch>_max (n_windows, K), <branch>_ids, ...
+MOTIF_TOP_WINDOWS_FILE = "top_windows.csv"
+MOTIF_ABLATION_FILE = "ablation.csv"
+MOTIF_LOGOS_DIR = "logos"                   # <kernel_name>.png
+MOTIF_SUMMARY_FILE = "motifs.json"          # parameters, JASPAR release, counts
+MOTIF_MATCH_COLUMNS = ["branch", "kernel", "kernel_name", "target_id", "target_name", "pvalue",
+                       "evalue", "qvalue", "offset", "strand", "overlap", "n_sites", "width", "rank"]
+TF_SUMMARY_COLUMNS = ["tf", "target_id", "n_enhancer_kernels", "n_promoter_kernels",
+                      "redundant_enhancer", "redundant_promoter", "redundant", "best_evalue"]
+TOP_WINDOW_COLUMNS = ["branch", "kernel", "kernel_name", "rank", "window_index", "window_id",
+                      "position", "sequence", "activation"]
+ABLATION_COLUMNS = ["motif_id", "motif_name", "branch", "n_hits", "n_windows_hit", "n_bases",
+                    "aupr", "aupr_ablated", "delta_aupr", "mean_score", "delta_mean_score",
+                    "delta_mean_score_hit", "control_delta_aupr", "control_delta_mean_score",
+                    "control_delta_mean_score_hit"]
