@@ -14,7 +14,9 @@ file's first bytes, not its name):
   header line names one, otherwise from column 8 (score) when it holds 0/1.
 
 Blank lines and lines starting with ``#`` are skipped in every shape (in BEDPE
-a ``#`` line right before the data may be the header). Every loader returns
+a ``#`` line right before the data may be the header). A CSV holding both
+coordinate columns and names is read as ``pairs.csv``: coordinates from the
+columns, names kept as given (blank ones built as ``CELL|chrom:start-end``). Every loader returns
 the same table: the columns of :data:`speidlib.schema.PAIR_COLUMNS`, plus
 ``prediction`` when the input has it, one row per pair in file order.
 Coordinates are 0-based half-open ints, ``label`` is int 0/1 and ``distance``
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import re
 import os
 import urllib.request
 import zlib
@@ -51,8 +54,9 @@ TARGETFINDER_FEATURE_SETS = ("ep", "eep", "epw")
 GBM_COLUMNS = [S.ENHANCER_NAME, S.PROMOTER_NAME, S.LABEL]
 PAIRS_CSV_COLUMNS = [S.ENHANCER_CHROM, S.ENHANCER_START, S.ENHANCER_END,
                      S.PROMOTER_CHROM, S.PROMOTER_START, S.PROMOTER_END, S.LABEL]
-_NAME_RE = r"^(?:(?P<cell>[^|]*)\|)?(?P<chrom>[^:|\s]+):(?P<start>\d{1,18})-(?P<end>\d{1,18})$"
-_INT_RE = r"[+-]?\d{1,18}"
+_NAME = re.compile(r"(?:(?P<cell>[^|]*)\|)?(?P<chrom>[^:|\s]+)"
+                   r":(?P<start>[0-9]{1,18})-(?P<end>[0-9]{1,18})")
+_INT = re.compile(r"[+-]?[0-9]{1,18}")
 _LABELS = {"0": 0, "1": 1, "0.0": 0, "1.0": 1}
 
 
@@ -84,8 +88,9 @@ def read_pairs(path: str | os.PathLike) -> pd.DataFrame:
     kept = [(i + 1, line) for i, line in enumerate(lines)
             if line.strip() and not line.lstrip().startswith("#")]
     if not kept:
-        raise ValueError(f"{fname}: no rows (only blank or '#' comment lines)")
-    first_no, first = kept[0]
+        raise ValueError(f"{fname}, line {len(lines)}: no header and no rows, only blank or "
+                         "'#' comment lines")
+    first = kept[0][1]
     if "\t" not in first and "," in first:
         return _read_csv(fname, kept)
     return _read_bedpe(fname, lines, kept)
@@ -100,11 +105,12 @@ def _read_lines(path: Path, fname: str) -> list[str]:
         try:
             raw = gzip.decompress(raw)
         except (OSError, EOFError, zlib.error) as e:
-            raise ValueError(f"{fname}: broken gzip data ({e})") from e
+            raise ValueError(f"{fname}: not a valid gzip file ({e})") from e
     if not raw.strip():
-        raise ValueError(f"{fname}: the file is empty")
+        raise ValueError(f"{fname}, line 1: the file is empty")
     if b"\x00" in raw:
-        raise ValueError(f"{fname}: not a text file (contains NUL bytes)")
+        line = raw[:raw.index(b"\x00")].count(b"\n") + 1
+        raise ValueError(f"{fname}, line {line}: not a text file (contains NUL bytes)")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -115,30 +121,32 @@ def _read_lines(path: Path, fname: str) -> list[str]:
 
 
 def _rows(fname: str, kept: list[tuple[int, str]], delimiter: str, quoting: int):
-    """Split ``kept`` lines into fields; header = first line. Returns header, rows, line numbers."""
+    """Split the ``(line number, line)`` pairs in ``kept`` into fields.
+
+    Returns the rows (lists of str) and their line numbers, shape=(n_rows,).
+    """
+    reader = csv.reader((line for _, line in kept), delimiter=delimiter, quoting=quoting,
+                        strict=True)
+    rows = []
     try:
-        rows = list(csv.reader((line for _, line in kept), delimiter=delimiter, quoting=quoting,
-                               strict=True))
+        for row in reader:
+            if reader.line_num != len(rows) + 1:  # a quoted field ran across lines
+                raise ValueError(f"{fname}, line {kept[len(rows)][0]}: a quoted field runs on "
+                                 "past the end of the line")
+            rows.append(row)
     except csv.Error as e:
-        raise ValueError(f"{fname}: cannot split the lines into fields ({e})") from e
-    if len(rows) != len(kept):  # a quoted field ran across lines
-        raise ValueError(f"{fname}: a quoted field spans several lines; quote each field "
-                         "within its line")
+        raise ValueError(f"{fname}, line {kept[reader.line_num - 1][0]}: cannot split the line "
+                         f"into fields ({e})") from e
     return rows, np.array([n for n, _ in kept])
 
 
-def _frame(fname, header, rows, line_no):
-    """DataFrame of str from ``rows`` whose field count must match ``header``."""
-    width = len(header)
+def _frame(fname, width, rows, line_no, reference="the header"):
+    """DataFrame of str from ``rows``, each of which must have ``width`` fields."""
     for row, n in zip(rows, line_no):
         if len(row) != width:
-            raise ValueError(f"{fname}, line {n}: expected {width} fields as in the header, "
+            raise ValueError(f"{fname}, line {n}: expected {width} fields as in {reference}, "
                              f"found {len(row)}")
-    if not rows:
-        raise ValueError(f"{fname}, line {line_no[0] - 1 if len(line_no) else 1}: "
-                         "the header has no data rows after it")
-    return pd.DataFrame(rows, columns=range(width), dtype=object)
-
+    return pd.DataFrame(rows, columns=range(width), dtype="str")
 
 def _read_csv(fname: str, kept) -> pd.DataFrame:
     rows, line_no = _rows(fname, kept, ",", csv.QUOTE_MINIMAL)
@@ -149,23 +157,25 @@ def _read_csv(fname: str, kept) -> pd.DataFrame:
         raise ValueError(f"{fname}, line {header_line}: column '{dup}' appears twice in the header")
     if not rows[1:]:
         raise ValueError(f"{fname}, line {header_line}: the header has no data rows after it")
-    df = _frame(fname, header, rows[1:], line_no[1:])
+    df = _frame(fname, len(header), rows[1:], line_no[1:])
     df.columns = header
     lines = line_no[1:]
     if all(c in header for c in PAIRS_CSV_COLUMNS):
-        cols = {k: df[k] for k in PAIRS_CSV_COLUMNS}
-        return _finish(fname, lines, **_coords(cols), label=df[S.LABEL],
+        problems: list = []
+        e = _coordinate_columns(df[S.ENHANCER_CHROM], df[S.ENHANCER_START], df[S.ENHANCER_END],
+                                "enhancer", problems)
+        p = _coordinate_columns(df[S.PROMOTER_CHROM], df[S.PROMOTER_START], df[S.PROMOTER_END],
+                                "promoter", problems)
+        return _finish(fname, lines, problems, e, p, df[S.LABEL], cell=df.get(S.CELL_LINE),
                        enhancer_name=df.get(S.ENHANCER_NAME), promoter_name=df.get(S.PROMOTER_NAME),
-                       cell_line=df.get(S.CELL_LINE), prediction=df.get(S.PREDICTION))
+                       prediction=df.get(S.PREDICTION))
     if all(c in header for c in GBM_COLUMNS):
-        parsed = {}
-        for which in ("enhancer", "promoter"):
-            parsed[which] = _parse_names(fname, lines, df[f"{which}_name"], f"{which}_name")
-        e, p = parsed["enhancer"], parsed["promoter"]
-        cell = df[S.CELL_LINE] if S.CELL_LINE in header else e["cell"]
-        return _finish(fname, lines, e["chrom"], e["start"], e["end"], p["chrom"], p["start"],
-                       p["end"], label=df[S.LABEL], enhancer_name=df[S.ENHANCER_NAME],
-                       promoter_name=df[S.PROMOTER_NAME], cell_line=cell,
+        problems = []
+        e = _name_columns(df[S.ENHANCER_NAME], S.ENHANCER_NAME, problems)
+        p = _name_columns(df[S.PROMOTER_NAME], S.PROMOTER_NAME, problems)
+        return _finish(fname, lines, problems, e, p, df[S.LABEL],
+                       cell=df[S.CELL_LINE] if S.CELL_LINE in header else e["cell"],
+                       enhancer_name=df[S.ENHANCER_NAME], promoter_name=df[S.PROMOTER_NAME],
                        prediction=df.get(S.PREDICTION))
     shape = PAIRS_CSV_COLUMNS if any(c in header for c in PAIRS_CSV_COLUMNS[:6]) else GBM_COLUMNS
     missing = [c for c in shape if c not in header]
@@ -178,7 +188,7 @@ def _read_bedpe(fname: str, lines: list[str], kept) -> pd.DataFrame:
     header = None
     first_no, first = kept[0]
     fields = first.split("\t")
-    if len(fields) > 1 and not fields[1].strip().lstrip("+-").isdigit():
+    if len(fields) > 1 and not _INT.fullmatch(fields[1].strip()):
         header = [f.strip() for f in fields]
         kept = kept[1:]
     elif first_no > 1 and lines[first_no - 2].startswith("#"):
@@ -194,13 +204,13 @@ def _read_bedpe(fname: str, lines: list[str], kept) -> pd.DataFrame:
         raise ValueError(f"{fname}, line {line_no[0]}: found {width} field(s); a BEDPE line needs "
                          "at least chrom1, start1, end1, chrom2, start2, end2 separated by tabs "
                          "(or give a CSV with a header)")
-    df = _frame(fname, header or list(range(width)), rows, line_no)
+    df = _frame(fname, width, rows, line_no, "the header" if header else "the first line")
     named = {h: i for i, h in enumerate(header or [])}
     if S.LABEL in named:
         label = df[named[S.LABEL]]
     elif width >= 8:
         label = df[7]
-        bad = ~label.str.strip().isin(list(_LABELS))
+        bad = _unique_map(label, lambda u: u.strip() not in _LABELS, bool)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             raise ValueError(f"{fname}, line {line_no[i]}: column 8 (score) is {label.iloc[i]!r}; "
@@ -213,111 +223,109 @@ def _read_bedpe(fname: str, lines: list[str], kept) -> pd.DataFrame:
     def opt(col):
         return df[named[col]] if col in named else None
 
-    coords = _coords({k: df[i] for i, k in enumerate(PAIRS_CSV_COLUMNS[:6])})
-    return _finish(fname, line_no, **coords, label=label, enhancer_name=opt(S.ENHANCER_NAME),
-                   promoter_name=opt(S.PROMOTER_NAME), cell_line=opt(S.CELL_LINE),
+    problems: list = []
+    e = _coordinate_columns(df[0], df[1], df[2], "enhancer", problems, ("chrom1", "start1", "end1"))
+    p = _coordinate_columns(df[3], df[4], df[5], "promoter", problems, ("chrom2", "start2", "end2"))
+    return _finish(fname, line_no, problems, e, p, label, cell=opt(S.CELL_LINE),
+                   enhancer_name=opt(S.ENHANCER_NAME), promoter_name=opt(S.PROMOTER_NAME),
                    prediction=opt(S.PREDICTION))
 
 
-def _coords(cols: dict) -> dict:
-    """Map ``enhancer_chrom, ...`` string columns onto ``_finish`` keyword names."""
-    return dict(e_chrom=cols[S.ENHANCER_CHROM], e_start=(cols[S.ENHANCER_START], S.ENHANCER_START),
-                e_end=(cols[S.ENHANCER_END], S.ENHANCER_END), p_chrom=cols[S.PROMOTER_CHROM],
-                p_start=(cols[S.PROMOTER_START], S.PROMOTER_START),
-                p_end=(cols[S.PROMOTER_END], S.PROMOTER_END))
+def _unique_map(values, fn, dtype=object) -> np.ndarray:
+    """``fn`` applied to each distinct value of ``values``, spread back to shape=(n,)."""
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object))
+    return np.array([fn(u) for u in uniques], dtype=dtype)[codes]
 
 
-def _parse_names(fname, lines, names: pd.Series, column: str) -> dict:
-    """Split ``CELL|chrom:start-end`` names into cell, chrom, start, end columns."""
-    parts = names.str.strip().str.extract(_NAME_RE)
-    bad = parts["chrom"].isna().to_numpy()
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"{fname}, line {lines[i]}: {column} {names.iloc[i]!r} is not of the form "
-                         "CELL|chrom:start-end (start and end whole numbers)")
-    return {"cell": parts["cell"].fillna(""), "chrom": parts["chrom"],
-            "start": parts["start"].astype(np.int64).to_numpy(),
-            "end": parts["end"].astype(np.int64).to_numpy(), "column": column, "names": names}
+def _coordinate_columns(chrom, start, end, which, problems, columns=None) -> dict:
+    """Chromosome and whole-number start/end from string columns; problems are recorded."""
+    columns = columns or (f"{which}_chrom", f"{which}_start", f"{which}_end")
+    out = {"chrom": _unique_map(chrom, str.strip)}
+    for key, values, column in (("start", start, columns[1]), ("end", end, columns[2])):
+        ok = _unique_map(values, lambda u: bool(_INT.fullmatch(u.strip())), bool)
+        out[key] = np.where(ok, values.to_numpy(dtype=object), "0").astype(np.int64)
+        problems.append((~ok, lambda i, v=values, c=column: f"{c} {v.iloc[i]!r} is not a whole number"))
+        problems.append((out[key] < 0, lambda i, v=out[key], c=column: f"{c} is negative ({v[i]})"))
+    problems.append((out["chrom"] == "", lambda i, c=columns[0]: f"{c} is empty"))
+    problems.append((out["start"] >= out["end"], lambda i, s=out["start"], e=out["end"]:
+                     f"{which} start {s[i]} >= end {e[i]}"))
+    return out
 
 
-def _to_int(values: pd.Series, column: str, problems: list):
-    """Whole numbers from strings; unparsable entries are recorded in ``problems``."""
-    s = values.str.strip()
-    ok = s.str.fullmatch(_INT_RE).fillna(False).to_numpy(dtype=bool)
-    problems.append((~ok, lambda i: f"{column} {values.iloc[i]!r} is not a whole number"))
-    return np.where(ok, s, "0").astype(np.int64)
+def _name_columns(names, column, problems) -> dict:
+    """Cell, chromosome, start and end from ``CELL|chrom:start-end`` names."""
+    codes, uniques = pd.factorize(np.asarray(names, dtype=object))
+    parts = [_NAME.fullmatch(u.strip()) for u in uniques]
+    ok = np.array([m is not None for m in parts], dtype=bool)[codes]
+    problems.append((~ok, lambda i: f"{column} {names.iloc[i]!r} is not of the form "
+                     "CELL|chrom:start-end (start and end whole numbers)"))
+    out = {"cell": np.array([m["cell"] or "" if m else "" for m in parts], dtype=object)[codes],
+           "chrom": np.array([m["chrom"] if m else "?" for m in parts], dtype=object)[codes]}
+    for key in ("start", "end"):
+        out[key] = np.array([int(m[key]) if m else 0 for m in parts], dtype=np.int64)[codes]
+    problems.append((ok & (out["start"] >= out["end"]), lambda i:
+                     f"{column} {names.iloc[i]!r} has start >= end"))
+    return out
 
 
-def _finish(fname, lines, e_chrom, e_start, e_end, p_chrom, p_start, p_end, label,
-            enhancer_name=None, promoter_name=None, cell_line=None, prediction=None):
+def _finish(fname, lines, problems, e, p, label, cell=None, enhancer_name=None,
+            promoter_name=None, prediction=None) -> pd.DataFrame:
     """Check the parsed columns and build the output table.
 
-    ``*_start``/``*_end`` are either int arrays (from names, with the name
-    column in ``enhancer_name``/``promoter_name``) or ``(str Series,
-    column)`` tuples from coordinate columns.
+    ``e`` and ``p`` hold ``chrom`` (object), ``start`` and ``end`` (int64)
+    arrays of shape=(n,); ``problems`` lists ``(bad mask, describe(row))``
+    found so far, in the order they are reported for one row.
     """
-    problems: list = []  # (bad mask, describe(row) -> str), checked in this order per row
-    coords = {}
-    for key, value in (("e_start", e_start), ("e_end", e_end), ("p_start", p_start), ("p_end", p_end)):
-        if isinstance(value, tuple):
-            coords[key] = _to_int(value[0], value[1], problems)
-            problems.append((coords[key] < 0, lambda i, v=coords[key], c=value[1]:
-                             f"{c} is negative ({v[i]})"))
-        else:
-            coords[key] = value
-    from_names = not isinstance(e_start, tuple)
-    for w, chrom_col in (("e", e_chrom), ("p", p_chrom)):
-        start, end = coords[f"{w}_start"], coords[f"{w}_end"]
-        which = "enhancer" if w == "e" else "promoter"
-        if from_names:
-            names = enhancer_name if w == "e" else promoter_name
-            problems.append((start >= end, lambda i, n=names, c=f"{which}_name":
-                             f"{c} {n.iloc[i]!r} has start >= end"))
-        else:
-            problems.append((start >= end, lambda i, s=start, e=end, c=which:
-                             f"{c} start {s[i]} >= end {e[i]}"))
-    e_chrom = e_chrom.str.strip()
-    p_chrom = p_chrom.str.strip()
-    problems.append(((e_chrom == "").to_numpy() | (p_chrom == "").to_numpy(),
-                     lambda i: "chromosome is empty"))
-    problems.append(((e_chrom != p_chrom).to_numpy(), lambda i:
-                     f"enhancer on {e_chrom.iloc[i]} but promoter on {p_chrom.iloc[i]}; "
+    problems.append((e["chrom"] != p["chrom"], lambda i:
+                     f"enhancer on {e['chrom'][i]} but promoter on {p['chrom'][i]}; "
                      "a pair must lie on one chromosome"))
-    lab = label.str.strip().map(_LABELS)
-    problems.append((lab.isna().to_numpy(), lambda i: f"label {label.iloc[i]!r} is not 0 or 1"))
+    lab = _unique_map(label, lambda u: _LABELS.get(u.strip(), -1), np.int64)
+    problems.append((lab < 0, lambda i: f"label {label.iloc[i]!r} is not 0 or 1"))
     if prediction is not None:
-        pred_s = prediction.str.strip()
-        pred = pd.to_numeric(pred_s.mask(pred_s == ""), errors="coerce").to_numpy(dtype=float)
-        problems.append(((np.isnan(pred) & (pred_s != "").to_numpy()), lambda i:
+        parsed = _unique_map(prediction, _parse_float)  # shape=(n, 2): value, ok
+        pred = parsed[:, 0].astype(float)
+        problems.append((~parsed[:, 1].astype(bool), lambda i:
                          f"prediction {prediction.iloc[i]!r} is not a number"))
     _raise_first(fname, lines, problems)
 
-    es, ee, ps, pe = coords["e_start"], coords["e_end"], coords["p_start"], coords["p_end"]
-    cell = (cell_line.str.strip() if cell_line is not None
-            else pd.Series("", index=e_chrom.index, dtype=object))
+    cell = np.full(len(lab), "", dtype=object) if cell is None else _unique_map(cell, str.strip)
     out = pd.DataFrame({
-        S.ENHANCER_NAME: _names(enhancer_name, cell, e_chrom, es, ee),
-        S.PROMOTER_NAME: _names(promoter_name, cell, p_chrom, ps, pe),
-        S.CELL_LINE: cell.to_numpy(dtype=object),
-        S.CHROM: e_chrom.to_numpy(dtype=object),
-        S.ENHANCER_START: es, S.ENHANCER_END: ee, S.PROMOTER_START: ps, S.PROMOTER_END: pe,
-        S.DISTANCE: np.abs((es + ee) // 2 - (ps + pe) // 2),
-        S.LABEL: lab.to_numpy(dtype=np.int64),
+        S.ENHANCER_NAME: _names(enhancer_name, cell, e),
+        S.PROMOTER_NAME: _names(promoter_name, cell, p),
+        S.CELL_LINE: cell,
+        S.CHROM: e["chrom"],
+        S.ENHANCER_START: e["start"], S.ENHANCER_END: e["end"],
+        S.PROMOTER_START: p["start"], S.PROMOTER_END: p["end"],
+        S.DISTANCE: np.abs((e["start"] + e["end"]) // 2 - (p["start"] + p["end"]) // 2),
+        S.LABEL: lab,
     })
     if prediction is not None:
         out[S.PREDICTION] = pred
     return out
 
 
-def _names(given, cell, chrom, start, end) -> np.ndarray:
+def _parse_float(u: str) -> tuple[float, bool]:
+    """``(value, parsed)``; a blank field is ``(nan, True)``."""
+    if not u.strip():
+        return np.nan, True
+    try:
+        return float(u), True
+    except ValueError:
+        return np.nan, False
+
+
+def _names(given, cell: np.ndarray, element: dict) -> np.ndarray:
     """Given names, with blanks (or all, when absent) built as ``CELL|chrom:start-end``."""
-    prefix = np.where(cell.to_numpy(dtype=object) == "", "", cell.to_numpy(dtype=object) + "|")
-    built = prefix + chrom.to_numpy(dtype=object) + ":" + start.astype(str).astype(object) \
-        + "-" + end.astype(str).astype(object)
-    if given is None:
-        return built.astype(object)
-    given = given.str.strip().to_numpy(dtype=object)
-    return np.where(given == "", built, given).astype(object)
+    given = None if given is None else _unique_map(given, str.strip)
+    missing = np.ones(len(cell), bool) if given is None else given == ""
+    if not missing.any():
+        return given
+    idx = np.flatnonzero(missing)
+    built = [f"{c}|{ch}:{s}-{e}" if c else f"{ch}:{s}-{e}" for c, ch, s, e in
+             zip(cell[idx], element["chrom"][idx], element["start"][idx], element["end"][idx])]
+    names = np.empty(len(cell), dtype=object) if given is None else given.copy()
+    names[idx] = built
+    return names
 
 
 def _raise_first(fname, lines, problems) -> None:
