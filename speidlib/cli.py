@@ -82,6 +82,163 @@ def _run_prepare(args) -> None:
     print(f"wrote {path}")
 
 
+def _add_train(sub) -> None:
+    p = sub.add_parser("train", help="two-stage SPEID training on RUN/dataset.h5",
+                       description="Stage 1 (pretrain) on the balanced, augmented training set; "
+                       "stage 2 (retrain the head) on frozen, cached features of the original "
+                       "imbalanced training set. Writes RUN/model.keras, RUN/history.csv and a "
+                       "checkpoint after every epoch in RUN/checkpoints/.")
+    p.add_argument("run", help="run directory prepared by `speid prepare`")
+    p.add_argument("--preset", choices=["cpu", "paper", "original"], default="cpu",
+                   help="cpu: small, trains on 2 cores in minutes; paper: the preprint's text; "
+                   "original: the released code (default cpu)")
+    p.add_argument("--pretrain-epochs", type=int, default=None, help="stage-1 epochs (default: the preset's)")
+    p.add_argument("--retrain-epochs", type=int, default=None, help="stage-2 epochs (default: the preset's)")
+    p.add_argument("--random-init", action="store_true",
+                   help="Glorot-uniform kernels instead of starting about half of them from JASPAR motifs")
+    p.add_argument("--resume", action="store_true", help="continue from the last complete checkpoint")
+    p.add_argument("--seed", type=int, default=0, help="seed for weights, data order and dropout (default 0)")
+    p.add_argument("--mixed-precision", action="store_true", help="float16 compute on a GPU (ignored on CPU)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="TensorFlow CPU threads (default: all cores)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_run_train)
+
+
+def _run_train(args) -> None:
+    from .train import train_run
+
+    path = train_run(args.run, preset=args.preset, pretrain_epochs=args.pretrain_epochs,
+                     retrain_epochs=args.retrain_epochs, random_init=args.random_init,
+                     resume=args.resume, seed=args.seed, mixed_precision=args.mixed_precision,
+                     progress=not args.quiet, threads=args.threads)
+    print(f"wrote {path}")
+
+
+def _add_evaluate(sub) -> None:
+    p = sub.add_parser("evaluate", help="score the held-out pairs; write metrics and predictions",
+                       description="Choose the F1 threshold on the validation split, score the "
+                       "test split, and write RUN/metrics.json (with bootstrap 95%% intervals and "
+                       "the split method), RUN/predictions.csv and RUN/predictions.bedpe.")
+    p.add_argument("run", help="run directory with a trained model")
+    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the intervals (default 1000)")
+    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    p.set_defaults(func=_run_evaluate)
+
+
+def _run_evaluate(args) -> None:
+    from .evaluate import run_evaluate
+
+    m = run_evaluate(args.run, n_bootstrap=args.bootstrap, seed=args.seed)
+    ci = m.get("ci", {})
+    print(f"{args.run}: split={m['split']} n_test={m['n_test']} ({m['n_positive_test']} positive)")
+    for k in ("auroc", "aupr", "f1", "mcc"):
+        lo, hi = ci.get(k, [float("nan")] * 2)
+        print(f"  {k:6s} {m[k]:.3f}  [{lo:.3f}, {hi:.3f}]")
+    print(f"  threshold {m['threshold']:.3f} (chosen on the validation split)")
+
+
+def _add_motifs(sub) -> None:
+    p = sub.add_parser("motifs", help="learned kernels to motifs, JASPAR matches, logos, ablation",
+                       description="Turn every kernel of both branches into a PFM over the "
+                       "held-out windows, match it to JASPAR CORE vertebrates with Tomtom, count "
+                       "redundant kernels per TF, draw logos and ablate motif hits. Writes RUN/motifs/.")
+    p.add_argument("run", help="run directory with a trained model")
+    p.add_argument("--split", default="test", choices=["test", "valid", "train"],
+                   help="windows to scan (default test)")
+    p.add_argument("--release", default=None, help="JASPAR release, e.g. JASPAR2016 (default JASPAR2024)")
+    p.add_argument("--fraction", type=float, default=0.5,
+                   help="a site counts when the activation exceeds this fraction of the kernel's maximum (default 0.5)")
+    p.add_argument("--sites", choices=["all", "best"], default="all",
+                   help="all sites above the fraction (DanQ) or one best site per window (DeepBind)")
+    p.add_argument("--logos", choices=["significant", "matched", "all", "none"], default="significant",
+                   help="which kernels get a logo PNG (default: those with a match at E < 0.5)")
+    p.add_argument("--max-logos", type=int, default=200, help="at most this many logos (default 200)")
+    p.add_argument("--no-ablation", action="store_true", help="skip the motif ablation")
+    p.add_argument("--seed", type=int, default=0, help="seed for the ablation's random bases (default 0)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_run_motifs)
+
+
+def _run_motifs(args) -> None:
+    from .motifs import run_motifs
+
+    out = run_motifs(args.run, split=args.split, fraction=args.fraction, sites=args.sites,
+                     release=args.release, logos=None if args.logos == "none" else args.logos,
+                     max_logos=args.max_logos, ablation=not args.no_ablation, seed=args.seed,
+                     progress=not args.quiet)
+    print(f"wrote {args.run}/motifs/ ({', '.join(f'{k}={v}' for k, v in out.items() if isinstance(v, (int, float, str)))})")
+
+
+def _add_baselines(sub) -> None:
+    p = sub.add_parser("baselines", help="genome-free baselines on pair tables under two splits",
+                       description="Distance-only and element-propensity baselines on each pair "
+                       "table, under the random and the chromosome split, with cross-cell "
+                       "matrices. With no --pairs, the six TargetFinder E/P tables are used "
+                       "(from ../shared/data when present, else downloaded and cached).")
+    p.add_argument("out", help="folder for the tables and figures")
+    p.add_argument("--pairs", nargs="*", default=None,
+                   help="pair tables (one per cell line); default: the six TargetFinder ep tables")
+    p.add_argument("--seed", type=int, default=0, help="split seed (default 0)")
+    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples (default 1000)")
+    p.set_defaults(func=_run_baselines)
+
+
+def _run_baselines(args) -> None:
+    from . import baselines, pairs
+
+    if args.pairs:
+        tables = {}
+        for path in args.pairs:
+            t = pairs.read_pairs(path)
+            cell = t["cell_line"].iloc[0] or path
+            tables[cell] = t
+    else:
+        tables = {cell: pairs.targetfinder_pairs(cell) for cell in pairs.TARGETFINDER_CELLS}
+    out = baselines.run_baselines(args.out, tables, seed=args.seed, n_bootstrap=args.bootstrap)
+    print(out["baseline_table"].to_string(index=False) if "baseline_table" in out else list(out))
+    print(f"wrote {args.out}/")
+
+
+def _add_score(sub) -> None:
+    p = sub.add_parser("score", help="score a pair table with a trained run's model",
+                       description="Read each distinct enhancer and promoter once, run it through "
+                       "its branch once, and score every pair; write CSV or BEDPE by the extension "
+                       "of --out. Windows are fitted as in `speid prepare`.")
+    p.add_argument("run", help="run directory with a trained model")
+    p.add_argument("--pairs", required=True, help="pair table (TargetFinder CSV or BEDPE, plain or gzip)")
+    p.add_argument("--genome", required=True, help="genome FASTA")
+    p.add_argument("--out", required=True, help="output file, .csv or .bedpe")
+    p.add_argument("--batch-size", type=int, default=256, help="examples per forward pass (default 256)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_run_score)
+
+
+def _run_score(args) -> None:
+    from .predict import run_score
+
+    out = run_score(args.run, args.pairs, args.genome, args.out, batch_size=args.batch_size,
+                    progress=not args.quiet)
+    print(f"wrote {args.out} ({len(out)} pairs)")
+
+
+def _add_fetch(sub) -> None:
+    p = sub.add_parser("fetch-targetfinder", help="download a TargetFinder pair table (cached)",
+                       description="Download paper/targetfinder/<CELL>/output-<SET>/predictions-gbm.csv "
+                       "from the public shwhalen/targetfinder repository into a cache folder.")
+    p.add_argument("cell", help="GM12878, HeLa-S3, HUVEC, IMR90, K562 or NHEK")
+    p.add_argument("--set", dest="feature_set", default="ep", choices=["ep", "eep", "epw"],
+                   help="feature set: ep (the pairs SPEID used), eep or epw (default ep)")
+    p.add_argument("--cache", default="data/targetfinder", help="cache folder (default data/targetfinder)")
+    p.set_defaults(func=_run_fetch)
+
+
+def _run_fetch(args) -> None:
+    from .pairs import download_targetfinder
+
+    print(download_targetfinder(args.cell, args.feature_set, args.cache))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="speid", description="SPEID workbench: enhancer-promoter interactions from sequence.")
@@ -91,7 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-_ADDERS = [_add_demo, _add_prepare]
+_ADDERS = [_add_demo, _add_prepare, _add_train, _add_evaluate, _add_motifs, _add_baselines, _add_score, _add_fetch]
 
 
 def main(argv=None) -> int:

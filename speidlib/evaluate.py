@@ -91,7 +91,7 @@ def run_evaluate(run_dir, n_bootstrap: int = 1000, seed: int = 0, model=None) ->
     metrics.update(split=split_method, threshold_chosen_on=schema.VALID,
                    n_valid=int(len(valid_scores)), model=schema.MODEL_FILE)
     try:
-        metrics["preset"] = read_config(run_dir).get("train", {}).get("preset")
+        metrics["preset"] = (read_config(run_dir).get("train", {}).get("preset") or {}).get("name")
     except ValueError:
         pass
 

@@ -1,0 +1,57 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from speidlib import schema
+from speidlib.model import build_model
+from speidlib.predict import ElementCachedScorer, branch_and_pair_models, run_score, score_pairs_naive
+
+
+@pytest.fixture(scope="module")
+def model():
+    from speidlib.model import get_config
+
+    cfg = get_config("cpu").replace(n_kernels=8, kernel_size=6, pool_size=5, lstm_units=4, dense_units=6)
+    return build_model(cfg, 60, 50, jaspar_init=False, seed=1)
+
+
+def test_cached_scores_equal_per_pair_scores(model):
+    rng = np.random.default_rng(0)
+    enh = rng.integers(0, 5, (30, 60)).astype(np.int8)
+    prom = rng.integers(0, 5, (7, 50)).astype(np.int8)
+    e_idx, p_idx = rng.integers(0, 30, 200), rng.integers(0, 7, 200)
+    naive = score_pairs_naive(model, enh, prom, e_idx, p_idx, batch_size=32)
+    cached = ElementCachedScorer(model, batch_size=16, block_pairs=64).score(enh, prom, e_idx, p_idx)
+    np.testing.assert_allclose(cached, naive, atol=1e-5)
+    assert naive.std() > 0  # the check is not vacuous
+
+
+def test_branch_and_pair_parts_compose_to_the_model(model):
+    enh_b, prom_b, pair = branch_and_pair_models(model)
+    rng = np.random.default_rng(1)
+    xe = np.eye(4, dtype=np.float32)[rng.integers(0, 4, (3, 60))]
+    xp = np.eye(4, dtype=np.float32)[rng.integers(0, 4, (3, 50))]
+    whole = np.asarray(model([xe, xp], training=False))
+    parts = np.asarray(pair([enh_b(xe, training=False), prom_b(xp, training=False)], training=False))
+    np.testing.assert_allclose(parts, whole, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_speid_score_writes_bedpe_and_csv(tiny_run, tmp_path):
+    from speidlib.dataset import read_config
+
+    cfg = read_config(tiny_run)["prepare"]
+    out = run_score(tiny_run, cfg["pairs"], cfg["genome"], tmp_path / "s.bedpe", progress=False)
+    bed = pd.read_csv(tmp_path / "s.bedpe", sep="\t", header=None)
+    assert len(bed) == len(out) and bed.shape[1] == 12
+    np.testing.assert_allclose(bed[7], out[schema.SCORE].round(6))
+    assert ((bed[7] >= 0) & (bed[7] <= 1)).all()
+    # the test pairs' scores agree with `speid evaluate` (same model, same windows)
+    pred = pd.read_csv(tiny_run / schema.PREDICTIONS_FILE)
+    merged = pred.merge(out, on=[schema.ENHANCER_NAME, schema.PROMOTER_NAME], suffixes=("", "_scored"))
+    assert len(merged) == len(pred)
+    np.testing.assert_allclose(merged[schema.SCORE], merged[schema.SCORE + "_scored"], atol=1e-5)
+    run_score(tiny_run, cfg["pairs"], cfg["genome"], tmp_path / "s.csv", progress=False)
+    assert len(pd.read_csv(tmp_path / "s.csv")) == len(out)
+    with pytest.raises(ValueError, match=".csv or .bedpe"):
+        run_score(tiny_run, cfg["pairs"], cfg["genome"], tmp_path / "s.txt", progress=False)
