@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -85,6 +86,9 @@ def prepare(config: PrepareConfig, run_dir, progress: bool = True) -> Path:
 
     config.check()
     t0 = time.perf_counter()
+    # Checksums of the inputs (a genome is gigabytes) overlap the rest of the build.
+    hashing = ThreadPoolExecutor(max_workers=1)
+    checksums = {k: hashing.submit(sha256, getattr(config, k)) for k in ("pairs", "genome")}
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(config.seed)
@@ -150,7 +154,7 @@ def prepare(config: PrepareConfig, run_dir, progress: bool = True) -> Path:
     }
     write_config(run_dir, "prepare", {
         **asdict(config),
-        "pairs_sha256": sha256(config.pairs), "genome_sha256": sha256(config.genome),
+        "pairs_sha256": checksums["pairs"].result(), "genome_sha256": checksums["genome"].result(),
         "summary": summary,
     })
     _write_leakage(pairs, split, run_dir)
