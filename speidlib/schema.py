@@ -79,3 +79,17 @@ ABLATION_COLUMNS = ["motif_id", "motif_name", "branch", "n_hits", "n_windows_hit
                     "aupr", "aupr_ablated", "delta_aupr", "mean_score", "delta_mean_score",
                     "delta_mean_score_hit", "control_delta_aupr", "control_delta_mean_score",
                     "control_delta_mean_score_hit"]
+
+# --- dashboards (speidlib.dashboards) ------------------------------------------
+RUNS_ROOT_ENV = "SPEID_RUNS_ROOT"  # the folder whose run directories the dashboards may open
+DEFAULT_RUNS_ROOT = "runs"         # used when the variable is unset, relative to the working dir
+
+# --- cross-cell matrices (speidlib.crosscell) ------------------------------------
+CROSS_CELL_DIR = "cross_cell"                                # default folder, inside a run directory
+CROSS_CELL_MATRIX_FILE = "cross_cell_{model}_{metric}.csv"   # train rows x test columns
+CROSS_CELL_LONG_FILE = "cross_cell_long.csv"                 # model, train, test, n_test, ..., auroc, aupr
+CROSS_CELL_SUMMARY_FILE = "cross_cell.json"                  # the runs, their windows and test sizes
+
+# --- executed notebooks (speidlib.pipeline) ------------------------------------
+RUN_NOTEBOOKS_DIR = "notebooks"        # RUN/notebooks/01_data_prep.ipynb ... (papermill copies)
+NOTEBOOK_TIMINGS_FILE = "timings.json"  # inside RUN_NOTEBOOKS_DIR: notebook -> seconds
