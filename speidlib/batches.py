@@ -28,10 +28,16 @@ class PairBatches(_pydataset_base()):
     batch_size : examples per batch
     shuffle : reshuffle every epoch (seeded)
     zero_branch : None, "enhancer" or "promoter"; feed zeros to that input (ablations)
+    shift_negatives : with ``balanced``, give each negative a fresh random shift
+        every epoch. In the preprint's protocol only positives are shifted, so
+        an element sitting exactly in the window centre marks a negative; a
+        model can learn that cue instead of sequence, and test windows (all
+        centred) then look negative. Shifting negatives too removes the cue.
     """
 
     def __init__(self, dataset: Dataset, split: str, balanced: bool = True, batch_size: int = 100,
-                 shuffle: bool = True, seed: int = 0, zero_branch: str | None = None, **kwargs):
+                 shuffle: bool = True, seed: int = 0, zero_branch: str | None = None,
+                 shift_negatives: bool = False, **kwargs):
         super().__init__(**kwargs)
         if zero_branch not in (None, *schema.BRANCHES):
             raise ValueError(f"zero_branch must be None, 'enhancer' or 'promoter', got {zero_branch!r}")
@@ -41,10 +47,18 @@ class PairBatches(_pydataset_base()):
         if len(self.label) == 0:
             raise ValueError(f"the {split} split of {dataset.path} has no examples")
         self._rng = np.random.default_rng(seed)
+        self._shifted = None
+        if shift_negatives and balanced:
+            self._shifted = np.flatnonzero(self.label == 0)
+            pi = self.pair_index[self._shifted]
+            self._bounds = [(dataset.elements[b].min_offset.to_numpy()[idx[pi]],
+                             dataset.elements[b].max_offset.to_numpy()[idx[pi]])
+                            for b, idx in (("enhancer", dataset.enhancer_index),
+                                           ("promoter", dataset.promoter_index))]
+            self.e_off, self.p_off = self.e_off.copy(), self.p_off.copy()
         self.order = np.arange(len(self.label))
         self.epoch = 0
-        if shuffle:
-            self._rng.shuffle(self.order)
+        self._new_epoch()
 
     def __len__(self) -> int:
         return -(-len(self.order) // self.batch_size)
@@ -68,5 +82,12 @@ class PairBatches(_pydataset_base()):
 
     def on_epoch_end(self) -> None:
         self.epoch += 1
+        self._new_epoch()
+
+    def _new_epoch(self) -> None:
         if self.shuffle:
             self._rng.shuffle(self.order)
+        if self._shifted is not None:
+            (elo, ehi), (plo, phi) = self._bounds
+            self.e_off[self._shifted] = self._rng.integers(elo, ehi + 1)
+            self.p_off[self._shifted] = self._rng.integers(plo, phi + 1)

@@ -101,6 +101,9 @@ def _add_train(sub) -> None:
     p.add_argument("--mixed-precision", action="store_true", help="float16 compute on a GPU (ignored on CPU)")
     p.add_argument("--threads", type=int, default=None,
                    help="TensorFlow CPU threads (default: all cores)")
+    p.add_argument("--zero-branch", choices=["enhancer", "promoter"], default=None,
+                   help="ablation: train and evaluate with this input zeroed, to measure what "
+                   "the other element alone predicts")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_run_train)
 
@@ -111,7 +114,7 @@ def _run_train(args) -> None:
     path = train_run(args.run, preset=args.preset, pretrain_epochs=args.pretrain_epochs,
                      retrain_epochs=args.retrain_epochs, random_init=args.random_init,
                      resume=args.resume, seed=args.seed, mixed_precision=args.mixed_precision,
-                     progress=not args.quiet, threads=args.threads)
+                     progress=not args.quiet, threads=args.threads, zero_branch=args.zero_branch)
     print(f"wrote {path}")
 
 

@@ -81,15 +81,19 @@ def run_evaluate(run_dir, n_bootstrap: int = 1000, seed: int = 0, model=None) ->
     dataset = Dataset(run_dir)
     model = model if model is not None else load_model(run_dir)
     split_method = dataset.attrs.get("split_method", "unknown")
+    try:
+        zero_branch = read_config(run_dir).get("train", {}).get("zero_branch")
+    except ValueError:
+        zero_branch = None
 
-    valid_scores = score_split(model, dataset, schema.VALID)
+    valid_scores = score_split(model, dataset, schema.VALID, zero_branch=zero_branch)
     threshold = choose_threshold(dataset.label[dataset.split_index(schema.VALID)], valid_scores)
     test = dataset.split_index(schema.TEST)
-    test_scores = score_split(model, dataset, schema.TEST)
+    test_scores = score_split(model, dataset, schema.TEST, zero_branch=zero_branch)
     metrics = evaluate_scores(dataset.label[test], test_scores, threshold,
                               n_bootstrap=n_bootstrap, seed=seed)
     metrics.update(split=split_method, threshold_chosen_on=schema.VALID,
-                   n_valid=int(len(valid_scores)), model=schema.MODEL_FILE)
+                   n_valid=int(len(valid_scores)), model=schema.MODEL_FILE, zero_branch=zero_branch)
     try:
         metrics["preset"] = (read_config(run_dir).get("train", {}).get("preset") or {}).get("name")
     except ValueError:

@@ -744,7 +744,8 @@ def _next_stage(ck: Checkpoints, model, stage: str) -> None:
 def train_run(run_dir, preset: "str | ModelConfig" = "cpu", pretrain_epochs: int | None = None,
               retrain_epochs: int | None = None, random_init: bool = False, resume: bool = False,
               seed: int = 0, mixed_precision: bool = False, progress: bool = True,
-              threads: int | None = 2, callbacks=()) -> Path:
+              threads: int | None = 2, callbacks=(), zero_branch: str | None = None,
+              shift_negatives: bool = False) -> Path:
     """Train SPEID on ``RUN/dataset.h5``: what ``speid train RUN`` runs.
 
     Writes ``RUN/model.keras``, ``RUN/history.csv``, ``RUN/checkpoints/``,
@@ -763,6 +764,12 @@ def train_run(run_dir, preset: "str | ModelConfig" = "cpu", pretrain_epochs: int
     progress : tqdm bars
     threads : TensorFlow threads
     callbacks : extra Keras callbacks for both stages
+    zero_branch : None, or ``"enhancer"``/``"promoter"`` to train (and later
+        evaluate) with that input zeroed: the single-element ablation
+    shift_negatives : shift negatives at random every stage-1 epoch too, so
+        that an element's position in its window says nothing about the label
+        (see :class:`speidlib.batches.PairBatches`); the preprint shifted only
+        positives
 
     Returns
     -------
@@ -802,7 +809,8 @@ def train_run(run_dir, preset: "str | ModelConfig" = "cpu", pretrain_epochs: int
     pretrain_epochs = config.pretrain_epochs if pretrain_epochs is None else int(pretrain_epochs)
     retrain_epochs = config.retrain_epochs if retrain_epochs is None else int(retrain_epochs)
     record = {"preset": config.to_dict(), "enhancer_window": we, "promoter_window": wp,
-              "random_init": bool(random_init), "seed": seed}
+              "random_init": bool(random_init), "seed": seed, "zero_branch": zero_branch,
+              "shift_negatives": bool(shift_negatives)}
     train_config = {**record, "pretrain_epochs": pretrain_epochs, "retrain_epochs": retrain_epochs,
                     "mixed_precision": bool(mixed_precision), "device": info, "jaspar": jaspar,
                     "resumed": bool(resume), "status": "running"}
@@ -810,10 +818,11 @@ def train_run(run_dir, preset: "str | ModelConfig" = "cpu", pretrain_epochs: int
 
     pairs = _pair_batches()
     bs = config.batch_size
-    stage1 = (pairs(ds, schema.TRAIN, balanced=True, batch_size=bs, shuffle=True, seed=seed),
-              pairs(ds, schema.VALID, balanced=True, batch_size=bs, shuffle=False, seed=seed))
-    stage2 = (pairs(ds, schema.TRAIN, balanced=False, batch_size=bs, shuffle=False, seed=seed),
-              pairs(ds, schema.VALID, balanced=False, batch_size=bs, shuffle=False, seed=seed))
+    kw = dict(batch_size=bs, seed=seed, zero_branch=zero_branch)
+    stage1 = (pairs(ds, schema.TRAIN, balanced=True, shuffle=True, shift_negatives=shift_negatives, **kw),
+              pairs(ds, schema.VALID, balanced=True, shuffle=False, **kw))
+    stage2 = (pairs(ds, schema.TRAIN, balanced=False, shuffle=False, **kw),
+              pairs(ds, schema.VALID, balanced=False, shuffle=False, **kw))
     path = train_stages(run_dir, model, config, stage1, stage2, pretrain_epochs, retrain_epochs,
                         resume=resume, seed=seed, run_record=record, progress=progress,
                         callbacks=callbacks)
@@ -831,8 +840,6 @@ def train_run(run_dir, preset: "str | ModelConfig" = "cpu", pretrain_epochs: int
 
 
 def _pair_batches():
-    try:
-        from .batches import PairBatches
-    except ImportError:  # older layout: PairBatches beside Dataset
-        from .dataset import PairBatches
+    from .batches import PairBatches
+
     return PairBatches

@@ -152,3 +152,20 @@ def test_failed_prepare_leaves_the_previous_dataset_intact(tiny, tmp_path):
 def test_missing_dataset_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="speid prepare"):
         Dataset(tmp_path)
+
+
+def test_shift_negatives_redraws_negative_windows_inside_bounds(tiny):
+    ds = Dataset(tiny[1])
+    a = PairBatches(ds, "train", balanced=True, batch_size=10, seed=2, shift_negatives=True)
+    neg = a.label == 0
+    first = a.e_off[neg].copy()
+    a.on_epoch_end()
+    assert not np.array_equal(first, a.e_off[neg])
+    el = ds.elements["enhancer"]
+    idx = ds.enhancer_index[a.pair_index[neg]]
+    assert (a.e_off[neg] >= el.min_offset.to_numpy()[idx]).all()
+    assert (a.e_off[neg] <= el.max_offset.to_numpy()[idx]).all()
+    plain = PairBatches(ds, "train", balanced=True, batch_size=10, seed=2)
+    np.testing.assert_array_equal(plain.e_off[neg], ds.default_offset["enhancer"][idx])
+    # positives keep their stored augmentation shifts
+    np.testing.assert_array_equal(a.e_off[~neg], plain.e_off[~neg])
