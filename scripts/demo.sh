@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
-# The README's main command: set up, then run the whole pipeline on the
-# built-in synthetic demo data. Everything lands in runs/demo (override with
-# RUN=...); the demo genome in demo/ (DEMO=...).
+# The README's main command: set up, run the five notebooks in order on the
+# built-in synthetic demo (papermill; executed copies in RUN/notebooks/), then
+# serve the dashboards over the runs. Everything lands in runs/demo (override
+# with RUN=...) and runs/demo_<CELL> (the cross-cell runs of notebook 04); the
+# demo genome in demo/ (DEMO=...). NO_SERVE=1 stops after the notebooks;
+# PORT=... picks the dashboards' port (default 8866).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export TF_CPP_MIN_LOG_LEVEL=2
 DEMO=${DEMO:-demo}
 RUN=${RUN:-runs/demo}
-SPEID=.venv/bin/speid
 
-echo "== 1. synthetic demo genome and pairs -> $DEMO/"
-$SPEID demo-data "$DEMO" --seed 0 --cell-lines 3
-echo "== 2. dataset -> $RUN/dataset.h5"
-$SPEID prepare --pairs "$DEMO/pairs_DEMO1.csv" --genome "$DEMO/genome.fa" --run "$RUN" \
-  --enhancer-window 1000 --promoter-window 1000 --split random --seed 0
+echo "== notebooks 01-05 on the demo -> $RUN (executed copies in $RUN/notebooks/)"
+bash scripts/run_notebooks.sh "$RUN" "$DEMO"
 echo "== done: $RUN"
+
+if [ -z "${NO_SERVE:-}" ] && [ -f scripts/serve_dashboards.sh ]; then
+  echo "== dashboards over $(dirname "$RUN")/"
+  bash scripts/serve_dashboards.sh "$(dirname "$RUN")" "${PORT:-8866}"
+fi
