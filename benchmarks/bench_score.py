@@ -1,0 +1,176 @@
+"""Scoring pairs: element-level caching against per-pair prediction, same model, same run.
+
+The pairs are the real K562 TargetFinder table (41,477 pairs over 29,594
+enhancers and 7,616 promoters: 1.40 pairs per enhancer, 5.45 per promoter),
+their windows read from a random genome of hg19's chromosome sizes
+(``benchmarks/.cache/hg19_random.fa``) with :func:`speidlib.predict.element_windows`,
+windows 3,000 / 2,000 bp. Both scorers get the same int8 windows and the
+same (randomly initialised) model:
+
+* per pair: :func:`speidlib.predict.score_pairs_naive`, every pair through the whole model;
+* cached: :class:`speidlib.predict.ElementCachedScorer` (what ``speid score`` uses),
+  each distinct element through its branch once, the pair part per pair.
+
+``speidlib.predict`` calls its models eagerly (``model(x, training=False)``),
+which runs the LSTM step by step from Python; each comparison is made both
+as it is and with every model call compiled (:class:`Compiled`), both
+scorers always called the same way.
+
+Sizes: on 2 CPU cores the ``paper`` preset scores some 20-40 pairs/s per pair,
+so the whole table is scored with the ``cpu`` preset's layer sizes (compiled;
+as it is, on chr12 only); the ``paper`` preset runs on whole chromosomes,
+chr12 (2,244 pairs over 1,613 enhancers and 414 promoters: 1.39 and 5.42
+pairs per element, the table's own reuse; compiled) and chr22 (818 pairs,
+1.33 and 4.90; as it is). The cached scorer runs twice, before and after the
+per-pair one, and its mean is used.
+
+Run alone: ``.venv/bin/python benchmarks/bench_score.py [--quick]``
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+WINDOWS = (3000, 2000)
+
+
+def load_pairs(chromosomes=None):
+    """The K562 pair table (optionally a chromosome subset) and its reuse figures."""
+    from genomes import SHARED
+    from speidlib import schema
+    from speidlib.pairs import read_pairs
+
+    pairs = read_pairs(SHARED / "targetfinder" / "K562_ep.csv.gz")
+    if chromosomes:
+        pairs = pairs[pairs[schema.CHROM].isin(chromosomes)].reset_index(drop=True)
+    return pairs
+
+
+def reuse(pairs) -> dict:
+    n_e, n_p = pairs["enhancer_name"].nunique(), pairs["promoter_name"].nunique()
+    return {"pairs": len(pairs), "enhancers": n_e, "promoters": n_p,
+            "pairs_per_enhancer": len(pairs) / n_e, "pairs_per_promoter": len(pairs) / n_p}
+
+
+def windows(pairs):
+    """int8 windows of the distinct elements and each pair's indices (and the seconds taken)."""
+    from genomes import CACHE, hg19_sizes, random_genome
+    from speidlib.genome import Genome
+    from speidlib.predict import element_windows
+
+    path = random_genome(CACHE / "hg19_random.fa", hg19_sizes())
+    t0 = time.perf_counter()
+    with Genome(path) as genome:
+        codes, index = element_windows(pairs, genome, *WINDOWS, seed=0)
+    return codes, index, time.perf_counter() - t0
+
+
+class Compiled:
+    """A Keras model called through its compiled predict function (``predict_on_batch``).
+
+    ``speidlib.predict`` calls its (sub-)models eagerly, ``model(x, training=False)``;
+    in eager mode the LSTM runs step by step from Python. Wrapping the models
+    with this class runs the same code on the compiled graph instead.
+    """
+
+    def __init__(self, model):
+        self.model = model
+
+    def __call__(self, x, training=False):
+        return self.model.predict_on_batch(x)
+
+
+def compare(preset: str, pairs, batch_size: int, compiled: bool = True) -> dict:
+    """Both scorers on ``pairs`` with a ``preset``-sized model; times, speed-up, largest difference.
+
+    ``compiled=False`` runs ``speidlib.predict`` exactly as it is (eager model
+    calls); ``compiled=True`` wraps the full model and the scorer's three
+    sub-models in :class:`Compiled`.
+    """
+    from speidlib.model import build_model
+    from speidlib.predict import ElementCachedScorer, score_pairs_naive
+
+    codes, index, read_s = windows(pairs)
+    model = build_model(preset, *WINDOWS, jaspar_init=False, seed=0)
+    args = (codes["enhancer"], codes["promoter"], index["enhancer"], index["promoter"])
+    scorer = ElementCachedScorer(model, batch_size=batch_size)
+    if compiled:
+        model = Compiled(model)
+        for part in ("enhancer_branch", "promoter_branch", "pair_part"):
+            setattr(scorer, part, Compiled(getattr(scorer, part)))
+    # warm-up: trace both paths on a few pairs
+    few = tuple(a[:8] for a in args[2:])
+    scorer.score(*args[:2], *few)
+    score_pairs_naive(model, *args[:2], *few, batch_size=batch_size)
+
+    t0 = time.perf_counter()
+    cached_1 = scorer.score(*args)
+    t1 = time.perf_counter()
+    naive = score_pairs_naive(model, *args, batch_size=batch_size)
+    t2 = time.perf_counter()
+    cached_2 = scorer.score(*args)
+    t3 = time.perf_counter()
+    cached_s = ((t1 - t0) + (t3 - t2)) / 2
+    return {"preset": preset, "compiled": compiled, **reuse(pairs), "batch_size": batch_size, "read_windows_s": read_s,
+            "naive_s": t2 - t1, "cached_s": cached_s, "cached_runs_s": [t1 - t0, t3 - t2],
+            "speedup": (t2 - t1) / cached_s,
+            "max_abs_difference": float(np.abs(cached_1 - naive).max()),
+            "runs_identical": bool(np.array_equal(cached_1, cached_2)),
+            "score_std": float(np.std(naive))}
+
+
+def report(r: dict) -> list[str]:
+    how = "compiled calls" if r["compiled"] else "speidlib.predict as it is (eager calls)"
+    return [f"   {r['preset']} preset, {how}, {r['pairs']:,} pairs over {r['enhancers']:,} enhancers and "
+            f"{r['promoters']:,} promoters ({r['pairs_per_enhancer']:.2f} / {r['pairs_per_promoter']:.2f} "
+            f"pairs per element); windows read in {r['read_windows_s']:.1f} s",
+            f"     per pair {r['naive_s']:7.1f} s ({r['pairs'] / r['naive_s']:.0f} pairs/s)   cached "
+            f"{r['cached_s']:7.1f} s ({r['pairs'] / r['cached_s']:.0f} pairs/s; runs "
+            f"{r['cached_runs_s'][0]:.1f}, {r['cached_runs_s'][1]:.1f} s)   speed-up {r['speedup']:.2f}x "
+            f"(target >= 1.5x)",
+            f"     largest |score difference| {r['max_abs_difference']:.2e} (target <= 1e-5; "
+            f"score s.d. {r['score_std']:.3g})"]
+
+
+def run(quick: bool = False, verbose: bool = True) -> list[dict]:
+    jobs = ([("cpu", ["chr12"], 256, False), ("cpu", ["chr12"], 256, True), ("paper", ["chr22"], 100, True)]
+            if quick else
+            [("cpu", ["chr12"], 256, False), ("cpu", None, 256, True), ("paper", ["chr22"], 100, False),
+             ("paper", ["chr12"], 100, True)])
+    out = []
+    for preset, chroms, bs, compiled in jobs:
+        r = compare(preset, load_pairs(chroms), bs, compiled)
+        r["chromosomes"] = chroms or "all"
+        out.append(r)
+        if verbose:
+            print("\n".join(report(r)), flush=True)
+    return out
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--quick", action="store_true", help="chr12 (cpu preset) and chr22 (paper preset, compiled) only")
+    p.add_argument("--json", help="write the figures to this JSON file")
+    a = p.parse_args(argv)
+    print("Scoring K562 pairs on a random hg19-sized genome: element-level caching vs per pair")
+    r = run(a.quick)
+    if a.json:
+        _write_json(a.json, r)
+    return r
+
+
+def _write_json(path, r) -> None:
+    import json
+
+    with open(path, "w") as fh:
+        json.dump(r, fh, indent=1, default=float)
+
+
+if __name__ == "__main__":
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    main()
