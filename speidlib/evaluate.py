@@ -23,7 +23,7 @@ def load_model(run_dir):
     """The trained model of a run (``RUN/model.keras``)."""
     import keras
 
-    from . import model as _model  # noqa: F401  registers the custom layers, if any
+    from . import fastconv  # noqa: F401  registers PooledConv1D, so a fresh process can load it
 
     path = Path(run_dir) / schema.MODEL_FILE
     if not path.exists():
@@ -38,11 +38,11 @@ def score_split(model, dataset: Dataset, split: str, zero_branch: str | None = N
     The order is that of ``dataset.split_index(split)``.
     """
     from .batches import PairBatches
+    from .predict import infer
 
     batches = PairBatches(dataset, split, balanced=False, batch_size=batch_size, shuffle=False,
                           zero_branch=zero_branch)
-    out = [np.asarray(model((xe, xp), training=False)).reshape(-1)
-           for (xe, xp), _ in (batches[i] for i in range(len(batches)))]
+    out = [infer(model, [xe, xp]).reshape(-1) for (xe, xp), _ in (batches[i] for i in range(len(batches)))]
     return np.concatenate(out).astype(np.float64)
 
 
