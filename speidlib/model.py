@@ -15,13 +15,19 @@ with BatchNorm and ReLU, Dropout and a single sigmoid unit::
 Every preset lives in :data:`PRESETS` (``paper``, ``original``, ``cpu``);
 ``ModelConfig.to_dict()`` is what a run records in ``RUN/config.json``.
 
-Pooling before the ReLU
+Pooling before the ReLU, and one layer per branch
     ``max_pool(relu(x)) == relu(max_pool(x))`` exactly, because ReLU is
     monotone, and the pooled tensor is 20x smaller than the convolution's
-    output, so the ``paper`` and ``cpu`` presets pool first
-    (``pool_before_activation=True``). The network computes the same function;
-    only the output of the layer named ``enhancer_conv`` is then the
-    pre-activation score (the conv layers never carry the ReLU themselves).
+    output, so the presets pool first. By default (``fused_conv=True``) each
+    branch is one :class:`speidlib.fastconv.PooledConv1D` named
+    ``enhancer_conv`` / ``promoter_conv``: convolution without bias, max-pool,
+    then bias and ReLU on the pooled tensor (also exact). It holds the
+    ``Conv1D`` weights (``kernel``, ``bias``), so kernel motifs read the same
+    way; its output is the pooled, rectified tensor. ``fused_conv=False``
+    builds the plain ``Conv1D -> MaxPooling1D -> Activation`` layers
+    (``pool_before_activation=False`` puts the ReLU first, as the preprint
+    writes it). ``benchmarks/RESULTS.md`` measures the forms against each
+    other.
 
 JASPAR initialisation
     As in the preprint, 525 of 1,024 kernels per branch (the same share of
@@ -67,6 +73,10 @@ class ModelConfig:
     pool_size : max-pool width and stride (bp)
     conv_activation : ``"relu"`` (preprint) or ``"linear"`` (released code)
     pool_before_activation : pool first, then ReLU (exact, faster); see module notes
+    fused_conv : each branch's convolution, pooling and activation as one
+        :class:`speidlib.fastconv.PooledConv1D` layer (bias added after the
+        pooling: exact, and faster on a CPU); False builds the three plain
+        Keras layers
     conv_l2 : L2 weight on the convolution kernels (0 = none)
     merge_dropout : dropout after the BatchNorm of the merged branches
     lstm_units : units per direction of the bidirectional LSTM
@@ -88,6 +98,13 @@ class ModelConfig:
     monitor : ``"val_loss"`` (lower is better) or ``"val_auroc"`` (higher is better)
     retrain_class_weight : weight classes by sqrt(1/frequency) in stage 2
         (released code)
+    shift_negatives : in stage 1, shift the negatives' windows at random too
+        (a new shift every epoch; one fixed shift in validation). The preprint
+        shifts only the augmented positives, so a centred element marks a
+        negative, and a model learns the position instead of the sequence
+        (on the demo: test AUROC 0.89 with the preprint's protocol, 0.95 with
+        negatives shifted). ``paper`` and ``original`` keep the preprint's
+        protocol; ``cpu`` shifts.
     """
 
     name: str = "custom"
@@ -96,6 +113,7 @@ class ModelConfig:
     pool_size: int = 20
     conv_activation: str = "relu"
     pool_before_activation: bool = True
+    fused_conv: bool = True
     conv_l2: float = 0.0
     merge_dropout: float = 0.5
     lstm_units: int = 100
@@ -117,6 +135,7 @@ class ModelConfig:
     patience: int = 8
     monitor: str = "val_loss"
     retrain_class_weight: bool = False
+    shift_negatives: bool = False
 
     def __post_init__(self):
         for f in ("n_kernels", "kernel_size", "pool_size", "lstm_units", "dense_units", "batch_size"):
@@ -182,7 +201,8 @@ PRESETS: dict[str, ModelConfig] = {
     "cpu": ModelConfig(
         name="cpu", n_kernels=64, kernel_size=20, lstm_units=32, dense_units=64, merge_dropout=0.2,
         lstm_dropout=0.2, dense_dropout=0.2, dense_l2=1e-5, learning_rate=1e-3,
-        batch_size=64, pretrain_epochs=12, retrain_epochs=6, patience=4, monitor="val_auroc"),
+        batch_size=64, pretrain_epochs=16, retrain_epochs=6, patience=4, monitor="val_auroc",
+        shift_negatives=True),
 }
 
 
@@ -237,6 +257,14 @@ def build_model(preset: "str | ModelConfig", enhancer_window: int, promoter_wind
     for name, conv_name in ((schema.ENHANCER_INPUT, schema.ENHANCER_CONV),
                             (schema.PROMOTER_INPUT, schema.PROMOTER_CONV)):
         x = inp = keras.Input(shape=(int(windows[name]), 4), name=name)
+        if config.fused_conv:
+            from .fastconv import PooledConv1D
+
+            pooled.append(PooledConv1D(config.n_kernels, config.kernel_size, config.pool_size,
+                                       activation=config.conv_activation, kernel_initializer=glorot(),
+                                       kernel_regularizer=conv_reg, name=conv_name)(x))
+            inputs.append(inp)
+            continue
         x = layers.Conv1D(config.n_kernels, config.kernel_size, padding="valid",
                           kernel_initializer=glorot(), kernel_regularizer=conv_reg, name=conv_name)(x)
         relu = config.conv_activation == "relu"

@@ -49,7 +49,7 @@ def test_presets_live_in_one_place_and_round_trip():
 
 
 def test_paper_architecture_layer_by_layer():
-    m = build_model("paper", 3000, 2000, jaspar_init=False)
+    m = build_model(get_config("paper").replace(fused_conv=False), 3000, 2000, jaspar_init=False)
     assert _names(m) == [
         "enhancer", "promoter", "enhancer_conv", "promoter_conv", "enhancer_pool", "promoter_pool",
         "enhancer_relu", "promoter_relu", "merge", "merge_bn", "merge_dropout", "bilstm", "lstm_bn",
@@ -61,6 +61,13 @@ def test_paper_architecture_layer_by_layer():
     assert conv.kernel_regularizer is None
     pool = m.get_layer("enhancer_pool")
     assert pool.pool_size == (20,) and pool.strides == (20,)
+    # as built by default: each branch's conv -> pool -> ReLU is one PooledConv1D, same parameters
+    fused = build_model("paper", 3000, 2000, jaspar_init=False)
+    assert _names(fused)[:4] == ["enhancer", "promoter", "enhancer_conv", "promoter_conv"]
+    assert _names(fused)[4:] == _names(m)[8:]
+    layer = fused.get_layer(schema.ENHANCER_CONV)
+    assert (layer.filters, layer.kernel_size, layer.pool_size, layer.activation) == (1024, 40, 20, "relu")
+    assert fused.count_params() == m.count_params()
     # (3000 - 39) // 20 + (2000 - 39) // 20 = 148 + 98 pooled steps, concatenated along the sequence
     assert tuple(m.get_layer("merge").output.shape) == (None, 246, 1024)
     assert tuple(m.get_layer("bilstm").output.shape) == (None, 200)
@@ -90,13 +97,30 @@ def test_original_architecture_follows_the_released_code():
 
 def test_pooling_before_relu_computes_the_same_function():
     x = _x()
-    a = build_model(TINY, 100, 80, jaspar_init=False, seed=3)
-    b = build_model(TINY.replace(pool_before_activation=False), 100, 80, jaspar_init=False, seed=3)
+    layered = TINY.replace(fused_conv=False)
+    a = build_model(layered, 100, 80, jaspar_init=False, seed=3)
+    b = build_model(layered.replace(pool_before_activation=False), 100, 80, jaspar_init=False, seed=3)
     names = _names(b)
     assert names.index("enhancer_relu") < names.index("enhancer_pool")
     for wa, wb in zip(a.get_weights(), b.get_weights()):
         np.testing.assert_array_equal(wa, wb)
     np.testing.assert_allclose(a.predict(x, verbose=0), b.predict(x, verbose=0), rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("activation", ["relu", "linear"])
+def test_fused_branches_compute_what_the_plain_layers_do(activation):
+    """fused_conv (PooledConv1D, the default) against Conv1D -> MaxPool -> ReLU: same weights,
+    same initial values, same outputs, and the conv layers keep their names and shapes."""
+    x = _x()
+    cfg = TINY.replace(conv_activation=activation)
+    fused = build_model(cfg, 100, 80, seed=3)
+    plain = build_model(cfg.replace(fused_conv=False), 100, 80, seed=3)
+    assert type(fused.get_layer(schema.ENHANCER_CONV)).__name__ == "PooledConv1D"
+    assert type(plain.get_layer(schema.ENHANCER_CONV)).__name__ == "Conv1D"
+    assert "enhancer_pool" in _names(plain) and "enhancer_pool" not in _names(fused)
+    for wa, wb in zip(fused.get_weights(), plain.get_weights()):
+        np.testing.assert_array_equal(wa, wb)      # JASPAR init and Glorot draws land alike
+    np.testing.assert_allclose(fused.predict(x, verbose=0), plain.predict(x, verbose=0), rtol=0, atol=1e-6)
 
 
 def test_seed_fixes_the_weights():
@@ -136,6 +160,20 @@ def test_saved_model_loads_with_layer_names_and_the_same_predictions(tmp_path):
                                   m.get_layer(schema.ENHANCER_CONV).kernel.numpy())
     fe, head = split_model(loaded)
     assert head.layers[-1].name == schema.OUTPUT_LAYER
+
+
+def test_a_fresh_process_loads_a_saved_run_model(tmp_path):
+    """speidlib.evaluate.load_model registers the fused layer itself (speid evaluate runs alone)."""
+    import subprocess
+    import sys
+
+    build_model(TINY, 100, 80).save(tmp_path / schema.MODEL_FILE)
+    code = ("import sys; from speidlib.evaluate import load_model; "
+            "print(type(load_model(sys.argv[1]).get_layer('enhancer_conv')).__name__)")
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True,
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "PooledConv1D"
 
 
 def test_mixed_precision_keeps_a_float32_output():
