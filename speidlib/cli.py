@@ -38,7 +38,11 @@ def _run_demo(args) -> None:
 
     kwargs = {} if args.pairs_per_cell is None else {"n_pairs": args.pairs_per_cell}
     info = make_demo(args.outdir, seed=args.seed, n_cell_lines=args.cell_lines, **kwargs)
-    print(info)
+    print(f"wrote {info.genome}, {', '.join(str(p) for p in info.pairs.values())} and "
+          f"{info.planted_motifs} (cell lines {', '.join(info.cell_lines)})")
+    print(f"next: speid prepare --pairs {info.pairs_path(info.cell_lines[0])} --genome {info.genome} "
+          f"--run runs/demo --enhancer-window {info.enhancer_window} "
+          f"--promoter-window {info.promoter_window} --augment {info.augment}")
 
 
 def _add_prepare(sub) -> None:
@@ -104,6 +108,10 @@ def _add_train(sub) -> None:
     p.add_argument("--zero-branch", choices=["enhancer", "promoter"], default=None,
                    help="ablation: train and evaluate with this input zeroed, to measure what "
                    "the other element alone predicts")
+    p.add_argument("--shift-negatives", action=argparse.BooleanOptionalAction, default=None,
+                   help="shift negatives' windows at random in stage 1 too, so an element's position "
+                   "cannot mark the label (default: the preset's; cpu shifts, paper and original keep "
+                   "the preprint's positives-only shifts)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_run_train)
 
@@ -114,14 +122,15 @@ def _run_train(args) -> None:
     path = train_run(args.run, preset=args.preset, pretrain_epochs=args.pretrain_epochs,
                      retrain_epochs=args.retrain_epochs, random_init=args.random_init,
                      resume=args.resume, seed=args.seed, mixed_precision=args.mixed_precision,
-                     progress=not args.quiet, threads=args.threads, zero_branch=args.zero_branch)
+                     progress=not args.quiet, threads=args.threads, zero_branch=args.zero_branch,
+                     shift_negatives=args.shift_negatives)
     print(f"wrote {path}")
 
 
 def _add_evaluate(sub) -> None:
     p = sub.add_parser("evaluate", help="score the held-out pairs; write metrics and predictions",
                        description="Choose the F1 threshold on the validation split, score the "
-                       "test split, and write RUN/metrics.json (with bootstrap 95%% intervals and "
+                       "test split, and write RUN/metrics.json (with bootstrap 95% intervals and "
                        "the split method), RUN/predictions.csv and RUN/predictions.bedpe.")
     p.add_argument("run", help="run directory with a trained model")
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the intervals (default 1000)")
@@ -154,6 +163,9 @@ def _add_motifs(sub) -> None:
                    help="a site counts when the activation exceeds this fraction of the kernel's maximum (default 0.5)")
     p.add_argument("--sites", choices=["all", "best"], default="all",
                    help="all sites above the fraction (DanQ) or one best site per window (DeepBind)")
+    p.add_argument("--baseline", choices=["batchnorm", "zero"], default="batchnorm",
+                   help="measure activations from the level the merge BatchNorm maps to zero "
+                   "(default), or from zero as they are (Alipanahi et al.'s rule on conv + bias)")
     p.add_argument("--logos", choices=["significant", "matched", "all", "none"], default="significant",
                    help="which kernels get a logo PNG (default: those with a match at E < 0.5)")
     p.add_argument("--max-logos", type=int, default=200, help="at most this many logos (default 200)")
@@ -167,6 +179,7 @@ def _run_motifs(args) -> None:
     from .motifs import run_motifs
 
     out = run_motifs(args.run, split=args.split, fraction=args.fraction, sites=args.sites,
+                     baseline=args.baseline,
                      release=args.release, logos=None if args.logos == "none" else args.logos,
                      max_logos=args.max_logos, ablation=not args.no_ablation, seed=args.seed,
                      progress=not args.quiet)

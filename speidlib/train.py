@@ -745,7 +745,7 @@ def train_run(run_dir, preset: "str | ModelConfig" = "cpu", pretrain_epochs: int
               retrain_epochs: int | None = None, random_init: bool = False, resume: bool = False,
               seed: int = 0, mixed_precision: bool = False, progress: bool = True,
               threads: int | None = 2, callbacks=(), zero_branch: str | None = None,
-              shift_negatives: bool = False) -> Path:
+              shift_negatives: bool | None = None) -> Path:
     """Train SPEID on ``RUN/dataset.h5``: what ``speid train RUN`` runs.
 
     Writes ``RUN/model.keras``, ``RUN/history.csv``, ``RUN/checkpoints/``,
@@ -766,10 +766,11 @@ def train_run(run_dir, preset: "str | ModelConfig" = "cpu", pretrain_epochs: int
     callbacks : extra Keras callbacks for both stages
     zero_branch : None, or ``"enhancer"``/``"promoter"`` to train (and later
         evaluate) with that input zeroed: the single-element ablation
-    shift_negatives : shift negatives at random every stage-1 epoch too, so
-        that an element's position in its window says nothing about the label
-        (see :class:`speidlib.batches.PairBatches`); the preprint shifted only
-        positives
+    shift_negatives : shift negatives at random in stage 1 too (training and
+        validation), so that an element's position in its window says nothing
+        about the label (see :class:`speidlib.batches.PairBatches`); the
+        preprint shifted only positives. None: the preset's
+        (``ModelConfig.shift_negatives``)
 
     Returns
     -------
@@ -806,6 +807,8 @@ def train_run(run_dir, preset: "str | ModelConfig" = "cpu", pretrain_epochs: int
     elif table_path.exists() and not resume:
         table_path.unlink()
 
+    if shift_negatives is None:
+        shift_negatives = config.shift_negatives
     pretrain_epochs = config.pretrain_epochs if pretrain_epochs is None else int(pretrain_epochs)
     retrain_epochs = config.retrain_epochs if retrain_epochs is None else int(retrain_epochs)
     record = {"preset": config.to_dict(), "enhancer_window": we, "promoter_window": wp,
@@ -820,7 +823,7 @@ def train_run(run_dir, preset: "str | ModelConfig" = "cpu", pretrain_epochs: int
     bs = config.batch_size
     kw = dict(batch_size=bs, seed=seed, zero_branch=zero_branch)
     stage1 = (pairs(ds, schema.TRAIN, balanced=True, shuffle=True, shift_negatives=shift_negatives, **kw),
-              pairs(ds, schema.VALID, balanced=True, shuffle=False, **kw))
+              pairs(ds, schema.VALID, balanced=True, shuffle=False, shift_negatives=shift_negatives, **kw))
     stage2 = (pairs(ds, schema.TRAIN, balanced=False, shuffle=False, **kw),
               pairs(ds, schema.VALID, balanced=False, shuffle=False, **kw))
     path = train_stages(run_dir, model, config, stage1, stage2, pretrain_epochs, retrain_epochs,
