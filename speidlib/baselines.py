@@ -411,6 +411,19 @@ class KmerBaseline:
         return self.model_.predict_proba(X)[:, 1]
 
 
+def dataset_windows(dataset) -> Callable:
+    """``windows(pairs) -> (enhancer_codes (n, We), promoter_codes (n, Wp))`` for rows of
+    ``dataset.pairs`` (a :class:`speidlib.dataset.Dataset`; rows are found by their index),
+    at the default windows the model is scored on: the ``windows`` a
+    :class:`KmerBaseline` needs to fit and predict on a run's own pairs."""
+    def windows(pairs: pd.DataFrame):
+        idx = pairs.index.to_numpy()
+        return (dataset.windows("enhancer", dataset.enhancer_index[idx]),
+                dataset.windows("promoter", dataset.promoter_index[idx]))
+
+    return windows
+
+
 GENOME_FREE_BASELINES: dict[str, Callable] = {
     "distance": DistanceBaseline,
     "propensity": PropensityBaseline,
@@ -451,6 +464,38 @@ def fit_evaluate(model, pairs: pd.DataFrame, split, n_bootstrap: int = 0, seed: 
     threshold = choose_threshold(parts[S.VALID][S.LABEL].to_numpy(), model.predict(parts[S.VALID]))
     return evaluate_scores(parts[S.TEST][S.LABEL].to_numpy(), model.predict(parts[S.TEST]),
                            threshold, n_bootstrap=n_bootstrap, seed=seed)
+
+
+def run_pair_baselines(dataset, kmer_k: Sequence[int] = (1, 2, 3, 4), n_bootstrap: int = 0,
+                       seed: int = 0) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """Every baseline on a run's own split, beside which SPEID's test metrics can be read.
+
+    Distance-only, element propensity and the k-mer model (on the dataset's
+    default windows), each fitted on the training pairs with its threshold
+    chosen on the validation pairs, as :func:`fit_evaluate` does.
+
+    Parameters
+    ----------
+    dataset : :class:`speidlib.dataset.Dataset` of the run
+    kmer_k : k-mer lengths of the sequence baseline
+    n_bootstrap, seed : for the test confidence intervals
+
+    Returns
+    -------
+    table : DataFrame, one row per baseline (index ``model``), the columns of
+        :func:`speidlib.metrics.evaluate_scores`
+    test_scores : dict model name -> scores of the test pairs, shape=(n_test,), in
+        the dataset's order
+    """
+    pairs, split = dataset.pairs, dataset.pairs[S.SPLIT].to_numpy()
+    makers = {**GENOME_FREE_BASELINES,
+              "kmer": lambda: KmerBaseline(k=tuple(kmer_k), windows=dataset_windows(dataset))}
+    rows, test_scores = {}, {}
+    for name, make in makers.items():
+        model = make()
+        rows[name] = fit_evaluate(model, pairs, split, n_bootstrap=n_bootstrap, seed=seed)
+        test_scores[name] = model.predict(pairs[split == S.TEST])
+    return pd.DataFrame(rows).T.rename_axis("model"), test_scores
 
 
 def _splits_for(pairs, method, seed, test_fraction, valid_fraction):

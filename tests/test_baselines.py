@@ -180,6 +180,28 @@ def test_kmer_baseline_learns_gc_rich_enhancers():
         B.KmerBaseline().fit(pairs)
 
 
+def test_pair_baselines_on_a_prepared_run(tmp_path):
+    """run_pair_baselines: the run's own split, k-mer features read from the dataset's windows."""
+    from speidlib.dataset import Dataset
+    from speidlib.pipeline import prepare_demo
+
+    prepare_demo(tmp_path / "demo", tmp_path / "run", n_pairs=1200, enhancer_window=300,
+                 promoter_window=300)
+    ds = Dataset(tmp_path / "run")
+    test = ds.pairs[ds.pairs[S.SPLIT] == S.TEST]
+    enh, prom, y = ds.arrays(S.TEST)
+    got_e, got_p = B.dataset_windows(ds)(test)
+    np.testing.assert_array_equal(got_e, enh)
+    np.testing.assert_array_equal(got_p, prom)
+    table, scores = B.run_pair_baselines(ds, kmer_k=(2, 3))
+    assert list(table.index) == ["distance", "propensity", "kmer"]
+    assert (table["n_test"] == len(test)).all()
+    for name, s in scores.items():
+        assert s.shape == (len(test),)
+        assert table.loc[name, "auroc"] == pytest.approx(auroc(y, s))
+    assert table.loc["distance", "auroc"] < 0.65          # the demo's negatives are distance-matched
+
+
 # --- protocol and tables -----------------------------------------------------------
 def test_split_drop_by_hand():
     table = pd.DataFrame({
