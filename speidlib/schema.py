@@ -82,7 +82,7 @@ ABLATION_COLUMNS = ["motif_id", "motif_name", "branch", "n_hits", "n_windows_hit
 
 # --- dashboards (speidlib.dashboards) ------------------------------------------
 RUNS_ROOT_ENV = "SPEID_RUNS_ROOT"  # the folder whose run directories the dashboards may open
-DEFAULT_RUNS_ROOT = "runs"         # used when the variable is unset, relative to the working dir
+DEFAULT_RUNS_ROOT = "runs"         # used when the variable is unset: under the checkout, else the working dir
 
 # --- cross-cell matrices (speidlib.crosscell) ------------------------------------
 CROSS_CELL_DIR = "cross_cell"                                # default folder, inside a run directory

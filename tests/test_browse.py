@@ -61,6 +61,9 @@ def test_runs_root_from_argument_variable_or_default(monkeypatch, tmp_path):
     monkeypatch.delenv(schema.RUNS_ROOT_ENV)
     monkeypatch.chdir(tmp_path)
     assert runs_root() == tmp_path / "runs"
+    checkout = Path(__file__).resolve().parents[1]
+    monkeypatch.chdir(checkout / "dashboards")        # where voila starts a dashboard's kernel
+    assert runs_root() == checkout / "runs"
 
 
 def test_list_runs_finds_run_directories_only(root):

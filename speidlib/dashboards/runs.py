@@ -27,8 +27,15 @@ _STEP = {schema.PREDICTIONS_FILE: "speid evaluate", schema.PREDICTIONS_BEDPE: "s
 
 
 def runs_root(root=None) -> Path:
-    """The runs root as an absolute path: ``root``, else ``$SPEID_RUNS_ROOT``, else ``./runs``."""
-    root = root or os.environ.get(schema.RUNS_ROOT_ENV) or schema.DEFAULT_RUNS_ROOT
+    """The runs root as an absolute path: ``root``, else ``$SPEID_RUNS_ROOT``, else ``runs/``
+    of the workbench checkout the working directory lies in (voila starts a dashboard's
+    kernel in ``dashboards/``, on Binder too), else ``./runs``."""
+    root = root or os.environ.get(schema.RUNS_ROOT_ENV)
+    if not root:
+        cwd = Path.cwd()
+        base = next((f for f in (cwd, *cwd.parents)
+                     if (f / "speidlib").is_dir() and (f / "dashboards").is_dir()), cwd)
+        root = base / schema.DEFAULT_RUNS_ROOT
     return Path(os.path.abspath(os.path.expanduser(str(root))))
 
 
