@@ -179,20 +179,11 @@ def main(argv=None) -> dict:
         print(f"   bfloat16 vs float32 pooled output: max abs error {e['max_abs_error']:.3g} "
               f"(output scale {e['output_scale']:.3g}, relative {e['max_rel_error']:.2g})")
     if a.json:
-        _write_json(a.json, r)
+        from genomes import write_json
+
+        write_json(a.json, r)
     return r
 
 
-def _write_json(path, r) -> None:
-    import json
-
-    with open(path, "w") as fh:
-        json.dump(r, fh, indent=1, default=float)
-
-
 if __name__ == "__main__":
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
     main()

@@ -75,20 +75,11 @@ def main(argv=None) -> dict:
     r = run(200, 100, 3, 1) if a.quick else run()
     print("\n".join(report(r)))
     if a.json:
-        _write_json(a.json, r)
+        from genomes import write_json
+
+        write_json(a.json, r)
     return r
 
 
-def _write_json(path, r) -> None:
-    import json
-
-    with open(path, "w") as fh:
-        json.dump(r, fh, indent=1, default=float)
-
-
 if __name__ == "__main__":
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
     main()

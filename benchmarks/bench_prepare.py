@@ -67,7 +67,7 @@ def main() -> None:
     ours = measure(prepare_body(k562, genome, work / "k562_run"))
     naive = measure("from naive_prepare import naive_prepare\n"
                     f"naive_prepare({str(k562)!r}, {str(genome)!r}, {str(work / 'naive.h5')!r})")
-    print(f"\n2. real K562 pairs (41,477) on a random hg19-sized genome:")
+    print("\n2. real K562 pairs (41,477) on a random hg19-sized genome:")
     print(f"   prepare        {ours['seconds']:7.1f} s  peak {ours['peak_gib']:.2f} GiB")
     print(f"   naive loop     {naive['seconds']:7.1f} s  peak {naive['peak_gib']:.2f} GiB")
     print(f"   speed-up       {naive['seconds'] / ours['seconds']:7.2f}x (target >= 2x)")

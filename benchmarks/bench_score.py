@@ -11,18 +11,16 @@ same (randomly initialised) model:
 * cached: :class:`speidlib.predict.ElementCachedScorer` (what ``speid score`` uses),
   each distinct element through its branch once, the pair part per pair.
 
-``speidlib.predict`` calls its models eagerly (``model(x, training=False)``),
-which runs the LSTM step by step from Python; each comparison is made both
-as it is and with every model call compiled (:class:`Compiled`), both
-scorers always called the same way.
+Both call their Keras models through ``predict_on_batch`` (compiled, as
+``speidlib.predict`` does; an eager call would run the LSTM step by step from
+Python).
 
-Sizes: on 2 CPU cores the ``paper`` preset scores some 20-40 pairs/s per pair,
-so the whole table is scored with the ``cpu`` preset's layer sizes (compiled;
-as it is, on chr12 only); the ``paper`` preset runs on whole chromosomes,
-chr12 (2,244 pairs over 1,613 enhancers and 414 promoters: 1.39 and 5.42
-pairs per element, the table's own reuse; compiled) and chr22 (818 pairs,
-1.33 and 4.90; as it is). The cached scorer runs twice, before and after the
-per-pair one, and its mean is used.
+Sizes: on 2 CPU cores the ``paper`` preset scores some tens of pairs/s per
+pair, so the whole table is scored with the ``cpu`` preset's layer sizes; the
+``paper`` preset runs on whole chromosomes, chr12 (2,244 pairs over 1,613
+enhancers and 414 promoters: 1.39 and 5.42 pairs per element, the table's own
+reuse) and, with ``--quick``, chr22 (818 pairs, 1.33 and 4.90). The cached
+scorer runs twice, before and after the per-pair one, and its mean is used.
 
 Run alone: ``.venv/bin/python benchmarks/bench_score.py [--quick]``
 """
@@ -67,28 +65,8 @@ def windows(pairs):
     return codes, index, time.perf_counter() - t0
 
 
-class Compiled:
-    """A Keras model called through its compiled predict function (``predict_on_batch``).
-
-    ``speidlib.predict`` calls its (sub-)models eagerly, ``model(x, training=False)``;
-    in eager mode the LSTM runs step by step from Python. Wrapping the models
-    with this class runs the same code on the compiled graph instead.
-    """
-
-    def __init__(self, model):
-        self.model = model
-
-    def __call__(self, x, training=False):
-        return self.model.predict_on_batch(x)
-
-
-def compare(preset: str, pairs, batch_size: int, compiled: bool = True) -> dict:
-    """Both scorers on ``pairs`` with a ``preset``-sized model; times, speed-up, largest difference.
-
-    ``compiled=False`` runs ``speidlib.predict`` exactly as it is (eager model
-    calls); ``compiled=True`` wraps the full model and the scorer's three
-    sub-models in :class:`Compiled`.
-    """
+def compare(preset: str, pairs, batch_size: int) -> dict:
+    """Both scorers on ``pairs`` with a ``preset``-sized model; times, speed-up, largest difference."""
     from speidlib.model import build_model
     from speidlib.predict import ElementCachedScorer, score_pairs_naive
 
@@ -96,10 +74,6 @@ def compare(preset: str, pairs, batch_size: int, compiled: bool = True) -> dict:
     model = build_model(preset, *WINDOWS, jaspar_init=False, seed=0)
     args = (codes["enhancer"], codes["promoter"], index["enhancer"], index["promoter"])
     scorer = ElementCachedScorer(model, batch_size=batch_size)
-    if compiled:
-        model = Compiled(model)
-        for part in ("enhancer_branch", "promoter_branch", "pair_part"):
-            setattr(scorer, part, Compiled(getattr(scorer, part)))
     # warm-up: trace both paths on a few pairs
     few = tuple(a[:8] for a in args[2:])
     scorer.score(*args[:2], *few)
@@ -113,7 +87,7 @@ def compare(preset: str, pairs, batch_size: int, compiled: bool = True) -> dict:
     cached_2 = scorer.score(*args)
     t3 = time.perf_counter()
     cached_s = ((t1 - t0) + (t3 - t2)) / 2
-    return {"preset": preset, "compiled": compiled, **reuse(pairs), "batch_size": batch_size, "read_windows_s": read_s,
+    return {"preset": preset, **reuse(pairs), "batch_size": batch_size, "read_windows_s": read_s,
             "naive_s": t2 - t1, "cached_s": cached_s, "cached_runs_s": [t1 - t0, t3 - t2],
             "speedup": (t2 - t1) / cached_s,
             "max_abs_difference": float(np.abs(cached_1 - naive).max()),
@@ -122,8 +96,7 @@ def compare(preset: str, pairs, batch_size: int, compiled: bool = True) -> dict:
 
 
 def report(r: dict) -> list[str]:
-    how = "compiled calls" if r["compiled"] else "speidlib.predict as it is (eager calls)"
-    return [f"   {r['preset']} preset, {how}, {r['pairs']:,} pairs over {r['enhancers']:,} enhancers and "
+    return [f"   {r['preset']} preset, {r['pairs']:,} pairs over {r['enhancers']:,} enhancers and "
             f"{r['promoters']:,} promoters ({r['pairs_per_enhancer']:.2f} / {r['pairs_per_promoter']:.2f} "
             f"pairs per element); windows read in {r['read_windows_s']:.1f} s",
             f"     per pair {r['naive_s']:7.1f} s ({r['pairs'] / r['naive_s']:.0f} pairs/s)   cached "
@@ -135,13 +108,11 @@ def report(r: dict) -> list[str]:
 
 
 def run(quick: bool = False, verbose: bool = True) -> list[dict]:
-    jobs = ([("cpu", ["chr12"], 256, False), ("cpu", ["chr12"], 256, True), ("paper", ["chr22"], 100, True)]
-            if quick else
-            [("cpu", ["chr12"], 256, False), ("cpu", None, 256, True), ("paper", ["chr22"], 100, False),
-             ("paper", ["chr12"], 100, True)])
+    jobs = ([("cpu", ["chr12"], 256), ("paper", ["chr22"], 100)] if quick else
+            [("cpu", None, 256), ("paper", ["chr12"], 100)])
     out = []
-    for preset, chroms, bs, compiled in jobs:
-        r = compare(preset, load_pairs(chroms), bs, compiled)
+    for preset, chroms, bs in jobs:
+        r = compare(preset, load_pairs(chroms), bs)
         r["chromosomes"] = chroms or "all"
         out.append(r)
         if verbose:
@@ -151,26 +122,17 @@ def run(quick: bool = False, verbose: bool = True) -> list[dict]:
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--quick", action="store_true", help="chr12 (cpu preset) and chr22 (paper preset, compiled) only")
+    p.add_argument("--quick", action="store_true", help="chr12 (cpu preset) and chr22 (paper preset) only")
     p.add_argument("--json", help="write the figures to this JSON file")
     a = p.parse_args(argv)
     print("Scoring K562 pairs on a random hg19-sized genome: element-level caching vs per pair")
     r = run(a.quick)
     if a.json:
-        _write_json(a.json, r)
+        from genomes import write_json
+
+        write_json(a.json, r)
     return r
 
 
-def _write_json(path, r) -> None:
-    import json
-
-    with open(path, "w") as fh:
-        json.dump(r, fh, indent=1, default=float)
-
-
 if __name__ == "__main__":
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
     main()

@@ -7,14 +7,14 @@ Three models of the ``paper`` preset's sizes (windows 3,000 / 2,000 bp, batch
 ``naive``
     the straightforward port, ``naive_speid.py`` (Conv1D with the ReLU inside,
     then MaxPool)
+``layers``
+    ``speidlib.model.build_model("paper")`` with ``fused_conv=False``: plain
+    Conv1D -> MaxPool -> ReLU layers (pooling before the ReLU)
 ``paper``
-    ``speidlib.model.build_model("paper")`` as it is
-``fused``
-    the same network with each branch's Conv1D -> MaxPool -> ReLU as one
-    :class:`speidlib.fastconv.PooledConv1D` (bias after the pooling); the
-    ``paper`` model itself when ``ModelConfig`` has the ``fused_conv`` flag
+    ``speidlib.model.build_model("paper")`` as the workbench builds it: each
+    branch one :class:`speidlib.fastconv.PooledConv1D` (bias after the pooling)
 ``fused_lstm``
-    ``fused`` with the LSTMs' input projection hoisted out of the time loop
+    ``paper`` with the LSTMs' input projection hoisted out of the time loop
     (``fast_lstm.ProjectedLSTM``, a prototype kept in benchmarks/)
 
 Steps of the models are interleaved (round robin, the order rotating every
@@ -100,85 +100,53 @@ def one_hot_batch(batch: int, window: int, seed: int = 0) -> np.ndarray:
     return x
 
 
-def has_fused_flag() -> bool:
-    import dataclasses
-
-    from speidlib.model import ModelConfig
-
-    return "fused_conv" in {f.name for f in dataclasses.fields(ModelConfig)}
-
-
-def fused_model(preset="paper", enhancer_window: int = WINDOWS[0], promoter_window: int = WINDOWS[1],
-                seed: int = 0, projected_lstm: bool = False):
-    """The preset's network with each branch's conv -> pool -> ReLU as one PooledConv1D.
-
-    When ``ModelConfig`` has a ``fused_conv`` flag, ``build_model`` builds it;
-    otherwise the graph of ``build_model``'s model is rebuilt here, its layers
-    after the merge shared, the conv weights copied. ``projected_lstm``
-    also swaps the LSTMs for :class:`fast_lstm.ProjectedLSTM` (same weights).
-    """
+def paper_model(seed: int = 0, fused_conv: bool = True, projected_lstm: bool = False):
+    """``build_model("paper")`` (windows 3,000 / 2,000), optionally with plain conv layers or
+    with the LSTMs swapped for :class:`fast_lstm.ProjectedLSTM` (same weights)."""
     import keras
 
     from speidlib import schema
-    from speidlib.fastconv import PooledConv1D
     from speidlib.model import build_model, get_config
 
-    config = get_config(preset)
-    if has_fused_flag() and not projected_lstm:
-        return build_model(config.replace(fused_conv=True), enhancer_window, promoter_window,
-                           jaspar_init=False, seed=seed)
-    plain = build_model(config, enhancer_window, promoter_window, jaspar_init=False, seed=seed)
-    inputs, pooled = [], []
-    for name, conv_name, w in ((schema.ENHANCER_INPUT, schema.ENHANCER_CONV, enhancer_window),
-                               (schema.PROMOTER_INPUT, schema.PROMOTER_CONV, promoter_window)):
-        inp = keras.Input(shape=(w, 4), name=name)
-        layer = PooledConv1D(config.n_kernels, config.kernel_size, config.pool_size,
-                             activation=config.conv_activation, name=conv_name)
-        x = layer(inp)
-        layer.set_weights(plain.get_layer(conv_name).get_weights())
-        inputs.append(inp)
-        pooled.append(x)
-    names = [layer.name for layer in plain.layers]
-    x = plain.get_layer("merge")(pooled)
-    for layer in plain.layers[names.index("merge") + 1:]:
-        if projected_lstm and layer.name == schema.FEATURES_LAYER:
-            from fast_lstm import projected_bilstm
+    config = get_config("paper").replace(fused_conv=fused_conv)
+    model = build_model(config, *WINDOWS, jaspar_init=False, seed=seed)
+    if not projected_lstm:
+        return model
+    from fast_lstm import projected_bilstm
 
+    names = [layer.name for layer in model.layers]
+    x = model.get_layer("merge").output
+    for layer in model.layers[names.index("merge") + 1:]:
+        if layer.name == schema.FEATURES_LAYER:
             new = projected_bilstm(layer)
             x = new(x)
             new.set_weights(layer.get_weights())
         else:
             x = layer(x)
-    return keras.Model(inputs, x, name=f"speid_{config.name}_fused" + ("_lstm" if projected_lstm else ""))
+    return keras.Model(model.inputs, x, name="speid_paper_projected_lstm")
 
 
-def build_variants(names=("naive", "paper", "fused"), seed: int = 0) -> dict:
+def build_variants(names=("naive", "layers", "paper"), seed: int = 0) -> dict:
     """Compiled models by name, all with the paper preset's sizes and the same weights."""
     import keras
 
     from naive_speid import build_naive_speid, copy_weights
-    from speidlib.model import build_model, get_config
+    from speidlib.model import get_config
 
-    config = get_config("paper")
-    models = {}
-    for name in names:
-        if name == "naive":
-            m = build_naive_speid(*WINDOWS, seed=seed)
-        elif name == "paper":
-            m = build_model(config, *WINDOWS, jaspar_init=False, seed=seed)
-        elif name == "fused":
-            m = fused_model(config, *WINDOWS, seed=seed)
-        elif name == "fused_lstm":
-            m = fused_model(config, *WINDOWS, seed=seed, projected_lstm=True)
-        else:
-            raise ValueError(f"unknown model variant {name!r}")
-        models[name] = m
+    makers = {"naive": lambda: build_naive_speid(*WINDOWS, seed=seed),
+              "layers": lambda: paper_model(seed, fused_conv=False),
+              "paper": lambda: paper_model(seed),
+              "fused_lstm": lambda: paper_model(seed, projected_lstm=True)}
+    unknown = [n for n in names if n not in makers]
+    if unknown:
+        raise ValueError(f"unknown model variant(s) {unknown}; choose from {list(makers)}")
+    models = {name: makers[name]() for name in names}
     first = next(iter(models.values()))
     for m in models.values():
         if m is not first:
             copy_weights(first, m)
     for m in models.values():
-        m.compile(optimizer=keras.optimizers.Adam(learning_rate=config.learning_rate),
+        m.compile(optimizer=keras.optimizers.Adam(learning_rate=get_config("paper").learning_rate),
                   loss="binary_crossentropy")
     return models
 
@@ -191,7 +159,7 @@ def max_output_difference(models: dict, batch: int = 4) -> float:
 
 
 # --- the benchmark ----------------------------------------------------------------------
-def run(steps: int = 10, warmup: int = 2, batch: int = 100, names=("naive", "paper", "fused"),
+def run(steps: int = 10, warmup: int = 2, batch: int = 100, names=("naive", "layers", "paper"),
         verbose: bool = True) -> dict:
     """Interleaved training steps of the variants; throughput, FLOP rates, ratios."""
     models = build_variants(names)
@@ -251,8 +219,8 @@ def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true", help="3 timed steps instead of 10")
     p.add_argument("--steps", type=int, default=None)
-    p.add_argument("--variants", default="naive,paper,fused,fused_lstm",
-                   help="comma-separated: naive, paper, fused, fused_lstm")
+    p.add_argument("--variants", default="naive,layers,paper,fused_lstm",
+                   help="comma-separated: naive, layers, paper, fused_lstm")
     p.add_argument("--json", help="write the figures to this JSON file")
     a = p.parse_args(argv)
     steps = a.steps or (3 if a.quick else 10)
@@ -260,20 +228,11 @@ def main(argv=None) -> dict:
     r = run(steps=steps, warmup=1 if a.quick else 2, names=tuple(a.variants.split(",")))
     print("\n".join(report(r)))
     if a.json:
-        _write_json(a.json, r)
+        from genomes import write_json
+
+        write_json(a.json, r)
     return r
 
 
-def _write_json(path, r) -> None:
-    import json
-
-    with open(path, "w") as fh:
-        json.dump(r, fh, indent=1, default=float)
-
-
 if __name__ == "__main__":
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
     main()

@@ -1,6 +1,7 @@
-"""Benchmark inputs: a random genome with hg19's chromosome sizes (cached)."""
+"""Benchmark inputs and outputs: a random genome with hg19's chromosome sizes (cached), JSON figures."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -44,3 +45,9 @@ def random_genome(path: Path, sizes: dict[str, int], seed: int = 0, line: int = 
     tmp.rename(path)
     pyfaidx.Faidx(str(path))
     return path
+
+
+def write_json(path, figures) -> None:
+    """Write a benchmark's figures (``--json``) for ``run_all.py`` to collect."""
+    with open(path, "w") as fh:
+        json.dump(figures, fh, indent=1, default=float)

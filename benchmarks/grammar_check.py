@@ -36,12 +36,13 @@ def main() -> None:
     demo, runs = work / "demo", {}
     t = speid("demo-data", demo, "--seed", "0")
     info = json.loads((demo / "demo.json").read_text())
-    we, wp = info["enhancer_window"], info["promoter_window"]
+    we, wp, augment = info["enhancer_window"], info["promoter_window"], info["augment"]
     for name, zero in (("pair", None), ("enhancer_only", "promoter"), ("promoter_only", "enhancer")):
         run = work / name
         shutil.rmtree(run, ignore_errors=True)
         t_prep = speid("prepare", "--pairs", demo / "pairs.csv", "--genome", demo / "genome.fa",
-                       "--run", run, "--enhancer-window", we, "--promoter-window", wp, "--quiet")
+                       "--run", run, "--enhancer-window", we, "--promoter-window", wp, "--augment", augment,
+                       "--quiet")
         t_train = speid("train", run, "--preset", "cpu", "--quiet", "--threads", "2",
                         *(["--zero-branch", zero] if zero else []), *extra)
         speid("evaluate", run, "--bootstrap", "200")
@@ -57,7 +58,7 @@ def main() -> None:
     pair = runs["pair"]["auroc"]
     gap = pair - max(runs["enhancer_only"]["auroc"], runs["promoter_only"]["auroc"])
     print(f"pair AUROC {pair:.3f} (target >= 0.85); gap to the better single element {gap:.3f} "
-          f"(target >= 0.1); oracle AUROCs of the demo: {info.get('oracle_auroc')}")
+          f"(target >= 0.1); oracle AUROCs of the demo: {info['cell_lines']['DEMO1']['oracle_auroc']}")
 
 
 if __name__ == "__main__":

@@ -157,7 +157,6 @@ def summary(results: dict) -> list[str]:
         return d
 
     models = fig("train", "models") or {}
-    fused = "fused" if "fused" in models else "paper"
     if models:
         for n in models:
             if n != "naive":
@@ -168,10 +167,9 @@ def summary(results: dict) -> list[str]:
     row("2. head retraining per epoch, cached / through frozen", fig("head", "speedup_per_epoch"), 30,
         fmt="{:.0f}x")
     for r in fig("score") or []:
-        how = "compiled" if r["compiled"] else "as is"
         chrom = "all pairs" if r["chromosomes"] == "all" else "+".join(r["chromosomes"])
-        row(f"3. scoring {r['preset']} ({how}, {chrom}), cached / per pair", r["speedup"], 1.5, fmt="{:.2f}x")
-        row(f"3.   largest |score difference| ({r['preset']}, {how})", r["max_abs_difference"], 1e-5,
+        row(f"3. scoring {r['preset']} ({chrom}), cached / per pair", r["speedup"], 1.5, fmt="{:.2f}x")
+        row(f"3.   largest |score difference| ({r['preset']}, {chrom})", r["max_abs_difference"], 1e-5,
             higher=False, fmt="{:.1e}")
     prep = results.get("prepare", {}).get("figures", {})
     row("4. dataset build, prepare / naive loop", prep.get("speedup"), 2, fmt="{:.2f}x")
