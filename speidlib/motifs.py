@@ -14,6 +14,23 @@ whether or not the model's layer carries a ReLU (``> fraction * max`` with a
 positive maximum is unchanged by rectification), and its positions do not
 depend on the layer's padding.
 
+Where the activation's zero lies (``baseline``)
+    "``fraction`` of the maximum" presumes that zero means "nothing here", as
+    in DeepBind, whose rectification threshold is learned. In SPEID the
+    pooled branch outputs go through a BatchNorm (``merge_bn``), which
+    removes any constant offset: a kernel can carry any constant in its
+    bias, or spread over its four bases at a position, without changing what
+    the network computes, and a trained SPEID kernel's zero sits near the
+    median of random sequence. There, half the maximum admits thousands of
+    background subsequences, and the PFM is a blur of the motif and noise.
+    By default (``baseline="batchnorm"``) activations are therefore measured
+    from the level that BatchNorm maps to zero, ``mu - beta * sigma / gamma``
+    per kernel (its running mean ``mu``, standard deviation ``sigma``, scale
+    ``gamma`` and shift ``beta``; ``mu`` alone where ``gamma <= 0``): the
+    level the LSTM reads as nothing. The rest of the rule is unchanged.
+    ``baseline="zero"`` is the rule applied to ``conv + bias`` as it is (and
+    what a bare kernel without a model gets).
+
 The matched PFMs are compared with JASPAR CORE vertebrates by Tomtom
 (``memelite.tomtom``); ``E = p * number of targets`` as in MEME's Tomtom, and
 q-values are Benjamini-Hochberg over one kernel's p-values against every
@@ -42,6 +59,7 @@ from .encode import N_CODE, decode, from_one_hot, one_hot
 _CONV_LAYER = {"enhancer": schema.ENHANCER_CONV, "promoter": schema.PROMOTER_CONV}
 _INPUT_NAME = {"enhancer": schema.ENHANCER_INPUT, "promoter": schema.PROMOTER_INPUT}
 _SITE_MODES = ("all", "best")
+MERGE_BATCHNORM = "merge_bn"
 
 
 def kernel_name(branch: str, kernel: int) -> str:
@@ -135,6 +153,37 @@ def branch_conv(model, branch: str):
     return find_layer(model, _CONV_LAYER[_check_branch(branch)])
 
 
+BASELINES = ("batchnorm", "zero")
+
+
+def activation_baseline(model, branch: str, n_kernels: int | None = None) -> np.ndarray:
+    """The activation level SPEID's merge BatchNorm maps to zero, per kernel, shape=(K,).
+
+    ``mu - beta * sqrt(var + eps) / gamma`` from the running statistics and
+    the scale and shift of the layer ``merge_bn`` (the pooled outputs of both
+    branches share its channels); ``mu`` where ``gamma <= 0``. Zeros when the
+    model has no such layer (a model not built by :mod:`speidlib.model`).
+    """
+    _check_branch(branch)
+    try:
+        bn = find_layer(model, MERGE_BATCHNORM)
+    except (ValueError, AttributeError):
+        if n_kernels is None:
+            raise ValueError(f"model has no layer {MERGE_BATCHNORM!r} and no kernel count was given") from None
+        return np.zeros(n_kernels, np.float32)
+    gamma, beta, mu, var = (np.asarray(keras_value(v), np.float64) for v in
+                            (bn.gamma, bn.beta, bn.moving_mean, bn.moving_variance))
+    sigma = np.sqrt(var + bn.epsilon)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        level = np.where(gamma > 0, mu - beta * sigma / np.where(gamma > 0, gamma, 1), mu)
+    return level.astype(np.float32)
+
+
+def keras_value(v) -> np.ndarray:
+    """A Keras variable (or array) as a NumPy array."""
+    return np.asarray(v.numpy() if hasattr(v, "numpy") else v)
+
+
 def conv_activations(codes: np.ndarray, kernel: np.ndarray, bias: np.ndarray,
                      batch_size: int | None = None, progress: bool = False, desc: str = ""):
     """Scan windows with every kernel at once, batch by batch.
@@ -191,7 +240,7 @@ class KernelPFMs:
     window_max : shape=(n_windows, K), each window's largest activation
     window_argmax : shape=(n_windows, K), where in the window it is (start position)
     trim : shape=(K, 2), ``[start, end)`` of the informative columns kept
-    fraction, min_information, sites : the parameters used
+    fraction, min_information, sites, baseline : the parameters used
     """
 
     branch: str
@@ -204,6 +253,7 @@ class KernelPFMs:
     fraction: float
     min_information: float
     sites: str
+    baseline: str = "zero"
 
     @property
     def n_kernels(self) -> int:
@@ -296,7 +346,8 @@ def trim_bounds(pfm: np.ndarray, min_information: float = 0.5) -> tuple[int, int
 
 def kernel_pfms(model, windows, branch: str = "enhancer", fraction: float = 0.5,
                 min_information: float = 0.5, sites: str = "all",
-                batch_size: int | None = None, progress: bool = False) -> KernelPFMs:
+                batch_size: int | None = None, progress: bool = False,
+                baseline: str = "batchnorm") -> KernelPFMs:
     """Turn every kernel of one branch into a PFM (Alipanahi et al. 2015, supp. 10.2).
 
     Parameters
@@ -316,10 +367,16 @@ def kernel_pfms(model, windows, branch: str = "enhancer", fraction: float = 0.5,
     sites : ``"all"`` stacks every position above the threshold (DanQ, Basset);
         ``"best"`` only each window's best position (DeepBind)
     batch_size : windows per batch (default: about 64 MB of activations)
+    baseline : ``"batchnorm"`` measures activations from the level the
+        model's merge BatchNorm maps to zero (:func:`activation_baseline`;
+        see the module notes), ``"zero"`` takes ``conv + bias`` as it is. A
+        layer or ``(kernel, bias)`` pair has no BatchNorm: always ``"zero"``.
 
     Returns
     -------
     KernelPFMs
+        activations (``max_activation``, ``window_max``) are measured from
+        the baseline.
     """
     import keras
 
@@ -328,11 +385,15 @@ def kernel_pfms(model, windows, branch: str = "enhancer", fraction: float = 0.5,
         raise ValueError(f"fraction must lie in [0, 1), got {fraction}")
     if sites not in _SITE_MODES:
         raise ValueError(f"sites must be one of {_SITE_MODES}, got {sites!r}")
+    if baseline not in BASELINES:
+        raise ValueError(f"baseline must be one of {BASELINES}, got {baseline!r}")
     if isinstance(model, tuple):
         kernel, bias = (np.asarray(a, dtype=np.float32) for a in model)
     else:
         layer = model if hasattr(model, "kernel") else branch_conv(model, branch)
         kernel, bias = conv_weights(layer)
+        if baseline == "batchnorm" and not hasattr(model, "kernel"):
+            bias = bias - activation_baseline(model, branch, kernel.shape[2])
     codes = as_codes(windows, f"{branch} windows")
     if len(codes) == 0:
         raise ValueError(f"no {branch} windows given")
@@ -373,8 +434,10 @@ def kernel_pfms(model, windows, branch: str = "enhancer", fraction: float = 0.5,
         counts = counts.reshape(k, w, 4)
     freq = _frequencies(counts)
     trim = np.array([trim_bounds(freq[i], min_information) for i in range(k)], dtype=np.int64)
+    used = "batchnorm" if baseline == "batchnorm" and not isinstance(model, tuple) \
+        and not hasattr(model, "kernel") else "zero"
     return KernelPFMs(branch, counts, n_sites, max_activation, window_max, window_argmax,
-                      trim, float(fraction), float(min_information), sites)
+                      trim, float(fraction), float(min_information), sites, used)
 
 
 def _site_counts(codes, win, pos, kern, w, k, chunk: int = 1 << 20) -> np.ndarray:
@@ -785,6 +848,49 @@ def motif_ablation(model, enhancer_windows, promoter_windows, labels, motifs,
 
 # --- `speid motifs RUN` -------------------------------------------------------
 
+def planted_recovery(matches: pd.DataFrame, demo_info, cell_line: str | None = None,
+                     max_evalue: float = 0.5, jaspar_init: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Does each motif planted in a demo come back as a kernel's best JASPAR match?
+
+    The ground-truth check of a demo run: a planted motif is *recovered* when
+    it is the best Tomtom match (rank 1, ``E < max_evalue``) of at least one
+    kernel of the branch it was planted in. Matches count by TF name (case
+    folded), so another JASPAR matrix of the same TF counts too;
+    ``kernels_same_matrix`` counts the planted matrix itself.
+
+    Parameters
+    ----------
+    matches : ``RUN/motifs/matches.csv`` (:func:`kernel_matches`)
+    demo_info : :class:`speidlib.demo.DemoInfo`
+    cell_line : the run's cell line; its own classes have ``in_cell_line`` True
+    max_evalue : E-value below which a best match counts
+    jaspar_init : ``RUN/jaspar_init.csv``, to flag TFs a kernel started from
+
+    Returns
+    -------
+    DataFrame, one row per class and branch: ``class, branch, motif_id, tf,
+    in_cell_line, kernels_best, kernels_same_matrix, kernels_listed,
+    best_evalue, recovered, tf_in_jaspar_init``.
+    """
+    best = matches[(matches["rank"] == 1) & (matches["evalue"] < max_evalue)]
+    listed = matches[matches["evalue"] < max_evalue]
+    started = set() if jaspar_init is None else set(jaspar_init["name"].str.upper())
+    rows = []
+    for c in demo_info.classes:
+        for branch in schema.BRANCHES:
+            motif_id, tf = getattr(c, f"{branch}_motif"), getattr(c, f"{branch}_tf").upper()
+            mine = best[(best["branch"] == branch) & (best["target_name"].str.upper() == tf)]
+            seen = listed[(listed["branch"] == branch) & (listed["target_name"].str.upper() == tf)]
+            rows.append({"class": c.index, "branch": branch, "motif_id": motif_id, "tf": tf,
+                         "in_cell_line": cell_line is None or cell_line in c.cell_lines,
+                         "kernels_best": int(mine["kernel"].nunique()),
+                         "kernels_same_matrix": int(mine.loc[mine["target_id"] == motif_id, "kernel"].nunique()),
+                         "kernels_listed": int(seen["kernel"].nunique()),
+                         "best_evalue": float(seen["evalue"].min()) if len(seen) else np.nan,
+                         "recovered": len(mine) > 0, "tf_in_jaspar_init": tf in started})
+    return pd.DataFrame(rows)
+
+
 def held_out_windows(dataset, split: str = schema.TEST) -> dict:
     """The distinct windows of one split's pairs, per branch.
 
@@ -816,7 +922,8 @@ def ablation_motifs(matches: pd.DataFrame, targets, max_evalue: float = 0.5,
 
 
 def run_motifs(run_dir, *, split: str = schema.TEST, fraction: float = 0.5,
-               min_information: float = 0.5, sites: str = "all", release: str | None = None,
+               min_information: float = 0.5, sites: str = "all", baseline: str = "batchnorm",
+               release: str | None = None,
                n_best: int = 5, max_evalue: float = 0.5, min_kernels: int = 3, n_top: int = 10,
                logos: str | None = "significant", max_logos: int | None = 200,
                ablation: bool = True, max_ablation_motifs: int = 20, fimo_threshold: float = 1e-4,
@@ -835,7 +942,7 @@ def run_motifs(run_dir, *, split: str = schema.TEST, fraction: float = 0.5,
     ----------
     run_dir : the run directory
     split : pairs whose windows are scanned and ablated (held-out: ``"test"``)
-    fraction, min_information, sites : see :func:`kernel_pfms`
+    fraction, min_information, sites, baseline : see :func:`kernel_pfms`
     release : JASPAR release (default ``speidlib.jaspar.DEFAULT_RELEASE``)
     n_best : Tomtom matches kept per kernel (plus all with ``E < max_evalue``)
     max_evalue, min_kernels : the redundancy rule (E < 0.5, at least 3 kernels)
@@ -859,6 +966,7 @@ def run_motifs(run_dir, *, split: str = schema.TEST, fraction: float = 0.5,
     out = run_dir / schema.MOTIFS_DIR
     release = release or jaspar.DEFAULT_RELEASE
     params = dict(split=split, fraction=fraction, min_information=min_information, sites=sites,
+                  baseline=baseline,
                   release=release, collection=jaspar.DEFAULT_COLLECTION,
                   tax_group=jaspar.DEFAULT_TAX_GROUP, n_best=n_best, max_evalue=max_evalue,
                   min_kernels=min_kernels, n_top=n_top, logos=logos, max_logos=max_logos,
@@ -879,8 +987,8 @@ def run_motifs(run_dir, *, split: str = schema.TEST, fraction: float = 0.5,
     targets = jaspar.load_motifs(release)
     step("loaded model, windows, JASPAR")
 
-    pfms = [kernel_pfms(model, windows[b][0], b, fraction, min_information, sites, batch_size, progress)
-            for b in schema.BRANCHES]
+    pfms = [kernel_pfms(model, windows[b][0], b, fraction, min_information, sites, batch_size, progress,
+                        baseline) for b in schema.BRANCHES]
     step("kernel PFMs")
     write_kernels_meme(pfms, out / schema.MOTIF_KERNELS_MEME)
     write_activations(pfms, out / schema.MOTIF_ACTIVATIONS_FILE, {b: windows[b][1] for b in windows})
