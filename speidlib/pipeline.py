@@ -20,7 +20,7 @@ import pandas as pd
 from . import schema as S
 
 __all__ = ["NOTEBOOKS", "project_root", "notebook_path", "notebook_parameters", "run_notebooks",
-           "written_files"]
+           "written_files", "prepare_demo"]
 
 NOTEBOOKS = ("01_data_prep", "02_training", "03_evaluation", "04_cross_cell", "05_motifs")
 
@@ -139,3 +139,27 @@ def written_files(since: float, *folders) -> pd.DataFrame:
                     and S.CHECKPOINT_DIR not in rel.parts):
                 rows.append({"file": str(folder / rel), "bytes": p.stat().st_size})
     return pd.DataFrame(rows, columns=["file", "bytes"])
+
+
+def prepare_demo(demo_dir, run_dir, seed: int = 0, cell_line: str | None = None, split: str = "random",
+                 progress: bool = False, **demo_options):
+    """Write the synthetic demo and prepare one of its cell lines, as ``make demo`` does.
+
+    :func:`speidlib.demo.make_demo` into ``demo_dir`` (``demo_options`` go to
+    it), then :func:`speidlib.dataset.prepare` of ``cell_line`` (default: the
+    first) into ``run_dir`` with the demo's recommended windows and
+    augmentation (:class:`speidlib.demo.DemoInfo`) and ``seed``.
+
+    Returns
+    -------
+    DemoInfo
+    """
+    from .dataset import PrepareConfig, prepare
+    from .demo import make_demo
+
+    info = make_demo(demo_dir, seed=seed, **demo_options)
+    cell = cell_line or info.cell_lines[0]
+    prepare(PrepareConfig(pairs=str(info.pairs_path(cell)), genome=str(info.genome), split=split,
+                          enhancer_window=info.enhancer_window, promoter_window=info.promoter_window,
+                          augment=info.augment, seed=seed), run_dir, progress=progress)
+    return info

@@ -6,7 +6,7 @@ import pytest
 
 from speidlib import schema
 from speidlib.dataset import Dataset, PairBatches, PrepareConfig, prepare
-from speidlib.encode import decode, one_hot
+from speidlib.encode import one_hot
 from speidlib.genome import Genome
 
 W_E, W_P, N_AUG = 60, 40, 5

@@ -14,7 +14,7 @@ from speidlib import demo
 from speidlib.encode import encode, one_hot, reverse_complement
 from speidlib.jaspar import get_motif, load_motifs, read_meme
 
-TINY = dict(n_pairs=420)  # 20 positives, 400 negatives; builds in about a second
+TINY = dict(n_pairs=420, negatives_per_positive=20)  # 20 positives, 400 negatives; about a second
 NAME = re.compile(r"^(DEMO\d+)\|(chr\d+):(\d+)-(\d+)$")
 FILES = ("genome.fa", "genome.fa.fai", "pairs.csv", "planted_motifs.meme", "elements.csv", "demo.json")
 
@@ -225,28 +225,40 @@ def test_sites_per_element_and_inside_it(tiny_tables):
 def test_meme_file_holds_the_jaspar_matrices(tiny):
     motifs = read_meme(tiny.planted_motifs)
     assert [name for name, _ in motifs] == [
-        "MA0139.2 CTCF enhancer class0", "MA0088.2 ZNF143 promoter class0",
-        "MA0106.3 TP53 enhancer class1", "MA0138.3 REST promoter class1",
-        "MA0113.4 NR3C1 enhancer class2", "MA0509.3 RFX1 promoter class2",
-        "MA0083.3 SRF enhancer class3", "MA0758.1 E2F7 promoter class3",
+        "MA1592.2 ZNF274 enhancer class0", "MA0752.2 ZNF410 promoter class0",
+        "MA0776.1 MYBL1 enhancer class1", "MA0506.3 Nrf1 promoter class1",
+        "MA1155.1 ZSCAN4 enhancer class2", "MA0749.2 ZBED1 promoter class2",
+        "MA0863.1 MTF1 enhancer class3", "MA1718.1 ZNF8 promoter class3",
     ]
     for name, pfm in motifs:
         np.testing.assert_allclose(pfm, get_motif(name.split()[0]).pfm(), atol=5e-7)
 
 
-def test_planted_motifs_are_distinct():
+def test_planted_motifs_are_distinct_and_unambiguous():
+    """The 24 planted motifs are what scripts/choose_demo_motifs.py picks: each is its own
+    best Tomtom match among all 879 matrices, far ahead of any other TF's, and no two are alike."""
+    import sys
+    from pathlib import Path
+
     from memelite import tomtom
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    from choose_demo_motifs import choose
 
     ids = [m for pair in demo.PLANTED_MOTIFS for m in pair]
     assert len(set(ids)) == 24
+    assert [c[0] for c in choose()] == ids
     every = load_motifs()
-    targets = [m.pfm().T for m in every]
-    pvalues = tomtom([get_motif(i).pfm().T for i in ids], targets, n_jobs=1)[0]
     column = {m.matrix_id: j for j, m in enumerate(every)}
+    pvalues = tomtom([get_motif(i).pfm().T for i in ids], [m.pfm().T for m in every], n_jobs=1)[0]
+    for row, i in zip(pvalues, ids):
+        name = get_motif(i).name.upper()
+        other = min(p for m, p in zip(every, row) if m.name.upper() != name)
+        assert row.argmin() == column[i] and other > 1e3 * row[column[i]], i
     among = pvalues[:, [column[i] for i in ids]]
     np.fill_diagonal(among, 1.0)
-    assert among.min() > 10 ** -2.5
-    assert all(get_motif(i).length >= 12 for i in ids)
+    assert among.min() > 1e-3
+    assert all(12 <= get_motif(i).length <= 20 for i in ids)
 
 
 # --- oracles ----------------------------------------------------------------------
@@ -319,7 +331,7 @@ def test_cell_lines_share_some_classes_and_differ_in_others(two_cells):
 @pytest.mark.parametrize("kwargs, message", [
     (dict(n_classes=1), "at least 2"),
     (dict(n_cell_lines=6), "need 14 classes"),
-    (dict(n_pairs=30), "n_pairs must be at least 42"),
+    (dict(n_pairs=10), "n_pairs must be at least 12"),
     (dict(n_shared_classes=5), "n_shared_classes"),
     (dict(positive_noise=1.5), "positive_noise must lie in 0..1"),
     (dict(motif_copies=(3, 2)), "motif_copies"),
