@@ -1,4 +1,5 @@
 import os
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "2")
@@ -232,6 +233,62 @@ def test_planted_jaspar_motifs_are_recovered(targets):
         assert row["target_id"] == motif.matrix_id
         assert row["evalue"] < 0.5
         assert 20 <= row["n_sites"] <= 60      # forward-strand sites only: the kernel reads one strand
+
+
+def test_batchnorm_baseline_moves_the_activation_zero():
+    """With a merge BatchNorm, activations are measured from the level it maps to zero."""
+    kernel = ACG.copy()
+    e = keras.Input((8, 4), name=schema.ENHANCER_INPUT)
+    x = keras.layers.Conv1D(1, 3, name=schema.ENHANCER_CONV)(e)
+    bn = keras.layers.BatchNormalization(name="merge_bn", epsilon=0.0)
+    model = keras.Model(e, bn(x))
+    model.get_layer(schema.ENHANCER_CONV).set_weights([kernel, np.zeros(1, np.float32)])
+    # gamma 2, beta 1, mean 1.5, variance 0.25: zero at 1.5 - 1 * 0.5 / 2 = 1.25
+    bn.set_weights([np.array([2.0]), np.array([1.0]), np.array([1.5]), np.array([0.25])])
+    np.testing.assert_allclose(M.activation_baseline(model, "enhancer"), [1.25])
+    kp = M.kernel_pfms(model, WINDOWS, "enhancer")
+    assert kp.baseline == "batchnorm" and kp.max_activation.tolist() == [1.75]
+    # sites need 3 - 1.25 > 0.5 * 1.75: only the perfect ACG matches (activation 3) pass
+    np.testing.assert_array_equal(kp.counts[0], [[2, 0, 0, 0], [0, 2, 0, 0], [0, 0, 2, 0]])
+    raw = M.kernel_pfms(model, WINDOWS, "enhancer", baseline="zero")
+    assert raw.baseline == "zero" and raw.n_sites.tolist() == [4]
+    bn.set_weights([np.array([-2.0]), np.array([1.0]), np.array([1.5]), np.array([0.25])])
+    np.testing.assert_allclose(M.activation_baseline(model, "enhancer"), [1.5])   # gamma <= 0: the mean
+    with pytest.raises(ValueError, match="baseline"):
+        M.kernel_pfms(model, WINDOWS, "enhancer", baseline="median")
+
+
+DEMO_MODEL = Path(__file__).parent / "data" / "demo_cpu_model.keras"
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    """The default demo, prepared as ``make demo`` does, beside the committed model trained on it."""
+    from speidlib.pipeline import prepare_demo
+
+    root = tmp_path_factory.mktemp("demo_run")
+    info = prepare_demo(root / "demo", root / "run", seed=0)
+    return info, root / "run"
+
+
+def test_trained_demo_kernels_recover_every_planted_motif(demo_run, targets):
+    """Ground truth (issue 5): each planted motif is the best JASPAR match (E < 0.5) of at
+    least one kernel of its branch, in the committed ``cpu`` model trained on the default
+    demo (``scripts/make_demo_model.py`` regenerates it), read from the held-out windows."""
+    from speidlib.dataset import Dataset
+
+    info, run = demo_run
+    import speidlib.fastconv  # noqa: F401  registers PooledConv1D
+
+    assert DEMO_MODEL.exists(), f"{DEMO_MODEL} is missing: run scripts/make_demo_model.py"
+    model = keras.models.load_model(DEMO_MODEL, compile=False)
+    windows = M.held_out_windows(Dataset(run))
+    pfms = [M.kernel_pfms(model, windows[b][0], b) for b in schema.BRANCHES]
+    matches = M.kernel_matches(pfms, targets, n_jobs=1)
+    recovery = M.planted_recovery(matches, info, info.cell_lines[0])
+    mine = recovery[recovery["in_cell_line"]]
+    assert len(mine) == 8
+    assert mine["recovered"].all(), mine.to_string()
 
 
 # --- writers --------------------------------------------------------------------
