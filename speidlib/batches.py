@@ -14,6 +14,9 @@ def _pydataset_base():
     return keras.utils.PyDataset
 
 
+NEGATIVE_DRAWS = ("all", "match")
+
+
 class PairBatches(_pydataset_base()):
     """Keras batch source: ``((enhancer (b, We, 4), promoter (b, Wp, 4)), label (b,))``.
 
@@ -33,14 +36,21 @@ class PairBatches(_pydataset_base()):
         an element sitting exactly in the window centre marks a negative; a
         model can learn that cue instead of sequence, and test windows (all
         centred) then look negative. Shifting negatives too removes the cue.
+    negatives : with ``balanced``, ``"all"`` (every negative of the split, each
+        epoch: the preprint, whose 20 shifted copies per positive match its
+        1:20 class ratio) or ``"match"`` (as many negatives as there are
+        augmented positives, a new random draw every epoch when shuffling, one
+        fixed draw otherwise): balanced epochs with fewer copies per positive.
     """
 
     def __init__(self, dataset: Dataset, split: str, balanced: bool = True, batch_size: int = 100,
                  shuffle: bool = True, seed: int = 0, zero_branch: str | None = None,
-                 shift_negatives: bool = False, **kwargs):
+                 shift_negatives: bool = False, negatives: str = "all", **kwargs):
         super().__init__(**kwargs)
         if zero_branch not in (None, *schema.BRANCHES):
             raise ValueError(f"zero_branch must be None, 'enhancer' or 'promoter', got {zero_branch!r}")
+        if negatives not in NEGATIVE_DRAWS:
+            raise ValueError(f"negatives must be one of {NEGATIVE_DRAWS}, got {negatives!r}")
         self.dataset, self.batch_size, self.shuffle = dataset, int(batch_size), shuffle
         self.zero_branch = zero_branch
         self.pair_index, self.e_off, self.p_off, self.label = dataset.examples(split, balanced)
@@ -56,7 +66,13 @@ class PairBatches(_pydataset_base()):
                             for b, idx in (("enhancer", dataset.enhancer_index),
                                            ("promoter", dataset.promoter_index))]
             self.e_off, self.p_off = self.e_off.copy(), self.p_off.copy()
-        self.order = np.arange(len(self.label))
+        self._draw = None
+        if balanced and negatives == "match":
+            neg, pos = np.flatnonzero(self.label == 0), np.flatnonzero(self.label == 1)
+            if len(neg) > len(pos) > 0:
+                self._draw = (pos, neg)
+        n = len(self.label) if self._draw is None else 2 * len(self._draw[0])
+        self.order = np.arange(n)
         self.epoch = 0
         self._new_epoch()
 
@@ -85,6 +101,9 @@ class PairBatches(_pydataset_base()):
         self._new_epoch()
 
     def _new_epoch(self) -> None:
+        if self._draw is not None and (self.shuffle or self.epoch == 0):
+            pos, neg = self._draw
+            self.order = np.concatenate([pos, np.sort(self._rng.choice(neg, size=len(pos), replace=False))])
         if self.shuffle:
             self._rng.shuffle(self.order)
         if self._shifted is not None:

@@ -12,16 +12,16 @@ answer. The grammar:
 * Positives join an enhancer and a promoter of the *same* class (compatible
   elements). Optionally a fraction ``positive_noise`` of positives (none by
   default) is drawn like negatives, as interactions the grammar cannot explain.
-* ``negatives_per_positive`` distance-matched negatives per positive (5 by
-  default; TargetFinder's tables have about 20). Most negatives join two
-  active elements of *different* classes, so an element alone says little; a
-  few (``negative_compatible_fraction``) are compatible pairs that do not
-  interact. The ratio is lower than TargetFinder's on purpose: at 1:20, a
-  demo small enough to train on 2 CPU cores has about 800 training
-  positives, and a small SPEID memorises them (test AUROC about 0.83) instead
-  of learning the grammar; at 1:5 the same number of pairs gives four times
-  as many positives (test AUROC about 0.89). AUPR is not comparable to
-  TargetFinder's for the same reason.
+* ``negatives_per_positive`` (20) distance-matched negatives per positive,
+  TargetFinder's ratio. Most negatives join two active elements of
+  *different* classes, so an element alone says little; a few
+  (``negative_compatible_fraction``) are compatible pairs that do not
+  interact. The default size, 105,000 pairs (5,000 positives), gives a
+  small SPEID enough distinct positives to learn the grammar rather than
+  memorise them (the ``cpu`` preset's held-out AUROC: about 0.8 with 1,000
+  positives, 0.87 with 3,500, 0.98 with 5,000); the ``cpu`` preset draws as
+  many negatives as shifted positives per stage-1 epoch, so the demo's
+  recommended augmentation is 4 copies, and an epoch stays short.
 * Several cell lines share some classes (``n_shared_classes``) and each has
   its own; an element whose class a cell line lacks behaves there like an
   inactive one (its motifs are still in the genome).
@@ -75,6 +75,9 @@ PLANTED_MOTIFS = (
     ("MA1573.2", "MA0757.2"),   # 11: THAP11 / ONECUT3
 )
 MOTIF_RELEASE = "JASPAR2024"
+# Shifted copies per training positive that `prepare` should make for the demo:
+# the cpu preset balances stage 1 by drawing as many negatives per epoch.
+RECOMMENDED_AUGMENT = 4
 
 # hg19 chr1-chr22 lengths in Mb: the demo chromosomes keep their proportions.
 _HG19_MB = (249, 243, 198, 191, 181, 171, 159, 146, 141, 136, 135, 134,
@@ -131,8 +134,8 @@ class DemoInfo:
     classes : tuple of DemoClass
     enhancer_window, promoter_window : int, recommended windows (bp)
     oracle_auroc : dict, cell line -> {oracle name -> AUROC}
-    augment : int, recommended shifted copies per training positive
-        (``negatives_per_positive``: it balances stage 1's training set)
+    augment : int, recommended shifted copies per training positive (4: with
+        the ``cpu`` preset, stage 1 draws as many negatives per epoch)
     """
 
     outdir: Path
@@ -179,14 +182,14 @@ def load_demo(outdir) -> DemoInfo:
         cell_lines=tuple(cells), classes=classes,
         enhancer_window=d["enhancer_window"], promoter_window=d["promoter_window"],
         oracle_auroc={c: cells[c]["oracle_auroc"] for c in cells},
-        augment=int(d.get("augment", d.get("parameters", {}).get("negatives_per_positive", 20))),
+        augment=int(d.get("augment", RECOMMENDED_AUGMENT)),
     )
 
 
-def make_demo(outdir, seed: int = 0, n_cell_lines: int = 1, n_pairs: int = 21_000,
+def make_demo(outdir, seed: int = 0, n_cell_lines: int = 1, n_pairs: int = 105_000,
               n_classes: int = 4, n_shared_classes: int = 2, n_chromosomes: int = 4,
               enhancer_window: int = 1000, promoter_window: int = 1000,
-              negatives_per_positive: int = 5, positive_noise: float = 0.0,
+              negatives_per_positive: int = 20, positive_noise: float = 0.0,
               negative_active_fraction: float = 0.5, negative_compatible_fraction: float = 0.02,
               element_active_fraction: float = 0.75, motif_copies: tuple[int, int] = (3, 6),
               bp_per_element: int | None = None) -> DemoInfo:
@@ -323,7 +326,7 @@ def _description(seed, params, enhancer_window, promoter_window, chrom_sizes, el
         "files": {"genome": GENOME_FILE, "planted_motifs": MOTIFS_FILE, "elements": ELEMENTS_FILE},
         "enhancer_window": enhancer_window,
         "promoter_window": promoter_window,
-        "augment": params["negatives_per_positive"],
+        "augment": RECOMMENDED_AUGMENT,
         "chromosomes": chrom_sizes,
         "n_enhancers": int((elements["kind"] == "enhancer").sum()),
         "n_promoters": int((elements["kind"] == "promoter").sum()),

@@ -142,13 +142,14 @@ def written_files(since: float, *folders) -> pd.DataFrame:
 
 
 def prepare_demo(demo_dir, run_dir, seed: int = 0, cell_line: str | None = None, split: str = "random",
-                 progress: bool = False, **demo_options):
+                 augment: int | None = None, progress: bool = False, **demo_options):
     """Write the synthetic demo and prepare one of its cell lines, as ``make demo`` does.
 
     :func:`speidlib.demo.make_demo` into ``demo_dir`` (``demo_options`` go to
     it), then :func:`speidlib.dataset.prepare` of ``cell_line`` (default: the
     first) into ``run_dir`` with the demo's recommended windows and
-    augmentation (:class:`speidlib.demo.DemoInfo`) and ``seed``.
+    augmentation (:class:`speidlib.demo.DemoInfo`; ``augment`` overrides it)
+    and ``seed``.
 
     Returns
     -------
@@ -161,5 +162,6 @@ def prepare_demo(demo_dir, run_dir, seed: int = 0, cell_line: str | None = None,
     cell = cell_line or info.cell_lines[0]
     prepare(PrepareConfig(pairs=str(info.pairs_path(cell)), genome=str(info.genome), split=split,
                           enhancer_window=info.enhancer_window, promoter_window=info.promoter_window,
-                          augment=info.augment, seed=seed), run_dir, progress=progress)
+                          augment=info.augment if augment is None else augment, seed=seed), run_dir,
+            progress=progress)
     return info

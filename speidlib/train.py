@@ -822,8 +822,9 @@ def train_run(run_dir, preset: "str | ModelConfig" = "cpu", pretrain_epochs: int
     pairs = _pair_batches()
     bs = config.batch_size
     kw = dict(batch_size=bs, seed=seed, zero_branch=zero_branch)
-    stage1 = (pairs(ds, schema.TRAIN, balanced=True, shuffle=True, shift_negatives=shift_negatives, **kw),
-              pairs(ds, schema.VALID, balanced=True, shuffle=False, shift_negatives=shift_negatives, **kw))
+    kw1 = dict(kw, shift_negatives=shift_negatives, negatives=config.pretrain_negatives)
+    stage1 = (pairs(ds, schema.TRAIN, balanced=True, shuffle=True, **kw1),
+              pairs(ds, schema.VALID, balanced=True, shuffle=False, **kw1))
     stage2 = (pairs(ds, schema.TRAIN, balanced=False, shuffle=False, **kw),
               pairs(ds, schema.VALID, balanced=False, shuffle=False, **kw))
     path = train_stages(run_dir, model, config, stage1, stage2, pretrain_epochs, retrain_epochs,

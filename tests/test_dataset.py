@@ -100,6 +100,34 @@ def test_batches_reshuffle_every_epoch_and_are_seeded(tiny):
     assert sorted(first) == sorted(a.order)
 
 
+def test_matched_negatives_balance_each_epoch_and_are_redrawn(tiny, tmp_path):
+    root, _ = tiny
+    run = tmp_path / "aug1"
+    prepare(PrepareConfig(pairs=str(root / "pairs.csv"), genome=str(root / "g.fa"), enhancer_window=W_E,
+                          promoter_window=W_P, augment=1, seed=3), run, progress=False)
+    ds = Dataset(run)
+    train = ds.split_index("train")
+    n_pos = int(ds.label[train].sum())
+    negatives = set(train[ds.label[train] == 0])
+    assert len(negatives) > n_pos
+    b = PairBatches(ds, "train", balanced=True, batch_size=4, seed=2, negatives="match")
+    drawn = []
+    for _ in range(3):
+        y = b.labels
+        assert len(y) == 2 * n_pos and y.sum() == n_pos
+        neg = b.pair_index[b.order][y == 0]
+        assert len(set(neg)) == n_pos and set(neg) <= negatives      # no repeats, only this split's
+        drawn.append(sorted(neg))
+        b.on_epoch_end()
+    assert drawn[0] != drawn[1] or drawn[1] != drawn[2]               # a new draw each epoch
+    fixed = PairBatches(ds, "train", balanced=True, batch_size=4, seed=2, negatives="match", shuffle=False)
+    first = fixed.order.copy()
+    fixed.on_epoch_end()
+    np.testing.assert_array_equal(first, fixed.order)                 # validation: one fixed draw
+    with pytest.raises(ValueError, match="negatives must be one of"):
+        PairBatches(ds, "train", negatives="some")
+
+
 def test_zero_branch_feeds_zeros(tiny):
     ds = Dataset(tiny[1])
     (xe, xp), _ = PairBatches(ds, "train", zero_branch="promoter", batch_size=5)[0]

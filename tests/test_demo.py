@@ -14,7 +14,7 @@ from speidlib import demo
 from speidlib.encode import encode, one_hot, reverse_complement
 from speidlib.jaspar import get_motif, load_motifs, read_meme
 
-TINY = dict(n_pairs=420, negatives_per_positive=20)  # 20 positives, 400 negatives; about a second
+TINY = dict(n_pairs=420)  # 20 positives, 400 negatives; builds in about a second
 NAME = re.compile(r"^(DEMO\d+)\|(chr\d+):(\d+)-(\d+)$")
 FILES = ("genome.fa", "genome.fa.fai", "pairs.csv", "planted_motifs.meme", "elements.csv", "demo.json")
 
@@ -331,7 +331,7 @@ def test_cell_lines_share_some_classes_and_differ_in_others(two_cells):
 @pytest.mark.parametrize("kwargs, message", [
     (dict(n_classes=1), "at least 2"),
     (dict(n_cell_lines=6), "need 14 classes"),
-    (dict(n_pairs=10), "n_pairs must be at least 12"),
+    (dict(n_pairs=30), "n_pairs must be at least 42"),
     (dict(n_shared_classes=5), "n_shared_classes"),
     (dict(positive_noise=1.5), "positive_noise must lie in 0..1"),
     (dict(motif_copies=(3, 2)), "motif_copies"),
