@@ -79,6 +79,7 @@ def test_every_notebook_takes_the_shared_run_directory(name):
 def test_committed_notebooks_pass_nbstripout_verify():
     pytest.importorskip("nbstripout")
     paths = [str(notebook_path(n)) for n in NOTEBOOKS]
+    paths += [str(p) for p in sorted((project_root() / "dashboards").glob("*.ipynb"))]
     done = subprocess.run([sys.executable, "-m", "nbstripout", "--verify", *paths], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
 
