@@ -1,5 +1,5 @@
 # The two commands of README.md: `make demo` (the main job) and `make test`.
-.PHONY: setup demo test
+.PHONY: setup demo test workflow
 
 setup:
 	bash scripts/setup.sh
@@ -9,3 +9,10 @@ demo:
 
 test:
 	bash scripts/test.sh
+
+# The demo study through workflow/Snakefile on this machine (2 cores): three demo cell
+# lines, prepare/train/evaluate/motifs, cross-cell matrix, baselines, genome-wide scores.
+workflow:
+	bash scripts/setup.sh
+	PATH="$(CURDIR)/.venv/bin:$$PATH" TF_CPP_MIN_LOG_LEVEL=2 snakemake -s workflow/Snakefile \
+		--configfile workflow/config/demo.yaml --profile workflow/profiles/local

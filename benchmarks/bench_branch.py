@@ -42,7 +42,7 @@ def conv_flops(window: int = WINDOW) -> int:
 def _chunked_class():
     from keras import ops
 
-    from speidlib.fastconv import PooledConv1D
+    from speidlib.model.layers import PooledConv1D
 
     class Chunked(PooledConv1D):
         """PooledConv1D applied to 5 slices of the batch, outputs concatenated."""
@@ -58,7 +58,7 @@ def _branch(variant: str):
     import keras
     from keras import layers
 
-    from speidlib.fastconv import PooledConv1D
+    from speidlib.model.layers import PooledConv1D
 
     batch, jit = 100, False
     inp = keras.Input((WINDOW, 4))
@@ -131,7 +131,7 @@ def run(variants=VARIANTS, rounds: int = 3, verbose: bool = True) -> dict:
 def bf16_error(n: int = 8) -> dict:
     """Error of the bfloat16 branch against float32 on the same weights (pooled output)."""
     from bench_train import one_hot_batch
-    from speidlib.fastconv import PooledConv1D
+    from speidlib.model.layers import PooledConv1D
 
     x = one_hot_batch(n, WINDOW, 6)
     f32 = PooledConv1D(KERNELS, WIDTH, POOL)

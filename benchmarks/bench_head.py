@@ -24,7 +24,7 @@ WINDOWS = (3000, 2000)
 
 def _batches(n: int, seed: int, batch: int = 100):
     from bench_train import one_hot_batch
-    from speidlib.train import ArrayBatches
+    from speidlib.train.stages import ArrayBatches
 
     xe, xp = one_hot_batch(n, WINDOWS[0], seed), one_hot_batch(n, WINDOWS[1], seed + 1)
     y = (np.random.default_rng(seed).random(n) < 0.3).astype(np.float32)
@@ -33,8 +33,8 @@ def _batches(n: int, seed: int, batch: int = 100):
 
 def run(n_train: int = 400, n_valid: int = 100, cached_epochs: int = 5, frozen_epochs: int = 2,
         verbose: bool = True) -> dict:
-    from speidlib.model import build_model
-    from speidlib.train import retrain_head
+    from speidlib.model.build import build_model
+    from speidlib.train.stages import retrain_head
 
     out = {"n_train": n_train, "n_valid": n_valid}
     for name, cache, epochs in (("cached", True, cached_epochs), ("frozen", False, frozen_epochs)):

@@ -41,7 +41,7 @@ def measure(body: str) -> dict:
 
 
 def prepare_body(pairs, genome, run, we=3000, wp=2000):
-    return (f"from speidlib.dataset import PrepareConfig, prepare\n"
+    return (f"from speidlib.data.dataset import PrepareConfig, prepare\n"
             f"prepare(PrepareConfig(pairs={str(pairs)!r}, genome={str(genome)!r}, "
             f"enhancer_window={we}, promoter_window={wp}, augment=20), {str(run)!r}, progress=False)")
 
@@ -50,7 +50,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="bench_prepare_"))
     print("Dataset build benchmark (positives augmented 20x, windows 3,000/2,000 bp)")
 
-    from speidlib.demo import make_demo
+    from speidlib.demo.synthetic import make_demo
 
     demo = CACHE / "demo_k562_size"
     if not (demo / "pairs.csv").exists():

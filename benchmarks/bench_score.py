@@ -3,16 +3,16 @@
 The pairs are the real K562 TargetFinder table (41,477 pairs over 29,594
 enhancers and 7,616 promoters: 1.40 pairs per enhancer, 5.45 per promoter),
 their windows read from a random genome of hg19's chromosome sizes
-(``benchmarks/.cache/hg19_random.fa``) with :func:`speidlib.predict.element_windows`,
+(``benchmarks/.cache/hg19_random.fa``) with :func:`speidlib.score.element_windows`,
 windows 3,000 / 2,000 bp. Both scorers get the same int8 windows and the
 same (randomly initialised) model:
 
-* per pair: :func:`speidlib.predict.score_pairs_naive`, every pair through the whole model;
-* cached: :class:`speidlib.predict.ElementCachedScorer` (what ``speid score`` uses),
+* per pair: :func:`speidlib.score.score_pairs_naive`, every pair through the whole model;
+* cached: :class:`speidlib.score.ElementCachedScorer` (what ``speid score`` uses),
   each distinct element through its branch once, the pair part per pair.
 
 Both call their Keras models through ``predict_on_batch`` (compiled, as
-``speidlib.predict`` does; an eager call would run the LSTM step by step from
+``speidlib.score`` does; an eager call would run the LSTM step by step from
 Python).
 
 Sizes: on 2 CPU cores the ``paper`` preset scores some tens of pairs/s per
@@ -38,7 +38,7 @@ def load_pairs(chromosomes=None):
     """The K562 pair table (optionally a chromosome subset) and its reuse figures."""
     from genomes import SHARED
     from speidlib import schema
-    from speidlib.pairs import read_pairs
+    from speidlib.data.pairs import read_pairs
 
     pairs = read_pairs(SHARED / "targetfinder" / "K562_ep.csv.gz")
     if chromosomes:
@@ -55,8 +55,8 @@ def reuse(pairs) -> dict:
 def windows(pairs):
     """int8 windows of the distinct elements and each pair's indices (and the seconds taken)."""
     from genomes import CACHE, hg19_sizes, random_genome
-    from speidlib.genome import Genome
-    from speidlib.predict import element_windows
+    from speidlib.data.genome import Genome
+    from speidlib.score.run import element_windows
 
     path = random_genome(CACHE / "hg19_random.fa", hg19_sizes())
     t0 = time.perf_counter()
@@ -67,8 +67,8 @@ def windows(pairs):
 
 def compare(preset: str, pairs, batch_size: int) -> dict:
     """Both scorers on ``pairs`` with a ``preset``-sized model; times, speed-up, largest difference."""
-    from speidlib.model import build_model
-    from speidlib.predict import ElementCachedScorer, score_pairs_naive
+    from speidlib.model.build import build_model
+    from speidlib.score.core import ElementCachedScorer, score_pairs_naive
 
     codes, index, read_s = windows(pairs)
     model = build_model(preset, *WINDOWS, jaspar_init=False, seed=0)

@@ -12,7 +12,7 @@ Three models of the ``paper`` preset's sizes (windows 3,000 / 2,000 bp, batch
     Conv1D -> MaxPool -> ReLU layers (pooling before the ReLU)
 ``paper``
     ``speidlib.model.build_model("paper")`` as the workbench builds it: each
-    branch one :class:`speidlib.fastconv.PooledConv1D` (bias after the pooling)
+    branch one :class:`speidlib.model.layers.PooledConv1D` (bias after the pooling)
 ``fused_lstm``
     ``paper`` with the LSTMs' input projection hoisted out of the time loop
     (``fast_lstm.ProjectedLSTM``, a prototype kept in benchmarks/)
@@ -106,7 +106,8 @@ def paper_model(seed: int = 0, fused_conv: bool = True, projected_lstm: bool = F
     import keras
 
     from speidlib import schema
-    from speidlib.model import build_model, get_config
+    from speidlib.model.build import build_model
+    from speidlib.model.presets import get_config
 
     config = get_config("paper").replace(fused_conv=fused_conv)
     model = build_model(config, *WINDOWS, jaspar_init=False, seed=seed)
@@ -131,7 +132,7 @@ def build_variants(names=("naive", "layers", "paper"), seed: int = 0) -> dict:
     import keras
 
     from naive_speid import build_naive_speid, copy_weights
-    from speidlib.model import get_config
+    from speidlib.model.presets import get_config
 
     makers = {"naive": lambda: build_naive_speid(*WINDOWS, seed=seed),
               "layers": lambda: paper_model(seed, fused_conv=False),

@@ -10,9 +10,9 @@ import h5py
 import numpy as np
 import pyfaidx
 
-from speidlib import regions
-from speidlib.encode import encode
-from speidlib.pairs import read_pairs
+from speidlib.data import regions
+from speidlib.data.encode import encode
+from speidlib.data.pairs import read_pairs
 
 
 def naive_prepare(pairs_path, genome_path, out_path, enhancer_window=3000, promoter_window=2000,

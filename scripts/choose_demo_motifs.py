@@ -47,7 +47,7 @@ def choose(release: str = "JASPAR2024", seed: int = 0) -> list[tuple[str, str, f
     """[(matrix_id, name, best other-TF p-value)], in the order chosen."""
     from memelite import tomtom
 
-    from speidlib.jaspar import load_motifs
+    from speidlib.data.jaspar import load_motifs
 
     motifs = load_motifs(release)
     names = [m.name.upper() for m in motifs]

@@ -4,7 +4,7 @@ The ground-truth test of the motif analysis (``tests/test_motifs.py``,
 ``test_trained_demo_kernels_recover_every_planted_motif``) needs a model that
 learned the demo's grammar, and training one takes minutes, so the model is
 committed and this script makes it again, the way ``make demo`` does:
-:func:`speidlib.pipeline.prepare_demo` (demo seed 0, its recommended windows
+:func:`speidlib.app.notebooks.prepare_demo` (demo seed 0, its recommended windows
 and augmentation), ``speid train --preset cpu --random-init --seed 0`` on 2
 threads (CPU runs repeat exactly with a seed). Random initialisation, so that
 a planted motif a kernel matches was learned, not started from: with the
@@ -36,10 +36,10 @@ def main() -> None:
     import pandas as pd
 
     from speidlib import schema
-    from speidlib.evaluate import run_evaluate
-    from speidlib.motifs import planted_recovery, run_motifs
-    from speidlib.pipeline import prepare_demo
-    from speidlib.train import train_run
+    from speidlib.evaluate.heldout import run_evaluate
+    from speidlib.interpret.report import planted_recovery, run_motifs
+    from speidlib.app.notebooks import prepare_demo
+    from speidlib.train.stages import train_run
 
     work = Path(tempfile.mkdtemp(prefix="demo_model_"))
     try:

@@ -18,7 +18,7 @@ export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-2}
 import json
 import sys
 
-from speidlib.pipeline import run_notebooks
+from speidlib.app.notebooks import run_notebooks
 
 run, demo, extra = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 timings = run_notebooks(run, {"demo_dir": demo, "run_prefix": run, **extra})

@@ -5,6 +5,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -19,7 +20,8 @@ def atomic_path(path: str | os.PathLike):
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    remove_stray_temporaries(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual file mode
     try:
@@ -29,6 +31,47 @@ def atomic_path(path: str | os.PathLike):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def remove_stray_temporaries(path: str | os.PathLike) -> list[Path]:
+    """Remove the temporary files that crashed writers of ``path`` left beside it.
+
+    :func:`atomic_path` names them ``.<name>.<pid>.<random>.tmp``; those of a
+    process that no longer runs (or without a pid, from older versions) are
+    removed, those of a live process (a concurrent writer) are kept.
+
+    Returns the paths removed.
+    """
+    path = Path(path)
+    removed = []
+    name = re.escape(path.name)
+    ours = re.compile(rf"\.{name}\.(\d+)\.[a-z0-9_]{{8}}\.tmp")   # .<name>.<pid>.<random>.tmp
+    older = re.compile(rf"\.{name}\.[a-z0-9_]{{8}}\.tmp")          # before pids were in the name
+    try:
+        candidates = list(path.parent.iterdir())
+    except OSError:
+        return removed
+    for p in candidates:
+        m = ours.fullmatch(p.name)
+        if m is None and older.fullmatch(p.name) is None:
+            continue
+        if m is not None and (int(m.group(1)) == os.getpid() or alive(int(m.group(1)))):
+            continue
+        with contextlib.suppress(OSError):
+            p.unlink()
+            removed.append(p)
+    return removed
+
+
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` exists on this machine."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _umask() -> int:

@@ -10,8 +10,9 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from speidlib import schema  # noqa: E402
-from speidlib.attribution import Attribution, attribution_figure, gradient_x_input, ism  # noqa: E402
-from speidlib.encode import encode, one_hot  # noqa: E402
+from speidlib.data.encode import encode, one_hot  # noqa: E402
+from speidlib.interpret.attribution import Attribution, gradient_x_input, ism
+from speidlib.viz.attribution import attribution_figure  # noqa: E402
 
 WE, WP = 10, 8
 ENH = encode("ACGTAGCATG")          # position 5 is G

@@ -6,10 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from speidlib import baselines as B
 from speidlib import schema as S
-from speidlib.encode import encode, reverse_complement
-from speidlib.metrics import auroc
+from speidlib.data.encode import encode, reverse_complement
+from speidlib.app.reports import run_baselines
+from speidlib.evaluate import baselines as B
+from speidlib.evaluate.metrics import auroc
 
 TF_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "targetfinder"
 CELLS = ["GM12878", "HeLa-S3", "HUVEC", "IMR90", "K562", "NHEK"]
@@ -182,8 +183,8 @@ def test_kmer_baseline_learns_gc_rich_enhancers():
 
 def test_pair_baselines_on_a_prepared_run(tmp_path):
     """run_pair_baselines: the run's own split, k-mer features read from the dataset's windows."""
-    from speidlib.dataset import Dataset
-    from speidlib.pipeline import prepare_demo
+    from speidlib.app.notebooks import prepare_demo
+    from speidlib.data.dataset import Dataset
 
     prepare_demo(tmp_path / "demo", tmp_path / "run", n_pairs=1200, enhancer_window=300,
                  promoter_window=300)
@@ -203,6 +204,16 @@ def test_pair_baselines_on_a_prepared_run(tmp_path):
 
 
 # --- protocol and tables -----------------------------------------------------------
+def test_test_elements_seen_by_hand():
+    pairs = pd.concat([TRAIN, _pairs([(E1, P3, 1), (E3, (40_000, 41_000), 0)])], ignore_index=True)
+    split = np.array(["train"] * 7 + ["valid", "test", "test"])
+    # test enhancers E1 and E3 (both in training pairs), test promoters P3 (in training)
+    # and a new one (unseen): 3 of 4 seen
+    assert B.test_elements_seen(pairs, split) == {"n_test_elements": 4, "n_test_elements_seen": 3}
+    split[4:6] = "valid"                        # E3's training pairs move to validation
+    assert B.test_elements_seen(pairs, split)["n_test_elements_seen"] == 2
+
+
 def test_split_drop_by_hand():
     table = pd.DataFrame({
         "cell_line": ["A", "A", "A", "A"], "split_method": ["random", "chromosome"] * 2,
@@ -227,7 +238,7 @@ def test_fit_evaluate_picks_the_threshold_on_validation():
     split = np.array(["train"] * 400 + ["valid"] * 100 + ["test"] * 100)
     m = B.fit_evaluate(B.DistanceBaseline(), pairs, split)
     model = B.DistanceBaseline().fit(pairs[split == "train"])
-    from speidlib.metrics import choose_threshold
+    from speidlib.evaluate.metrics import choose_threshold
     assert m["threshold"] == choose_threshold(y[400:500], model.predict(pairs[split == "valid"]))
     assert m["n_test"] == 100 and m["n_positive_test"] == int(y[500:].sum())
     with pytest.raises(ValueError, match="not one of"):
@@ -237,7 +248,7 @@ def test_fit_evaluate_picks_the_threshold_on_validation():
 # --- real TargetFinder tables ---------------------------------------------------------
 @pytest.fixture(scope="module")
 def real_pairs():
-    from speidlib.pairs import read_pairs
+    from speidlib.data.pairs import read_pairs
 
     return {c: read_pairs(TF_DIR / f"{c}_ep.csv.gz") for c in CELLS}
 
@@ -256,6 +267,13 @@ def test_baseline_table_on_six_cell_lines(real_pairs):
         # a chromosome split leaves every test element unseen: a constant score
         chrom = t.loc[(cell, "chromosome", "propensity")]
         assert chrom["auroc"] == 0.5
+        assert chrom["n_test_elements_seen"] == 0 and chrom["n_test_elements"] > 100
+        assert chrom["constant"] and chrom["n_distinct_scores"] == 1
+        assert {"auroc", "aupr", "f1"} <= set(chrom["degenerate"].split(";"))
+        # ties broken at random: the 0.5 is a coin, not a measurement
+        assert chrom["auroc_tie_broken_lo"] < 0.49 < 0.51 < chrom["auroc_tie_broken_hi"]
+        rand = t.loc[(cell, "random", "propensity")]
+        assert not rand["constant"] and rand["n_test_elements_seen"] > 0.5 * rand["n_test_elements"]
         assert chrom["aupr"] == pytest.approx(chrom["n_positive_test"] / chrom["n_test"])
         # TargetFinder negatives are distance-matched: distance alone is near chance
         for split in ("random", "chromosome"):
@@ -297,7 +315,7 @@ def test_cross_cell_propensity_matrices(real_pairs):
 
 @needs_data
 def test_cross_cell_accepts_fitted_models_and_given_splits(real_pairs):
-    from speidlib.splits import split_pairs
+    from speidlib.data.splits import split_pairs
 
     two = {c: real_pairs[c] for c in ("K562", "NHEK")}
     splits = {c: split_pairs(p, "random", seed=3) for c, p in two.items()}
@@ -314,9 +332,9 @@ def test_cross_cell_accepts_fitted_models_and_given_splits(real_pairs):
 @needs_data
 def test_run_baselines_writes_the_report(real_pairs, tmp_path):
     two = {c: real_pairs[c] for c in ("K562", "NHEK")}
-    res = B.run_baselines(tmp_path, two)
+    res = run_baselines(tmp_path, two)
     names = {p.name for p in tmp_path.iterdir()}
-    assert names == {"baseline_table.csv", "split_drop.csv", "split_drop.html",
+    assert names == {"baseline_table.csv", "baseline_table.md", "split_drop.csv", "split_drop.html",
                      "cross_cell_auroc.csv", "cross_cell_aupr.csv",
                      "cross_cell_auroc.html", "cross_cell_aupr.html"}
     table = pd.read_csv(tmp_path / "baseline_table.csv")
@@ -324,3 +342,19 @@ def test_run_baselines_writes_the_report(real_pairs, tmp_path):
     np.testing.assert_allclose(table["auroc"], res["baseline_table"]["auroc"])
     cc = pd.read_csv(tmp_path / "cross_cell_auroc.csv", index_col=0)
     assert cc.shape == (2, 2) and list(cc.columns) == ["K562", "NHEK"]
+    md = (tmp_path / "baseline_table.md").read_text()
+    assert md.count("constant (0 of ") == 2 * 3            # propensity, chromosome split: 3 metrics
+
+
+def test_baseline_markdown_shows_intervals_and_constant_predictors():
+    table = pd.DataFrame([
+        {"cell_line": "K562", "split_method": "random", "model": "propensity", "auroc": 0.93,
+         "auroc_lo": 0.909, "auroc_hi": 0.948, "constant": False, "n_test_elements": 7054,
+         "n_test_elements_seen": 4671},
+        {"cell_line": "K562", "split_method": "chromosome", "model": "propensity", "auroc": 0.5,
+         "auroc_lo": 0.5, "auroc_hi": 0.5, "constant": True, "n_test_elements": 3638,
+         "n_test_elements_seen": 0},
+    ])
+    md = B.baseline_markdown(table).splitlines()
+    assert md[0] == "| cell line | propensity, random split | propensity, chromosome split |"
+    assert md[2] == "| K562 | 0.930 (0.909-0.948) | constant (0 of 3,638 test elements seen) |"

@@ -1,4 +1,4 @@
-"""The dashboards' models and views without a browser (speidlib.dashboards).
+"""The dashboards' models and views without a browser (speidlib.app.dashboards).
 
 Hand-built run directories with known answers: six scored pairs for the
 predictions dashboard, four kernels for the motifs dashboard. Two slow tests
@@ -15,10 +15,16 @@ import pandas as pd
 import pytest
 
 from speidlib import schema
-from speidlib.dashboards import MotifsModel, PredictionsModel, list_runs, resolve_run, runs_root
-from speidlib.dashboards.motifs import consensus_html, select_kernels
-from speidlib.dashboards.predictions import read_predictions
-from speidlib.dashboards.runs import download_link
+from speidlib.app.dashboards import (
+    MotifsModel,
+    PredictionsModel,
+    list_runs,
+    resolve_run,
+    runs_root,
+)
+from speidlib.app.dashboards.motifs import consensus_html, select_kernels
+from speidlib.app.dashboards.predictions import read_predictions
+from speidlib.app.dashboards.runs import download_link
 
 # six test pairs: chrom, distance, label, score (pairs 3 and 5 tie on score)
 PAIRS = [("chr1", 10000, 1, 0.9), ("chr1", 50000, 0, 0.8), ("chr2", 20000, 1, 0.4),
@@ -213,7 +219,7 @@ def test_a_pair_without_dataset_shows_why(root):
 
 
 def test_predictions_view_is_bound_to_the_model(root):
-    from speidlib.dashboards.predictions_view import PredictionsView
+    from speidlib.app.dashboards.predictions_view import PredictionsView
 
     before = _files(root)
     m = PredictionsModel(root, "good")
@@ -255,8 +261,8 @@ SAVED_LOGO = b"\x89PNG saved by speid motifs"
 @pytest.fixture
 def motif_root(tmp_path) -> Path:
     """A run whose motifs/ holds four kernels (one without any match) and one saved logo."""
+    from speidlib.data.jaspar import write_meme
     from speidlib.io import atomic_write_json
-    from speidlib.jaspar import write_meme
 
     d = tmp_path / "run" / schema.MOTIFS_DIR
     write_meme([(n, np.array(p), 10) for n, p in PFM.items()], d / schema.MOTIF_KERNELS_MEME)
@@ -351,7 +357,7 @@ def test_consensus_html():
 
 
 def test_motifs_view_is_bound_to_the_model(motif_root):
-    from speidlib.dashboards.motifs_view import MotifsView
+    from speidlib.app.dashboards.motifs_view import MotifsView
 
     before = _files(motif_root)
     m = MotifsModel(motif_root, "run")
@@ -373,7 +379,7 @@ def test_motifs_view_is_bound_to_the_model(motif_root):
 
 @pytest.mark.slow
 def test_open_a_pair_of_a_trained_run(tiny_run):
-    from speidlib.dataset import Dataset
+    from speidlib.data.dataset import Dataset
 
     m = PredictionsModel(tiny_run.parent, tiny_run.name)
     assert m.error == ""

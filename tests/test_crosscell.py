@@ -15,24 +15,32 @@ import pandas as pd
 import pytest
 
 from speidlib import schema
-from speidlib.baselines import PropensityBaseline, fit_evaluate
-from speidlib.crosscell import (cross_cell_runs, matrix_path, propensity_cross_cell, read_matrix,
-                                run_cell_lines, speid_cross_cell, split_windows)
-from speidlib.dataset import Dataset, PrepareConfig, prepare
-from speidlib.metrics import aupr, auroc
+from speidlib.data.dataset import Dataset, PrepareConfig, prepare
+from speidlib.evaluate.baselines import PropensityBaseline, fit_evaluate
+from speidlib.evaluate.crosscell import (
+    cross_cell_runs,
+    matrix_path,
+    propensity_cross_cell,
+    read_matrix,
+    run_cell_lines,
+    speid_cross_cell,
+    split_windows,
+)
+from speidlib.evaluate.metrics import aupr, auroc
 
 WINDOW = 300
 
 
 def _tiny_model(window, seed):
-    from speidlib.model import build_model, get_config
+    from speidlib.model.build import build_model
+    from speidlib.model.presets import get_config
 
     cfg = get_config("cpu").replace(n_kernels=8, kernel_size=6, pool_size=5, lstm_units=4, dense_units=6)
     return build_model(cfg, window, window, jaspar_init=False, seed=seed)
 
 
 def _run(root, demo, cell, window, seed):
-    from speidlib.train import save_model
+    from speidlib.train.stages import save_model
 
     run = root / f"run_{cell}_{window}"
     prepare(PrepareConfig(pairs=str(demo / f"pairs_{cell}.csv"), genome=str(demo / "genome.fa"),
@@ -44,7 +52,7 @@ def _run(root, demo, cell, window, seed):
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    from speidlib.demo import make_demo
+    from speidlib.demo.synthetic import make_demo
 
     root = tmp_path_factory.mktemp("crosscell")
     make_demo(root / "demo", seed=0, n_cell_lines=2, n_pairs=600, enhancer_window=WINDOW,
@@ -75,7 +83,8 @@ def test_split_windows_are_the_evaluated_windows(runs):
 
 
 def test_each_cell_is_that_model_on_that_test_split(runs, written):
-    from speidlib.evaluate import load_model, score_split
+    from speidlib.evaluate.heldout import score_split
+    from speidlib.rundir import load_model
 
     _, result = written
     cells = ["DEMO1", "DEMO2"]

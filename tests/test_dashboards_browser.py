@@ -205,7 +205,7 @@ def test_predictions_dashboard(voila, browser, tiny_run):
 
 
 def test_motifs_dashboard(voila, browser, tiny_run):
-    from speidlib.jaspar import read_meme
+    from speidlib.data.jaspar import read_meme
 
     mdir = tiny_run / "motifs"
     names = [n for n, _ in read_meme(mdir / "kernels.meme")]

@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 
 from speidlib import schema
-from speidlib.dataset import Dataset, PairBatches, PrepareConfig, prepare
-from speidlib.encode import one_hot
-from speidlib.genome import Genome
+from speidlib.data.batches import PairBatches
+from speidlib.data.dataset import Dataset, PrepareConfig, prepare
+from speidlib.data.encode import one_hot
+from speidlib.data.genome import Genome
 
 W_E, W_P, N_AUG = 60, 40, 5
 
@@ -172,7 +173,7 @@ def test_failed_prepare_leaves_the_previous_dataset_intact(tiny, tmp_path):
     cfg = PrepareConfig(pairs=str(bad), genome=str(root / "g.fa"), enhancer_window=W_E,
                         promoter_window=W_P)
     with pytest.raises(ValueError, match="chr9"):
-        prepare(cfg, run, progress=False)
+        prepare(cfg, run, progress=False, overwrite=True)
     assert (run / schema.DATASET_FILE).read_bytes() == before
     assert Dataset(run).label.shape == (48,)
 

@@ -10,9 +10,9 @@ import pandas as pd
 import pyfaidx
 import pytest
 
-from speidlib import demo
-from speidlib.encode import encode, one_hot, reverse_complement
-from speidlib.jaspar import get_motif, load_motifs, read_meme
+from speidlib.data.encode import encode, one_hot, reverse_complement
+from speidlib.data.jaspar import get_motif, load_motifs, read_meme
+from speidlib.demo import synthetic as demo
 
 TINY = dict(n_pairs=420)  # 20 positives, 400 negatives; builds in about a second
 NAME = re.compile(r"^(DEMO\d+)\|(chr\d+):(\d+)-(\d+)$")
@@ -137,7 +137,7 @@ def test_pair_table_shape_names_and_labels(tiny):
 
 
 def test_read_pairs_accepts_the_demo_table(tiny):
-    from speidlib.pairs import read_pairs
+    from speidlib.data.pairs import read_pairs
 
     pairs = read_pairs(tiny.pairs_path())
     assert len(pairs) == 420 and pairs["label"].sum() == 20

@@ -7,7 +7,7 @@ import pytest
 keras = pytest.importorskip("keras")
 tf = pytest.importorskip("tensorflow")
 
-from speidlib.fastconv import PooledConv1D  # noqa: E402
+from speidlib.model.layers import PooledConv1D  # noqa: E402
 
 
 def one_hot(codes):

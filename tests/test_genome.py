@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from speidlib.encode import encode
-from speidlib.genome import Genome
+from speidlib.data.encode import encode
+from speidlib.data.genome import Genome
 
 
 @pytest.fixture

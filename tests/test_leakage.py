@@ -1,4 +1,4 @@
-"""Tests for speidlib.leakage: exact values on a hand-built table, and the real K562 table."""
+"""Tests for speidlib.data.leakage: exact values on a hand-built table, and the real K562 table."""
 from __future__ import annotations
 
 import json
@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from speidlib import schema as S
-from speidlib.leakage import LeakageReport, leakage_report
-from speidlib.splits import split_pairs
+from speidlib.data.leakage import LeakageReport, leakage_report
+from speidlib.data.splits import split_pairs
 
 TARGETFINDER = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "targetfinder"
 
@@ -86,7 +86,7 @@ def test_split_codes_and_outputs():
 
 @pytest.mark.skipif(not TARGETFINDER.is_dir(), reason="../shared/data absent")
 def test_real_k562_random_split_leaks_promoters_and_chromosome_split_does_not():
-    from speidlib.pairs import read_pairs
+    from speidlib.data.pairs import read_pairs
 
     pairs = read_pairs(TARGETFINDER / "K562_ep.csv.gz")
     random = leakage_report(pairs, split_pairs(pairs, "random", seed=0)).overlap.loc[S.TEST]

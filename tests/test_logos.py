@@ -7,9 +7,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from speidlib import jaspar  # noqa: E402
-from speidlib import logos as L  # noqa: E402
-from speidlib import motifs as M  # noqa: E402
+from speidlib.data import jaspar  # noqa: E402
+from speidlib.interpret import kernels, matching  # noqa: E402
+from speidlib.interpret import logos as L  # noqa: E402
 
 TARGET = np.array([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 0.5, 0.5]])   # A, C, G/T
 
@@ -40,7 +40,7 @@ def test_tomtom_alignment_of_a_shifted_reverse_complement_kernel():
     """A kernel PFM that is CTCF's reverse complement behind 3 uniform columns lines up exactly."""
     ctcf = jaspar.get_motif("MA0139.2")
     kernel = np.vstack([np.full((3, 4), 0.25), ctcf.pfm()[::-1, ::-1]])
-    matches = M.tomtom_matches({"k": kernel}, jaspar.load_motifs("JASPAR2024"), n_best=1, n_jobs=1)
+    matches = matching.tomtom_matches({"k": kernel}, jaspar.load_motifs("JASPAR2024"), n_best=1, n_jobs=1)
     best = matches.iloc[0]
     assert (best.target_id, best.strand, best.offset) == ("MA0139.2", "-", -3)
     aligned = L.aligned_match(ctcf.pfm(), best.offset, best.strand)
@@ -65,7 +65,7 @@ def test_save_logo_and_kernel_logos(tmp_path):
     ctcf = jaspar.get_motif("MA0139.2")
     counts = np.zeros((2, 15, 4))
     counts[0] = ctcf.counts
-    kp = M.KernelPFMs("enhancer", counts, np.array([100, 0]), np.ones(2), np.zeros((1, 2)),
+    kp = kernels.KernelPFMs("enhancer", counts, np.array([100, 0]), np.ones(2), np.zeros((1, 2)),
                       np.zeros((1, 2), int), np.array([[0, 15], [0, 15]]), 0.5, 0.5, "all")
     matches = pd.DataFrame({"kernel_name": ["enhancer_k0000", "enhancer_k0000"], "rank": [1, 2],
                             "target_id": ["MA0139.2", "MA1929.2"], "evalue": [1e-20, 1e-5],

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from speidlib import metrics as M
+from speidlib.evaluate import metrics as M
 
 # Four pairs. Sorted by score: 0.8 (+), 0.4 (-), 0.35 (+), 0.1 (-).
 Y4 = np.array([0, 0, 1, 1])
@@ -142,3 +142,35 @@ def test_metrics_by_bin_by_hand():
     # bin 2: positives 0.4, 0.8 vs negative 0.5 -> 1/2; calls 0.8, 0.5 -> TP1 FP1 FN1 -> F1 1/2
     assert t.loc[1, "auroc"] == 0.5 and t.loc[1, "f1"] == 0.5
     assert np.isnan(t.loc[2, "auroc"]) and np.isnan(t.loc[2, "f1"])
+
+
+# --- ties and constant predictors ---------------------------------------------------
+def test_tie_broken_auroc_of_a_constant_predictor():
+    # one positive and one negative, both scored 0.3: half the draws rank the positive
+    # first (AUROC 1), half last (AUROC 0)
+    out = M.tie_broken_auroc([1, 0], [0.3, 0.3], n_draws=2000, seed=0)
+    assert out["lo"] == 0.0 and out["hi"] == 1.0
+    assert out["mean"] == pytest.approx(0.5, abs=0.05)
+    assert M.auroc([1, 0], [0.3, 0.3]) == 0.5     # scikit-learn's half-credit rule
+
+
+def test_tie_broken_auroc_equals_auroc_without_ties_and_in_between_with_some():
+    out = M.tie_broken_auroc(Y4, S4, n_draws=50)
+    assert out["mean"] == out["lo"] == out["hi"] == pytest.approx(3 / 4)
+    # scores 0.9 (+), 0.5 (+), 0.5 (-), 0.1 (-): the tied pair is right or wrong,
+    # AUROC 4/4 or 3/4, mean 7/8 = scikit-learn's half credit
+    y, s = [1, 1, 0, 0], [0.9, 0.5, 0.5, 0.1]
+    out = M.tie_broken_auroc(y, s, n_draws=4000, seed=3)
+    assert (out["lo"], out["hi"]) == (0.75, 1.0)
+    assert out["mean"] == pytest.approx(M.auroc(y, s), abs=0.02)
+
+
+def test_evaluate_scores_flags_a_constant_predictor():
+    y = np.array([1, 0, 0, 0, 1, 0, 0, 0, 0, 0])
+    out = M.evaluate_scores(y, np.full(10, 0.2), threshold=0.5, n_bootstrap=0)
+    assert out["n_distinct_scores"] == 1 and out["constant"]
+    assert set(out["degenerate"]) >= {"auroc", "aupr", "f1"}
+    assert out["auroc"] == 0.5 and out["aupr"] == pytest.approx(0.2)   # the positive rate
+    assert out["auroc_tie_broken"]["lo"] < 0.3 and out["auroc_tie_broken"]["hi"] > 0.7
+    ranked = M.evaluate_scores(Y4, S4, threshold=0.35, n_bootstrap=0)
+    assert ranked["n_distinct_scores"] == 4 and not ranked["constant"] and ranked["degenerate"] == []

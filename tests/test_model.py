@@ -7,9 +7,10 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from speidlib import schema  # noqa: E402
-from speidlib.jaspar import load_motifs  # noqa: E402
-from speidlib.model import (PRESETS, ModelConfig, build_model, get_config, jaspar_init_table,  # noqa: E402
-                            split_model)
+from speidlib.data.jaspar import load_motifs  # noqa: E402
+from speidlib.model.build import build_model, split_model
+from speidlib.model.jaspar_init import jaspar_init_table
+from speidlib.model.presets import PRESETS, ModelConfig, get_config
 
 TINY = ModelConfig(name="tiny", n_kernels=16, kernel_size=30, pool_size=5, lstm_units=4, dense_units=8,
                    batch_size=8)
@@ -163,12 +164,12 @@ def test_saved_model_loads_with_layer_names_and_the_same_predictions(tmp_path):
 
 
 def test_a_fresh_process_loads_a_saved_run_model(tmp_path):
-    """speidlib.evaluate.load_model registers the fused layer itself (speid evaluate runs alone)."""
+    """speidlib.rundir.load_model registers the fused layer itself (speid evaluate runs alone)."""
     import subprocess
     import sys
 
     build_model(TINY, 100, 80).save(tmp_path / schema.MODEL_FILE)
-    code = ("import sys; from speidlib.evaluate import load_model; "
+    code = ("import sys; from speidlib.rundir import load_model; "
             "print(type(load_model(sys.argv[1]).get_layer('enhancer_conv')).__name__)")
     done = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True,
                           env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
@@ -212,6 +213,49 @@ def test_jaspar_motifs_sit_in_their_kernels_at_the_recorded_offsets(matrix):
         # everything else keeps its Glorot-uniform start
         np.testing.assert_array_equal(kernel[~touched], random_kernel[~touched])
         assert np.abs(random_kernel).max() <= np.sqrt(6 / (30 * 4 + 30 * 16))
+
+
+def test_released_jaspar_start_offsets_and_biases():
+    # the released code's start: offsets inside (lo, hi) of the kernel, biases U(-1, 0) per branch
+    cfg = TINY.replace(jaspar_offset_range=(5, 25), jaspar_bias_range=(-1.0, 0.0))
+    table = jaspar_init_table(cfg, seed=3)
+    assert ((table.offset >= 5) & (table.offset + table.length <= 25)).all()
+    assert ((table.bias >= -1.0) & (table.bias < 0.0)).all()
+    wide = table.pivot(index="kernel", columns="branch", values=["offset", "bias"])
+    assert (wide["offset"]["enhancer"] == wide["offset"]["promoter"]).all()   # one offset per motif
+    assert (wide["bias"]["enhancer"] != wide["bias"]["promoter"]).all()       # biases drawn per branch
+    m = build_model(cfg, 100, 80, jaspar_init=True, seed=3)
+    for branch, conv in (("enhancer", schema.ENHANCER_CONV), ("promoter", schema.PROMOTER_CONV)):
+        bias = m.get_layer(conv).get_weights()[1]
+        rows = table[table.branch == branch]
+        np.testing.assert_allclose(bias[rows.kernel], rows.bias, rtol=0, atol=1e-6)
+        others = np.setdiff1d(np.arange(cfg.n_kernels), rows.kernel)
+        assert (bias[others] == 0).all()
+    assert (jaspar_init_table(TINY, 3).bias == 0).all()
+    orig = PRESETS["original"]
+    assert (orig.jaspar_offset_range, orig.jaspar_bias_range) == ((13, 37), (-1.0, 0.0))
+    assert ModelConfig.from_dict({**orig.to_dict(), "jaspar_offset_range": [13, 37]}) == orig
+    with pytest.raises(ValueError, match="jaspar_offset_range"):
+        TINY.replace(jaspar_offset_range=(0, 31))
+
+
+def test_original_lstm_gates_are_keras1_hard_sigmoid(tmp_path):
+    from speidlib.model.layers import keras1_hard_sigmoid
+
+    x = np.array([-3.0, -2.5, -1.0, 0.0, 1.0, 2.5, 3.0], dtype=np.float32)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(keras1_hard_sigmoid(x)),
+                               [0.0, 0.0, 0.3, 0.5, 0.7, 1.0, 1.0], atol=1e-7)
+    assert PRESETS["original"].lstm_recurrent_activation == "keras1_hard_sigmoid"
+    cfg = TINY.replace(lstm_recurrent_activation="keras1_hard_sigmoid")
+    m = build_model(cfg, 100, 80, jaspar_init=False, seed=0)
+    lstm = m.get_layer(schema.FEATURES_LAYER).forward_layer
+    assert lstm.cell.recurrent_activation is keras1_hard_sigmoid
+    # it survives saving and loading (registered with Keras), scores unchanged
+    m.save(tmp_path / "m.keras")
+    again = keras.models.load_model(tmp_path / "m.keras", compile=False)
+    np.testing.assert_allclose(again.predict(_x(), verbose=0), m.predict(_x(), verbose=0), atol=1e-6)
+    with pytest.raises(ValueError, match="lstm_recurrent_activation"):
+        TINY.replace(lstm_recurrent_activation="tanh")
 
 
 def test_jaspar_table_depends_only_on_config_and_seed():

@@ -20,7 +20,12 @@ import pandas as pd
 import pytest
 
 from speidlib import schema
-from speidlib.pipeline import NOTEBOOKS, notebook_parameters, notebook_path, project_root
+from speidlib.app.notebooks import (
+    NOTEBOOKS,
+    notebook_parameters,
+    notebook_path,
+    project_root,
+)
 
 SHARED_DATA = project_root().parent / "shared" / "data"
 
@@ -97,7 +102,7 @@ TINY = {"n_cell_lines": 2, "n_pairs": 1500, "enhancer_window": 300, "promoter_wi
 
 @pytest.fixture(scope="module")
 def executed(tmp_path_factory):
-    from speidlib.pipeline import run_notebooks
+    from speidlib.app.notebooks import run_notebooks
 
     root = tmp_path_factory.mktemp("notebooks")
     run = root / "run"
@@ -134,7 +139,7 @@ def test_notebooks_ran_in_order_and_kept_copies(executed):
 @pytest.mark.slow
 def test_data_prep_wrote_a_dataset(executed):
     root, run, _ = executed
-    from speidlib.dataset import Dataset
+    from speidlib.data.dataset import Dataset
 
     ds = Dataset(run)
     assert (ds.enhancer_window, ds.promoter_window) == (300, 300)
@@ -158,7 +163,7 @@ def test_training_wrote_model_and_history(executed):
 @pytest.mark.slow
 def test_evaluation_wrote_sane_metrics(executed):
     _, run, _ = executed
-    from speidlib.dataset import Dataset
+    from speidlib.data.dataset import Dataset
 
     m = json.loads((run / schema.METRICS_FILE).read_text())
     ds = Dataset(run)
@@ -209,3 +214,14 @@ def test_motifs_wrote_matches_and_compared_with_the_planted_motifs(executed):
     text = "".join(o.get("text", "") for o in _outputs(nb, "stream"))
     assert "DEMO1: recovered" in text and "of 8 planted motifs" in text
     assert any("gradient_x_input" in json.dumps(fig) for fig in _figures(nb))  # the attribution figure
+
+
+@pytest.mark.slow
+def test_crispr_notebook_wrote_the_distance_baseline(executed):
+    _, run, _ = executed
+    if not SHARED_DATA.exists():
+        pytest.skip("no CRISPRi benchmark tables beside the checkout")
+    m = pd.read_csv(run / "crispr" / "EPCrisprBenchmark_combined_data.training_K562.GRCh38" / "metrics.csv")
+    pooled = m[(m.predictor == "distance") & (m.cell_type == "all") & (m.dataset == "all")].iloc[0]
+    assert (pooled.n_pairs, pooled.n_regulated) == (10_356, 471)
+    assert pooled.auroc == pytest.approx(0.892, abs=5e-4)

@@ -1,4 +1,4 @@
-"""Tests for speidlib.pairs: the three table shapes, gzip, every error, fuzzing, Table 1."""
+"""Tests for speidlib.data.pairs: the three table shapes, gzip, every error, fuzzing, Table 1."""
 from __future__ import annotations
 
 import gzip
@@ -12,8 +12,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from speidlib import schema as S
-from speidlib.pairs import (
-    TARGETFINDER_URL, download_targetfinder, element_table, read_pairs, targetfinder_path,
+from speidlib.data.pairs import (
+    TARGETFINDER_URL,
+    download_targetfinder,
+    element_table,
+    read_pairs,
+    targetfinder_path,
     write_pairs,
 )
 

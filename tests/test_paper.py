@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from speidlib import paper
+from speidlib.evaluate import paper
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 TF_DIR = DATA / "targetfinder"
@@ -34,7 +34,7 @@ def test_tables_are_the_printed_numbers():
 
 
 def test_package_data_names_its_source():
-    readme = Path(paper.__file__).parent / "data" / "speid_paper" / "README.md"
+    readme = Path(paper.__file__).parents[1] / "resources" / "speid_paper" / "README.md"
     text = readme.read_text()
     assert "bioRxiv 085241" in text and "Singh" in text
 
@@ -44,7 +44,7 @@ def test_the_package_copy_equals_the_shared_copy():
     if not shared.is_dir():
         pytest.skip("no ../shared/data/speid_paper")
     for name in paper.TABLE_FILES.values():
-        packaged = Path(paper.__file__).parent / "data" / "speid_paper" / name
+        packaged = Path(paper.__file__).parents[1] / "resources" / "speid_paper" / name
         assert packaged.read_bytes() == (shared / name).read_bytes()
 
 
@@ -56,7 +56,7 @@ def test_unknown_table_is_refused():
 @needs_data
 def test_recomputed_epw_f1_reproduces_the_preprint_row():
     printed = [0.81, 0.87, 0.77, 0.78, 0.85, 0.90]
-    got = [paper.targetfinder_f1(c, "epw", TF_DIR) for c in CELLS]
+    got = [paper.targetfinder_metrics(c, "epw", TF_DIR)["f1"] for c in CELLS]
     assert [round(x, 2) for x in got] == printed
     # exact counts behind one of them (GM12878: TP 1595, FP 222, FN 518 -> F1 = 3190 / 3930)
     m = paper.targetfinder_metrics("GM12878", "epw", TF_DIR)

@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from speidlib import plots
+from speidlib.viz import figures as plots
 
 # sorted by score: 0.8 (+), 0.4 (-), 0.35 (+), 0.1 (-)
 Y4 = np.array([0, 0, 1, 1])

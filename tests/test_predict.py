@@ -3,13 +3,18 @@ import pandas as pd
 import pytest
 
 from speidlib import schema
-from speidlib.model import build_model
-from speidlib.predict import ElementCachedScorer, branch_and_pair_models, run_score, score_pairs_naive
+from speidlib.model.build import build_model
+from speidlib.score.core import (
+    ElementCachedScorer,
+    branch_and_pair_models,
+    score_pairs_naive,
+)
+from speidlib.score.run import run_score
 
 
 @pytest.fixture(scope="module")
 def model():
-    from speidlib.model import get_config
+    from speidlib.model.presets import get_config
 
     cfg = get_config("cpu").replace(n_kernels=8, kernel_size=6, pool_size=5, lstm_units=4, dense_units=6)
     return build_model(cfg, 60, 50, jaspar_init=False, seed=1)
@@ -38,20 +43,22 @@ def test_branch_and_pair_parts_compose_to_the_model(model):
 
 @pytest.mark.slow
 def test_speid_score_writes_bedpe_and_csv(tiny_run, tmp_path):
-    from speidlib.dataset import read_config
+    from speidlib.rundir import read_config
+    from speidlib.score.formats import BEDPE_COLUMNS
 
     cfg = read_config(tiny_run)["prepare"]
-    out = run_score(tiny_run, cfg["pairs"], cfg["genome"], tmp_path / "s.bedpe", progress=False)
-    bed = pd.read_csv(tmp_path / "s.bedpe", sep="\t", header=None)
-    assert len(bed) == len(out) and bed.shape[1] == 12
-    np.testing.assert_allclose(bed[7], out[schema.SCORE].round(6))
+    info = run_score(tiny_run, cfg["pairs"], cfg["genome"], tmp_path / "s.bedpe", progress=False)
+    bed = pd.read_csv(tmp_path / "s.bedpe", sep="\t", header=None, comment="#")
+    assert len(bed) == info["n_pairs"] and bed.shape[1] == len(BEDPE_COLUMNS)
     assert ((bed[7] >= 0) & (bed[7] <= 1)).all()
+    run_score(tiny_run, cfg["pairs"], cfg["genome"], tmp_path / "s.csv", progress=False)
+    out = pd.read_csv(tmp_path / "s.csv")
+    assert len(out) == info["n_pairs"]
+    np.testing.assert_allclose(bed[7].sort_values(), out[schema.SCORE].round(6).sort_values(), atol=1e-6)
     # the test pairs' scores agree with `speid evaluate` (same model, same windows)
     pred = pd.read_csv(tiny_run / schema.PREDICTIONS_FILE)
     merged = pred.merge(out, on=[schema.ENHANCER_NAME, schema.PROMOTER_NAME], suffixes=("", "_scored"))
     assert len(merged) == len(pred)
     np.testing.assert_allclose(merged[schema.SCORE], merged[schema.SCORE + "_scored"], atol=1e-5)
-    run_score(tiny_run, cfg["pairs"], cfg["genome"], tmp_path / "s.csv", progress=False)
-    assert len(pd.read_csv(tmp_path / "s.csv")) == len(out)
-    with pytest.raises(ValueError, match=".csv or .bedpe"):
-        run_score(tiny_run, cfg["pairs"], cfg["genome"], tmp_path / "s.txt", progress=False)
+    with pytest.raises(ValueError, match="cannot tell the format"):
+        run_score(tiny_run, cfg["pairs"], cfg["genome"], tmp_path / "s.xyz", progress=False)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from speidlib import regions
+from speidlib.data import regions
 
 
 def test_span_and_centred_window():

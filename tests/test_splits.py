@@ -1,4 +1,4 @@
-"""Tests for speidlib.splits: random (stratified), chromosome and element-group splits."""
+"""Tests for speidlib.data.splits: random (stratified), chromosome and element-group splits."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,7 +8,12 @@ import pandas as pd
 import pytest
 
 from speidlib import schema as S
-from speidlib.splits import as_split_names, element_groups, split_pairs, split_summary
+from speidlib.data.splits import (
+    as_split_names,
+    element_groups,
+    split_pairs,
+    split_summary,
+)
 
 TARGETFINDER = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "targetfinder"
 needs_shared = pytest.mark.skipif(not TARGETFINDER.is_dir(), reason="../shared/data absent")
@@ -150,7 +155,7 @@ def test_bad_arguments(kwargs, message):
 
 @needs_shared
 def test_real_k562_splits():
-    from speidlib.pairs import read_pairs
+    from speidlib.data.pairs import read_pairs
 
     pairs = read_pairs(TARGETFINDER / "K562_ep.csv.gz")
     for method in S.SPLIT_METHODS:

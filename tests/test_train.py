@@ -15,8 +15,9 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from speidlib import schema  # noqa: E402
-from speidlib import train as T  # noqa: E402
-from speidlib.model import ModelConfig, build_model  # noqa: E402
+from speidlib.model.build import build_model  # noqa: E402
+from speidlib.model.presets import ModelConfig, get_config  # noqa: E402
+from speidlib.train import stages as T  # noqa: E402
 
 T.configure(seed=0, threads=2)
 
@@ -39,8 +40,8 @@ def _arrays(n, seed):
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
-    """A prepared run (speidlib.dataset.prepare) over a random 2-chromosome genome."""
-    from speidlib.dataset import PrepareConfig, prepare
+    """A prepared run (speidlib.data.dataset.prepare) over a random 2-chromosome genome."""
+    from speidlib.data.dataset import PrepareConfig, prepare
 
     root = tmp_path_factory.mktemp("train")
     rng = np.random.default_rng(0)
@@ -221,8 +222,8 @@ def test_interrupted_and_resumed_run_equals_an_unbroken_one(run_dir, trained, tm
 
 _SCRIPT = textwrap.dedent("""
     import sys, time, keras
-    from speidlib.model import ModelConfig
-    from speidlib.train import train_run
+    from speidlib.model.presets import ModelConfig
+    from speidlib.train.stages import train_run
 
     class Slow(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
@@ -278,3 +279,36 @@ def test_killed_training_process_resumes_without_lost_or_repeated_epochs(run_dir
     model = keras.saving.load_model(run / schema.MODEL_FILE)
     assert model.predict([np.zeros((2, W, 4), np.float32)] * 2, verbose=0).shape == (2, 1)
     assert json.loads((run / schema.CONFIG_FILE).read_text())["train"]["status"] == "done"
+
+
+# The cpu preset's dropout on the tiny network: masks are drawn from the Dropout layers'
+# SeedGenerator states, which a checkpoint must carry for a resume to repeat them.
+_CPU = get_config("cpu")
+TINY_DROPOUT = TINY.replace(merge_dropout=_CPU.merge_dropout, lstm_dropout=_CPU.lstm_dropout,
+                            dense_dropout=_CPU.dense_dropout, pretrain_epochs=3, retrain_epochs=3)
+
+
+@pytest.mark.slow
+def test_resume_with_dropout_equals_an_unbroken_run_at_two_kill_points_per_stage(run_dir, tmp_path):
+    import shutil
+
+    assert min(TINY_DROPOUT.merge_dropout, TINY_DROPOUT.lstm_dropout, TINY_DROPOUT.dense_dropout) > 0
+    unbroken, broken = tmp_path / "unbroken", tmp_path / "broken"
+    shutil.copytree(run_dir, unbroken)
+    shutil.copytree(run_dir, broken)
+    T.train_run(unbroken, preset=TINY_DROPOUT, progress=False, seed=5)
+    # interrupted after pretrain epochs 1 and 2 and retrain epochs 1 and 2; each resume
+    # starts a fresh model, as after kill -9, from what the checkpoint holds
+    for i, (stage, epoch) in enumerate((("pretrain", 1), ("pretrain", 2), ("retrain", 1),
+                                        ("retrain", 2))):
+        with pytest.raises(KeyboardInterrupt):
+            T.train_run(broken, preset=TINY_DROPOUT, progress=False, seed=5, resume=i > 0,
+                        callbacks=[_StopAfter(stage, epoch)])
+    T.train_run(broken, preset=TINY_DROPOUT, progress=False, seed=5, resume=True)
+    hist = pd.read_csv(unbroken / schema.HISTORY_FILE)
+    hist_b = pd.read_csv(broken / schema.HISTORY_FILE)
+    assert list(zip(hist_b.stage, hist_b.epoch)) == list(zip(hist.stage, hist.epoch))
+    np.testing.assert_array_equal(hist_b[["loss", "val_loss", "val_auroc"]].to_numpy(),
+                                  hist[["loss", "val_loss", "val_auroc"]].to_numpy())
+    for a, b in zip(_weights(unbroken / schema.MODEL_FILE), _weights(broken / schema.MODEL_FILE)):
+        np.testing.assert_array_equal(a, b)

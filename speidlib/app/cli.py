@@ -1,0 +1,570 @@
+"""The ``speid`` command line: batch runs of every workbench step.
+
+Each subcommand reads and writes a run directory (see ``docs/architecture.md``)::
+
+    speid demo-data demo/                      # synthetic genome + pairs
+    speid prepare --pairs demo/pairs.csv --genome demo/genome.fa --run runs/demo
+    speid train runs/demo --preset cpu
+    speid evaluate runs/demo
+    speid motifs runs/demo
+    speid candidates --enhancers demo/enhancers.bed --promoters demo/promoters.bed --out pairs.bedpe
+    speid score runs/demo --pairs pairs.bedpe --genome demo/genome.fa --out links.interact
+    speid crispr --benchmark crispr.tsv.gz --out crispr/ [--run runs/demo --genome GRCh38.fa]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from pathlib import Path
+
+
+# Each subcommand imports its step inside its handler: `speid --help` and the data
+# steps then start without loading TensorFlow (tests/test_architecture.py allows
+# deferred imports here and nowhere else in the package).
+
+
+def _csv_list(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def _add_demo(sub) -> None:
+    p = sub.add_parser("demo-data", help="write the synthetic demo genome and pair tables",
+                       description="Write OUTDIR/genome.fa (+ .fai), OUTDIR/pairs.csv (one "
+                       "pairs_<CELL>.csv per cell line when there are several) and "
+                       "OUTDIR/planted_motifs.meme, the planted ground truth.")
+    p.add_argument("outdir", help="folder to write the demo into (created if missing)")
+    p.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives the same files (default 0)")
+    p.add_argument("--cell-lines", type=int, default=1,
+                   help="number of demo cell lines sharing some grammar classes (default 1)")
+    p.add_argument("--pairs-per-cell", type=int, default=None,
+                   help="approximate pairs per cell line (default: the demo's small default size)")
+    p.set_defaults(func=_run_demo)
+
+
+def _run_demo(args) -> None:
+    from speidlib.demo.synthetic import make_demo
+
+    kwargs = {} if args.pairs_per_cell is None else {"n_pairs": args.pairs_per_cell}
+    info = make_demo(args.outdir, seed=args.seed, n_cell_lines=args.cell_lines, **kwargs)
+    print(f"wrote {info.genome}, {', '.join(str(p) for p in info.pairs.values())} and "
+          f"{info.planted_motifs} (cell lines {', '.join(info.cell_lines)}), and "
+          f"{info.outdir / 'enhancers.bed'}, {info.outdir / 'promoters.bed'} for `speid candidates`")
+    print(f"next: speid prepare --pairs {info.pairs_path(info.cell_lines[0])} --genome {info.genome} "
+          f"--run runs/demo --enhancer-window {info.enhancer_window} "
+          f"--promoter-window {info.promoter_window} --augment {info.augment}")
+
+
+def _add_prepare(sub) -> None:
+    p = sub.add_parser("prepare", help="build RUN/dataset.h5 from a pair table and a genome",
+                       description="Fit windows, split the pairs, draw the augmentation shifts "
+                       "and write RUN/dataset.h5, RUN/config.json and RUN/leakage.json.")
+    p.add_argument("--pairs", required=True,
+                   help="pair table: TargetFinder predictions-gbm.csv or pairs.csv, or BEDPE (plain or gzip)")
+    p.add_argument("--genome", required=True, help="genome FASTA (e.g. hg19.fa from UCSC; .fai built if missing)")
+    p.add_argument("--run", required=True, help="run directory to write (created if missing)")
+    p.add_argument("--split", choices=["random", "chromosome", "group"], default="random",
+                   help="random: the preprint's stratified 90/10 pairs; chromosome: held-out "
+                   "chromosomes; group: no enhancer or promoter on both sides (default random)")
+    p.add_argument("--test-chromosomes", type=_csv_list, default=None,
+                   help="with --split chromosome: comma-separated test chromosomes, e.g. chr1,chr2 "
+                   "(default: chosen automatically to hold out about 10%% of positives)")
+    p.add_argument("--valid-chromosomes", type=_csv_list, default=None,
+                   help="with --split chromosome: validation chromosomes (default: chosen automatically)")
+    p.add_argument("--test-fraction", type=float, default=0.1, help="share of pairs held out for test (default 0.1)")
+    p.add_argument("--valid-fraction", type=float, default=0.1,
+                   help="share of the training part carved out for validation (default 0.1)")
+    p.add_argument("--enhancer-window", type=int, default=3000, help="enhancer window in bp (default 3000)")
+    p.add_argument("--promoter-window", type=int, default=2000, help="promoter window in bp (default 2000)")
+    p.add_argument("--augment", type=int, default=20,
+                   help="random shifted copies of each training/validation positive (default 20)")
+    p.add_argument("--seed", type=int, default=0, help="seed for the split, windows and shifts (default 0)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="RUN already holds a run: delete its dataset, model, checkpoints, metrics, "
+                   "predictions and motifs (everything made from the old dataset) and prepare anew")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_run_prepare)
+
+
+def _run_prepare(args) -> None:
+    from speidlib.data.dataset import PrepareConfig, prepare
+
+    config = PrepareConfig(pairs=args.pairs, genome=args.genome, split=args.split,
+                           test_chromosomes=args.test_chromosomes,
+                           valid_chromosomes=args.valid_chromosomes,
+                           test_fraction=args.test_fraction, valid_fraction=args.valid_fraction,
+                           enhancer_window=args.enhancer_window, promoter_window=args.promoter_window,
+                           augment=args.augment, seed=args.seed)
+    path = prepare(config, args.run, progress=not args.quiet, overwrite=args.overwrite)
+    print(f"wrote {path}")
+
+
+def _add_train(sub) -> None:
+    p = sub.add_parser("train", help="two-stage SPEID training on RUN/dataset.h5",
+                       description="Stage 1 (pretrain) on the balanced, augmented training set; "
+                       "stage 2 (retrain the head) on frozen, cached features of the original "
+                       "imbalanced training set. Writes RUN/model.keras, RUN/history.csv and a "
+                       "checkpoint after every epoch in RUN/checkpoints/.")
+    p.add_argument("run", help="run directory prepared by `speid prepare`")
+    p.add_argument("--preset", choices=["cpu", "paper", "original"], default="cpu",
+                   help="cpu: small, trains on 2 cores in minutes; paper: the preprint's text; "
+                   "original: the released code (default cpu)")
+    p.add_argument("--pretrain-epochs", type=int, default=None, help="stage-1 epochs (default: the preset's)")
+    p.add_argument("--retrain-epochs", type=int, default=None, help="stage-2 epochs (default: the preset's)")
+    p.add_argument("--random-init", action="store_true",
+                   help="Glorot-uniform kernels instead of starting about half of them from JASPAR motifs")
+    p.add_argument("--resume", action="store_true", help="continue from the last complete checkpoint")
+    p.add_argument("--seed", type=int, default=0, help="seed for weights, data order and dropout (default 0)")
+    p.add_argument("--mixed-precision", action="store_true", help="float16 compute on a GPU (ignored on CPU)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="TensorFlow CPU threads (default: all cores)")
+    p.add_argument("--zero-branch", choices=["enhancer", "promoter"], default=None,
+                   help="ablation: train and evaluate with this input zeroed, to measure what "
+                   "the other element alone predicts")
+    p.add_argument("--shift-negatives", action=argparse.BooleanOptionalAction, default=None,
+                   help="shift negatives' windows at random in stage 1 too, so an element's position "
+                   "cannot mark the label (default: the preset's; cpu shifts, paper and original keep "
+                   "the preprint's positives-only shifts)")
+    p.add_argument("--devices", default=None,
+                   help="devices to train on: all (every visible GPU, the default), cpu, GPU indices "
+                   "such as 0,1 or names such as /gpu:0,/gpu:1; with several, "
+                   "tf.distribute.MirroredStrategy splits each batch across them")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_run_train)
+
+
+def _run_train(args) -> None:
+    from speidlib.train.stages import train_run
+
+    path = train_run(args.run, preset=args.preset, pretrain_epochs=args.pretrain_epochs,
+                     retrain_epochs=args.retrain_epochs, random_init=args.random_init,
+                     resume=args.resume, seed=args.seed, mixed_precision=args.mixed_precision,
+                     progress=not args.quiet, threads=args.threads, zero_branch=args.zero_branch,
+                     shift_negatives=args.shift_negatives, devices=args.devices)
+    print(f"wrote {path}")
+
+
+def _add_evaluate(sub) -> None:
+    p = sub.add_parser("evaluate", help="score the held-out pairs; write metrics and predictions",
+                       description="Choose the F1 threshold on the validation split, score the "
+                       "test split, and write RUN/metrics.json (with bootstrap 95% intervals and "
+                       "the split method), RUN/predictions.csv and RUN/predictions.bedpe.")
+    p.add_argument("run", help="run directory with a trained model")
+    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the intervals (default 1000)")
+    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    p.set_defaults(func=_run_evaluate)
+
+
+def _run_evaluate(args) -> None:
+    from speidlib.evaluate.heldout import run_evaluate
+
+    m = run_evaluate(args.run, n_bootstrap=args.bootstrap, seed=args.seed)
+    ci = m.get("ci", {})
+    print(f"{args.run}: split={m['split']} n_test={m['n_test']} ({m['n_positive_test']} positive)")
+    for k in ("auroc", "aupr", "f1", "mcc"):
+        lo, hi = ci.get(k, [float("nan")] * 2)
+        print(f"  {k:6s} {m[k]:.3f}  [{lo:.3f}, {hi:.3f}]")
+    print(f"  threshold {m['threshold']:.3f} (chosen on the validation split)")
+
+
+def _add_motifs(sub) -> None:
+    p = sub.add_parser("motifs", help="learned kernels to motifs, JASPAR matches, logos, ablation",
+                       description="Turn every kernel of both branches into a PFM over the "
+                       "held-out windows, match it to JASPAR CORE vertebrates with Tomtom, count "
+                       "redundant kernels per TF, draw logos and ablate motif hits. Writes RUN/motifs/.")
+    p.add_argument("run", help="run directory with a trained model")
+    p.add_argument("--split", default="test", choices=["test", "valid", "train"],
+                   help="windows to scan (default test)")
+    p.add_argument("--release", default=None, help="JASPAR release, e.g. JASPAR2016 (default JASPAR2024)")
+    p.add_argument("--fraction", type=float, default=0.5,
+                   help="a site counts when the activation exceeds this fraction of the kernel's maximum (default 0.5)")
+    p.add_argument("--sites", choices=["all", "best"], default="all",
+                   help="all sites above the fraction (DanQ) or one best site per window (DeepBind)")
+    p.add_argument("--baseline", choices=["batchnorm", "zero"], default="batchnorm",
+                   help="measure activations from the level the merge BatchNorm maps to zero "
+                   "(default), or from zero as they are (Alipanahi et al.'s rule on conv + bias)")
+    p.add_argument("--logos", choices=["significant", "matched", "all", "none"], default="significant",
+                   help="which kernels get a logo PNG (default: those with a match at E < 0.5)")
+    p.add_argument("--max-logos", type=int, default=200, help="at most this many logos (default 200)")
+    p.add_argument("--no-ablation", action="store_true", help="skip the motif ablation")
+    p.add_argument("--null-draws", type=int, default=4,
+                   help="null kernels: the run's initial kernels plus redraws of its random ones, "
+                   "this many draws in all (default 4); 0 skips the null and no TF is called learned")
+    p.add_argument("--no-importance", action="store_true",
+                   help="skip silencing each matched kernel (held-out AUPR change)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed for the ablation's random bases and the null redraws (default 0)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_run_motifs)
+
+
+def _run_motifs(args) -> None:
+    from speidlib.interpret.report import run_motifs
+
+    out = run_motifs(args.run, split=args.split, fraction=args.fraction, sites=args.sites,
+                     baseline=args.baseline,
+                     release=args.release, logos=None if args.logos == "none" else args.logos,
+                     max_logos=args.max_logos, ablation=not args.no_ablation, seed=args.seed,
+                     null=args.null_draws > 0, null_draws=max(args.null_draws, 1),
+                     importance=not args.no_importance, progress=not args.quiet)
+    print(f"wrote {args.run}/motifs/ ({', '.join(f'{k}={v}' for k, v in out.items() if isinstance(v, (int, float, str)))})")
+
+
+def _add_baselines(sub) -> None:
+    p = sub.add_parser("baselines", help="genome-free baselines on pair tables under two splits",
+                       description="Distance-only and element-propensity baselines on each pair "
+                       "table, under the random and the chromosome split, with cross-cell "
+                       "matrices. With no --pairs, the six TargetFinder E/P tables are used "
+                       "(from ../shared/data when present, else downloaded and cached).")
+    p.add_argument("out", help="folder for the tables and figures")
+    p.add_argument("--pairs", nargs="*", default=None,
+                   help="pair tables (one per cell line); default: the six TargetFinder ep tables")
+    p.add_argument("--seed", type=int, default=0, help="split seed (default 0)")
+    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples (default 1000)")
+    p.set_defaults(func=_run_baselines)
+
+
+def _run_baselines(args) -> None:
+    from speidlib.app.reports import run_baselines
+    from speidlib.data import pairs
+
+    if args.pairs:
+        if len(set(map(os.path.realpath, args.pairs))) < len(args.pairs):
+            raise ValueError("--pairs names one file twice")
+        read = [(path, pairs.read_pairs(path)) for path in args.pairs]
+        cells = [t["cell_line"].iloc[0] or Path(path).name for path, t in read]
+        # every table is kept: one per cell line is keyed by it, several by file and cell line
+        tables = {(cell if cells.count(cell) == 1 else f"{cell} ({Path(path).name})"): t
+                  for cell, (path, t) in zip(cells, read)}
+        if len(tables) < len(read):
+            raise ValueError("--pairs holds two tables of one cell line with the same file name; "
+                             "rename one")
+    else:
+        tables = {cell: pairs.targetfinder_pairs(cell) for cell in pairs.TARGETFINDER_CELLS}
+    out = run_baselines(args.out, tables, seed=args.seed, n_bootstrap=args.bootstrap)
+    print(out["baseline_table"].to_string(index=False) if "baseline_table" in out else list(out))
+    print(f"wrote {args.out}/")
+
+
+def _add_score(sub) -> None:
+    p = sub.add_parser("score", help="score a pair file with a trained run's model",
+                       description="Score candidate pairs (`speid candidates`) or a pair table, "
+                       "chromosome by chromosome: each distinct element runs through its branch and "
+                       "its share of the BiLSTM input projection once, and only the recurrence and "
+                       "the head run per pair. Write CSV, BEDPE, UCSC interact or an ABC-style table "
+                       "with each pair's rank among its enhancer's and its promoter's candidates. "
+                       "Windows are fitted as in `speid prepare`.")
+    p.add_argument("run", help="run directory with a trained model")
+    p.add_argument("--pairs", required=True,
+                   help="candidate BEDPE from `speid candidates`, or a pair table (TargetFinder CSV "
+                   "or labelled BEDPE, plain or gzip)")
+    p.add_argument("--genome", required=True, help="genome FASTA")
+    p.add_argument("--out", required=True, help="output file")
+    p.add_argument("--format", choices=["csv", "bedpe", "interact", "abc"], default=None,
+                   help="output format (default: from the extension of --out: .csv, .bedpe, "
+                   ".interact, .tsv)")
+    p.add_argument("--cell-type", default=None, help="CellType column of the abc format "
+                   "(default: the run's cell line)")
+    p.add_argument("--no-cache", action="store_true",
+                   help="run every pair through the whole model (slow; for comparison)")
+    p.add_argument("--batch-size", type=int, default=256, help="examples per forward pass (default 256)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_run_score)
+
+
+def _run_score(args) -> None:
+    from speidlib.score.run import run_score
+
+    out = run_score(args.run, args.pairs, args.genome, args.out, fmt=args.format,
+                    cache=not args.no_cache, batch_size=args.batch_size, cell_type=args.cell_type,
+                    progress=not args.quiet)
+    print(f"wrote {out['out']} ({out['n_pairs']} pairs on {out['n_chromosomes']} chromosome(s), "
+          f"{out['format']}, {out['seconds']:.1f} s)")
+
+
+def _add_candidates(sub) -> None:
+    p = sub.add_parser("candidates", help="every enhancer-promoter pair within a distance, as BEDPE",
+                       description="Pair every enhancer with every promoter on its chromosome whose "
+                       "centre lies within --max-distance of the enhancer's centre (a 1-bp promoter "
+                       "is its TSS); overlapping elements are skipped and counted. BED input: 3+ "
+                       "columns, optional name (the gene for promoters) and strand, plain or gzip.")
+    p.add_argument("--enhancers", required=True, help="enhancer BED")
+    p.add_argument("--promoters", required=True, help="promoter (or TSS) BED")
+    p.add_argument("--max-distance", type=int, default=1_000_000,
+                   help="largest distance between centres in bp (default 1000000)")
+    p.add_argument("--genome", default=None, help="optional genome FASTA to check chromosome names against")
+    p.add_argument("--out", required=True, help="output BEDPE (gzip if it ends in .gz)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_run_candidates)
+
+
+def _run_candidates(args) -> None:
+    from speidlib.data.candidates import write_candidates
+
+    chroms = None
+    if args.genome:
+        from speidlib.data.genome import Genome
+
+        with Genome(args.genome) as g:
+            chroms = list(g.chrom_sizes)
+    info = write_candidates(args.enhancers, args.promoters, args.out, args.max_distance,
+                            genome_chroms=chroms, progress=not args.quiet)
+    print(f"wrote {args.out}: {info['n_pairs']} pairs of {info['n_enhancers']} enhancers and "
+          f"{info['n_promoters']} promoters within {args.max_distance} bp "
+          f"({info['n_overlapping']} overlapping pairs skipped, "
+          f"{info['n_enhancers_without_candidates']} enhancers without a candidate; mean reuse "
+          f"{info['mean_enhancer_reuse']:.1f} pairs per enhancer, "
+          f"{info['mean_promoter_reuse']:.1f} per promoter)")
+
+
+def _add_fetch(sub) -> None:
+    p = sub.add_parser("fetch-targetfinder", help="download a TargetFinder pair table (cached)",
+                       description="Download paper/targetfinder/<CELL>/output-<SET>/predictions-gbm.csv "
+                       "from the public shwhalen/targetfinder repository into a cache folder.")
+    p.add_argument("cell", help="GM12878, HeLa-S3, HUVEC, IMR90, K562 or NHEK")
+    p.add_argument("--set", dest="feature_set", default="ep", choices=["ep", "eep", "epw"],
+                   help="feature set: ep (the pairs SPEID used), eep or epw (default ep)")
+    p.add_argument("--cache", default="data/targetfinder", help="cache folder (default data/targetfinder)")
+    p.set_defaults(func=_run_fetch)
+
+
+def _run_fetch(args) -> None:
+    from speidlib.data.pairs import download_targetfinder
+
+    print(download_targetfinder(args.cell, args.feature_set, args.cache))
+
+
+def _add_random_genome(sub) -> None:
+    p = sub.add_parser("random-genome", help="write a random genome with an assembly's chromosome sizes",
+                       description="Write uniform random A/C/G/T with an assembly's chromosome names "
+                       "and lengths (10 kb of N at each end of every chromosome of 1 Mb or more), "
+                       "streamed, and its .fai index: the genome of the memorisation control, where "
+                       "real pair coordinates land on sequence that carries no biology.")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--assembly", choices=["hg19", "hg38"], help="chromosome sizes shipped with the package")
+    src.add_argument("--chrom-sizes", help="a UCSC chrom.sizes file (name<TAB>length per line)")
+    p.add_argument("--out", required=True, help="FASTA to write (OUT.fai is written beside it)")
+    p.add_argument("--chromosomes", type=_csv_list, default=None,
+                   help="comma-separated chromosomes to write, e.g. chr21,chr22 (default: all)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="random seed; a chromosome's bases depend only on the seed and its name (default 0)")
+    p.set_defaults(func=_run_random_genome)
+
+
+def _run_random_genome(args) -> None:
+    from speidlib.data.random_genome import write_random_genome
+
+    out = write_random_genome(args.assembly or args.chrom_sizes, args.out, seed=args.seed,
+                              chromosomes=args.chromosomes)
+    print(f"wrote {out} and {out}.fai")
+
+
+def _add_crispr(sub) -> None:
+    p = sub.add_parser("crispr", help="the CRISPRi enhancer-gene benchmark: predictors beside distance",
+                       description="Evaluate predictors on an ENCODE CRISPRi benchmark table (GRCh38): "
+                       "AUPRC, AUROC and precision at 70% recall, each with a bootstrap 95% "
+                       "interval, for distance to the TSS and, with --run and --genome, the run's "
+                       "SPEID score and distance + SPEID combined by a logistic regression fitted "
+                       "with chromosome-grouped cross-validation. Writes OUT/metrics.csv, "
+                       "OUT/predictions.tsv, OUT/summary.json and precision-recall curves "
+                       "(OUT/pr_*.html, and .png where plotly's image export works).")
+    p.add_argument("--benchmark", required=True,
+                   help="benchmark table, e.g. EPCrisprBenchmark_combined_data.training_K562.GRCh38.tsv.gz")
+    p.add_argument("--out", required=True, help="folder to write (created if missing)")
+    p.add_argument("--run", default=None, help="run directory with a trained model (needs --genome)")
+    p.add_argument("--genome", default=None, help="GRCh38 genome FASTA (needs --run)")
+    p.add_argument("--cell-type", default=None, help="evaluate this CellType only, e.g. K562 (default: all)")
+    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples (default 1000)")
+    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    p.add_argument("--no-png", action="store_true", help="write the figures as HTML only")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_run_crispr)
+
+
+def _run_crispr(args) -> None:
+    from speidlib.evaluate.crispr import run_crispr
+    from speidlib.viz.crispr import write_crispr_figures
+
+    out = run_crispr(args.benchmark, args.out, run_dir=args.run, genome=args.genome,
+                     cell_type=args.cell_type, n_bootstrap=args.bootstrap, seed=args.seed,
+                     progress=not args.quiet)
+    s = out["summary"]
+    left = ", ".join(f"{n} {why}" for why, n in s["left_out"].items()) or "none"
+    print(f"{args.benchmark}: {s['n_evaluated']:,} pairs evaluated ({s['n_regulated']:,} regulated); "
+          f"left out: {left}")
+    for name, why in s["skipped"].items():
+        print(f"  {name} skipped: {why}")
+    pooled = out["metrics"][(out["metrics"]["cell_type"] == "all") & (out["metrics"]["dataset"] == "all")]
+    for row in pooled.itertuples():
+        print(f"  {row.predictor:15s} AUPRC {row.auprc:.3f} [{row.auprc_low:.3f}, {row.auprc_high:.3f}]  "
+              f"AUROC {row.auroc:.3f} [{row.auroc_low:.3f}, {row.auroc_high:.3f}]  "
+              f"precision at 70% recall {row.precision_at_recall:.3f} "
+              f"[{row.precision_at_recall_low:.3f}, {row.precision_at_recall_high:.3f}]")
+    label = Path(args.benchmark).name.split(".tsv")[0]
+    files, png_error = write_crispr_figures(args.out, label=label, png=not args.no_png)
+    if png_error:
+        print(f"  no PNG figures ({png_error}); HTML only")
+    print(f"wrote {args.out}/ (metrics.csv, predictions.tsv, summary.json, {len(files)} figure files)")
+
+
+def _add_cross_cell(sub) -> None:
+    p = sub.add_parser("cross-cell", help="cross-cell-line matrices: each run's model on every run's test split",
+                       description="Score every run's model on every run's test pairs (rows: training "
+                       "cell line, columns: test cell line) and, beside it, the element-propensity "
+                       "baseline on the same pairs. Writes OUT/cross_cell_<model>_<metric>.csv, "
+                       "OUT/cross_cell_long.csv, OUT/cross_cell.json and a heatmap per matrix "
+                       "(OUT/cross_cell_<model>_<metric>.html).")
+    p.add_argument("runs", nargs="+", help="two or more trained run directories, one per cell line")
+    p.add_argument("--out", required=True, help="folder to write (created if missing)")
+    p.add_argument("--no-baseline", action="store_true", help="SPEID only, no propensity baseline")
+    p.add_argument("--batch-size", type=int, default=256, help="examples per forward pass (default 256)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_run_cross_cell)
+
+
+def _run_cross_cell(args) -> None:
+    from speidlib.evaluate.crosscell import cross_cell_runs
+    from speidlib.io import atomic_write_text
+    from speidlib.viz.figures import cross_cell_heatmap
+
+    out = cross_cell_runs(args.runs, args.out, baseline=not args.no_baseline,
+                          batch_size=args.batch_size, progress=not args.quiet)
+    for key, matrix in out.items():
+        if key == "long":
+            continue
+        model, metric = key.split("_", 1)
+        fig = cross_cell_heatmap(matrix, title=f"{model} {metric.upper()}: train (rows) x test (columns)",
+                                 zmin=0.0 if metric == "aupr" else 0.5, zmax=1.0)
+        atomic_write_text(Path(args.out) / f"cross_cell_{key}.html", fig.to_html(include_plotlyjs=True))
+    print(out["speid_auroc"].round(3).to_string())
+    print(f"wrote {args.out}/")
+
+
+def _add_split_pairs(sub) -> None:
+    p = sub.add_parser("split-pairs", help="split a BEDPE pair table into one file per chromosome",
+                       description="Scatter step of genome-wide scoring: write OUTDIR/<chromosome>.bedpe "
+                       "for every chromosome named (header lines copied; a chromosome without pairs "
+                       "gets a header-only file). Pairs on other chromosomes are counted and dropped.")
+    p.add_argument("pairs", help="BEDPE (plain or gzip), e.g. from `speid candidates`")
+    p.add_argument("--chromosomes", type=_csv_list, required=True, help="comma-separated, e.g. chr1,chr2")
+    p.add_argument("--out-dir", required=True, help="folder for the per-chromosome files")
+    p.set_defaults(func=_run_split_pairs)
+
+
+def _run_split_pairs(args) -> None:
+    from speidlib.data.scatter import split_by_chromosome
+
+    paths = [Path(args.out_dir) / f"{c}.bedpe" for c in args.chromosomes]
+    counts = split_by_chromosome(args.pairs, args.chromosomes, paths)
+    print(", ".join(f"{c} {n:,}" for c, n in counts.items()) + f" pairs; wrote {args.out_dir}/")
+
+
+def _add_gather(sub) -> None:
+    p = sub.add_parser("gather", help="join per-chromosome result files into one",
+                       description="Gather step of genome-wide scoring: concatenate files written by "
+                       "one command (e.g. `speid score` per chromosome), keeping their shared header once.")
+    p.add_argument("parts", nargs="+", help="the files, in output order")
+    p.add_argument("--out", required=True, help="file to write")
+    p.set_defaults(func=_run_gather)
+
+
+def _run_gather(args) -> None:
+    from speidlib.data.scatter import gather_tables
+
+    rows = gather_tables(args.parts, args.out)
+    print(f"wrote {args.out} ({rows:,} rows from {len(args.parts)} parts)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="speid", description="SPEID workbench: enhancer-promoter interactions from sequence.")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the full traceback of an error (for bug reports)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in _ADDERS:
+        add(sub)
+    for p in sub.choices.values():  # `speid train RUN --debug` works too
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                       help="show the full traceback of an error")
+    return parser
+
+
+_ADDERS = [_add_demo, _add_prepare, _add_train, _add_evaluate, _add_motifs, _add_baselines,
+           _add_candidates, _add_score, _add_fetch,
+           _add_random_genome, _add_crispr, _add_cross_cell, _add_split_pairs, _add_gather]
+
+
+# the steps that load TensorFlow
+_TF_COMMANDS = ("train", "evaluate", "motifs", "score", "crispr")
+
+
+def _quiet_tensorflow(command: str) -> None:
+    """No TensorFlow/absl start-up log lines before a step's own output (or its error).
+
+    TF_CPP_MIN_LOG_LEVEL quiets TensorFlow's own logger, but the C++ absl
+    lines printed while its libraries load ("All log messages before
+    absl::InitializeLog() ...", oneDNN, CUDA drivers) ignore it: TensorFlow and
+    Keras are imported here with the process's stderr set aside, and what was
+    printed is shown only if the import fails.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if command not in _TF_COMMANDS or "tensorflow" in sys.modules:
+        return
+    import tempfile
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as log:
+        os.dup2(log.fileno(), 2)
+        try:
+            import absl.logging
+            import keras  # noqa: F401
+            import tensorflow  # noqa: F401
+
+            absl.logging.set_verbosity(absl.logging.ERROR)
+        except BaseException:
+            os.dup2(saved, 2)
+            log.seek(0)
+            sys.stderr.write(log.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+# Errors of the user's input, files, disk or network: one line, exit 2. Anything else is
+# a bug and keeps its traceback.
+USER_ERRORS = (ValueError, OSError)
+
+
+def _one_line(e: BaseException) -> str:
+    if isinstance(e, OSError) and not isinstance(e, (ValueError,)) and e.strerror:
+        where = f" {e.filename}" if e.filename else ""
+        return f"{e.strerror}:{where}" if where else e.strerror
+    text = " ".join(str(e).split()) or type(e).__name__
+    return text
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    _quiet_tensorflow(args.command)
+    try:
+        run = getattr(args, "run", None)
+        if args.command in ("prepare", "train", "evaluate", "motifs") and run:
+            from speidlib.rundir import run_lock
+
+            with run_lock(run, args.command):
+                args.func(args)
+        else:
+            args.func(args)
+    except USER_ERRORS as e:
+        if args.debug:
+            traceback.print_exc()
+        print(f"speid {args.command}: error: {_one_line(e)}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

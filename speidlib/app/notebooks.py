@@ -1,0 +1,186 @@
+"""Run the numbered notebooks in order, keeping the executed copies in the run.
+
+``notebooks/01_data_prep.ipynb`` ... ``05_motifs.ipynb`` are the workbench's
+methods section; :func:`run_notebooks` executes them with papermill, one after
+the other, into ``RUN/notebooks/`` (``RUN/notebooks/01_data_prep.ipynb``, ...)
+with the parameters given, and records how long each took in
+``RUN/notebooks/timings.json``. Each notebook works from the repository root
+(:func:`project_root`), so relative paths mean what they mean on the command
+line.
+"""
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from speidlib import schema as S
+from speidlib.data.dataset import PrepareConfig, prepare
+from speidlib.demo.synthetic import make_demo
+from speidlib.io import atomic_write_json
+
+__all__ = ["NOTEBOOKS", "project_root", "notebook_path", "notebook_parameters", "run_notebooks",
+           "written_files", "prepare_demo"]
+
+NOTEBOOKS = ("01_data_prep", "02_training", "03_evaluation", "04_cross_cell", "05_motifs",
+             "07_crispr_benchmark")
+
+
+def project_root(start=None) -> Path:
+    """The repository root: the nearest folder at or above ``start`` (default: the
+    working directory) holding both ``speidlib/`` and ``notebooks/``; else the folder
+    above this package when it has them; else ``start`` itself."""
+    start = Path(start or Path.cwd()).resolve()
+    for folder in (start, *start.parents):
+        if (folder / "speidlib").is_dir() and (folder / "notebooks").is_dir():
+            return folder
+    here = Path(__file__).resolve().parents[1]
+    return here if (here / "notebooks").is_dir() else start
+
+
+def notebook_path(name: str, root=None) -> Path:
+    """``ROOT/notebooks/<name>.ipynb`` for a name in :data:`NOTEBOOKS` (with or without ``.ipynb``)."""
+    stem = name[:-6] if name.endswith(".ipynb") else name
+    if stem not in NOTEBOOKS:
+        raise ValueError(f"unknown notebook {name!r}; choose from {', '.join(NOTEBOOKS)}")
+    return project_root(root) / "notebooks" / f"{stem}.ipynb"
+
+
+def notebook_parameters(name: str, root=None) -> dict:
+    """The parameters a notebook declares (its ``parameters`` cell): name -> default, as text."""
+    import papermill
+
+    found = papermill.inspect_notebook(str(notebook_path(name, root)))
+    return {k: v["default"] for k, v in found.items()}
+
+
+def run_notebooks(run_dir="runs/demo", parameters: Mapping | None = None,
+                  overrides: Mapping[str, Mapping] | None = None,
+                  notebooks: Sequence[str] = NOTEBOOKS, root=None, kernel_name: str | None = None,
+                  progress: bool = True, log_output: bool = False) -> dict[str, float]:
+    """Execute the numbered notebooks in order with papermill.
+
+    Parameters
+    ----------
+    run_dir : the run directory the notebooks share (relative to the root or
+        absolute); executed copies go to ``RUN/notebooks/<name>.ipynb``
+    parameters : parameters for every notebook, e.g. ``{"demo_dir": "demo"}``;
+        each notebook gets those it declares (``run_dir`` always)
+    overrides : notebook name -> parameters for that notebook only, e.g.
+        ``{"02_training": {"pretrain_epochs": 1}}``
+    notebooks : which notebooks, in order (default all of :data:`NOTEBOOKS`)
+    root : the repository (default :func:`project_root`)
+    kernel_name : Jupyter kernel (default: the notebook's, ``python3``)
+    progress, log_output : papermill's cell progress bar and cell output logging
+
+    Returns
+    -------
+    dict notebook name -> seconds, also written to ``RUN/notebooks/timings.json``.
+
+    Raises
+    ------
+    papermill.PapermillExecutionError
+        When a cell fails; the partly executed copy is kept as
+        ``RUN/notebooks/<name>.failed.ipynb``.
+    """
+    import papermill
+
+    root = project_root(root)
+    run = Path(run_dir) if Path(run_dir).is_absolute() else root / run_dir
+    out_dir = run / S.RUN_NOTEBOOKS_DIR
+    out_dir.mkdir(parents=True, exist_ok=True)
+    overrides = dict(overrides or {})
+    unknown = [k for k in overrides if k not in NOTEBOOKS]
+    if unknown:
+        raise ValueError(f"overrides for unknown notebook(s) {', '.join(unknown)}; "
+                         f"choose from {', '.join(NOTEBOOKS)}")
+    timings: dict[str, float] = {}
+    for name in notebooks:
+        declared = notebook_parameters(name, root)
+        given = {"run_dir": str(run_dir), **dict(parameters or {})}
+        params = {k: v for k, v in given.items() if k in declared}
+        params.update(overrides.get(name, {}))
+        target = out_dir / f"{name}.ipynb"
+        partial = out_dir / f".{name}.running.ipynb"
+        t0 = time.perf_counter()
+        try:
+            papermill.execute_notebook(str(notebook_path(name, root)), str(partial), parameters=params,
+                                       kernel_name=kernel_name, progress_bar=progress,
+                                       log_output=log_output, cwd=str(root))
+        except BaseException:
+            if partial.exists():
+                os.replace(partial, out_dir / f"{name}.failed.ipynb")
+            raise
+        os.replace(partial, target)
+        (out_dir / f"{name}.failed.ipynb").unlink(missing_ok=True)
+        timings[name] = round(time.perf_counter() - t0, 1)
+        atomic_write_json(out_dir / S.NOTEBOOK_TIMINGS_FILE, timings)
+    return timings
+
+
+def written_files(since: float, *folders) -> pd.DataFrame:
+    """Files under ``folders`` modified at or after ``since`` (a ``time.time()``).
+
+    Returns
+    -------
+    DataFrame with columns ``file`` (path as given plus the relative part),
+    ``bytes``, sorted by path; hidden files and ``checkpoints/`` contents
+    are left out.
+    """
+    rows = []
+    for folder in folders:
+        folder = Path(folder)
+        if not folder.is_dir():
+            continue
+        for p in sorted(folder.rglob("*")):
+            rel = p.relative_to(folder)
+            if (p.is_file() and p.stat().st_mtime >= since - 1 and not p.name.startswith(".")
+                    and S.CHECKPOINT_DIR not in rel.parts):
+                rows.append({"file": str(folder / rel), "bytes": p.stat().st_size})
+    return pd.DataFrame(rows, columns=["file", "bytes"])
+
+
+def prepare_demo(demo_dir, run_dir, seed: int = 0, cell_line: str | None = None, split: str = "random",
+                 augment: int | None = None, progress: bool = False, **demo_options):
+    """Write the synthetic demo and prepare one of its cell lines, as ``make demo`` does.
+
+    :func:`speidlib.demo.make_demo` into ``demo_dir`` (``demo_options`` go to
+    it), then :func:`speidlib.data.dataset.prepare` of ``cell_line`` (default: the
+    first) into ``run_dir`` with the demo's recommended windows and
+    augmentation (:class:`speidlib.demo.DemoInfo`; ``augment`` overrides it)
+    and ``seed``.
+
+    Returns
+    -------
+    DemoInfo
+    """
+
+    info = make_demo(demo_dir, seed=seed, **demo_options)
+    cell = cell_line or info.cell_lines[0]
+    prepare(PrepareConfig(pairs=str(info.pairs_path(cell)), genome=str(info.genome), split=split,
+                          enhancer_window=info.enhancer_window, promoter_window=info.promoter_window,
+                          augment=info.augment if augment is None else augment, seed=seed), run_dir,
+            progress=progress)
+    return info
+
+
+def notebook_setup(run_dir) -> tuple[Path, float]:
+    """The first lines of every numbered notebook, in one call.
+
+    Quiets TensorFlow's start-up log, moves to the project root (so relative
+    paths mean what they mean on the command line), sets pandas' display
+    options, and starts the notebook's clock.
+
+    Returns
+    -------
+    run : Path of ``run_dir``
+    started : ``time.time()`` at the call, for the notebook's timing line
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.chdir(project_root())
+    pd.set_option("display.precision", 3)
+    pd.set_option("display.max_colwidth", 100)
+    return Path(run_dir), time.time()

@@ -1,0 +1,442 @@
+"""Build, save and load SPEID datasets, and serve batches to Keras.
+
+``prepare`` turns a pair table and a genome FASTA into ``RUN/dataset.h5``
+(layout in ``docs/architecture.md``) and ``RUN/config.json``. Each distinct
+enhancer and promoter is stored once, as int8 codes of a ``2 * W`` span that
+holds every window a shift may choose, so the 20x augmented copies exist
+only as offsets. :class:`PairBatches` one-hots windows per batch.
+"""
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+
+from speidlib import schema
+from speidlib.data import regions
+from speidlib.data.assembly import identify_assembly
+from speidlib.data.genome import Genome
+from speidlib.data.leakage import leakage_report
+from speidlib.data.pairs import element_index, read_pairs_with_lines
+from speidlib.data.splits import split_pairs
+from speidlib.io import atomic_path, atomic_write_json, sha256
+from speidlib.rundir import (DATASET_SHA256, clear_run, existing_run, record_path, run_lock,
+                             write_config)
+
+DATASET_VERSION = 1
+
+
+@dataclass
+class PrepareConfig:
+    """Every parameter of ``prepare``; written to ``RUN/config.json``."""
+
+    pairs: str
+    genome: str
+    split: str = "random"
+    test_chromosomes: list[str] | None = None
+    valid_chromosomes: list[str] | None = None
+    test_fraction: float = 0.1
+    valid_fraction: float = 0.1
+    enhancer_window: int = 3000
+    promoter_window: int = 2000
+    augment: int = 20
+    seed: int = 0
+    extra: dict = field(default_factory=dict)
+
+    def check(self) -> None:
+        if self.split not in schema.SPLIT_METHODS:
+            raise ValueError(f"split must be one of {', '.join(schema.SPLIT_METHODS)}, got {self.split!r}")
+        for name in ("enhancer_window", "promoter_window"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be a positive number of bases, got {getattr(self, name)}")
+        if self.augment < 0:
+            raise ValueError(f"augment must be >= 0, got {self.augment}")
+
+
+def _augment(pair_index, enh_lo, enh_hi, prom_lo, prom_hi, n, rng):
+    """Offsets of ``n`` shifted copies of each given pair, flattened, shape=(len*n,)."""
+    e = regions.sample_shifts(enh_lo, enh_hi, n, rng).ravel()
+    p = regions.sample_shifts(prom_lo, prom_hi, n, rng).ravel()
+    return np.repeat(pair_index, n), e, p
+
+
+def prepare(config: PrepareConfig, run_dir, progress: bool = True, overwrite: bool = False) -> Path:
+    """Build ``RUN/dataset.h5`` and ``RUN/config.json`` from a pair table and a FASTA.
+
+    Windows are fitted per element; exact duplicate pairs (same coordinates
+    and label) are collapsed first, so copies never straddle splits; the
+    split is made on pairs and the augmentation shifts are drawn afterwards,
+    per split, so shifted copies of one pair never cross splits. Every input
+    is checked before anything is written (:func:`check_pairs`), every file
+    is written atomically, and the run directory is locked meanwhile
+    (:func:`speidlib.rundir.run_lock`).
+
+    Parameters
+    ----------
+    config : the parameters (paths are recorded absolute in ``config.json``)
+    run_dir : the run directory; one that already holds a run is refused
+        unless ``overwrite``
+    progress : tqdm bars
+    overwrite : replace an existing run: every artifact of ``schema.RUN_FILES``
+        (model, checkpoints, metrics, predictions, motifs...) is removed, once
+        the new dataset is built, so nothing made from the old dataset remains
+
+    Returns the path of the dataset file.
+    """
+
+    config.check()
+    run_dir = Path(run_dir)
+    with run_lock(run_dir, "prepare"):
+        existing = existing_run(run_dir)
+        if existing and not overwrite:
+            raise ValueError(f"{run_dir} already holds a run ({', '.join(existing[:4])}"
+                             f"{', ...' if len(existing) > 4 else ''}): choose a new --run folder, or "
+                             "pass --overwrite to delete it and everything made from it")
+        return _prepare(config, run_dir, progress, overwrite)
+
+
+def check_pairs(pairs: pd.DataFrame, lines, source: str, genome) -> tuple[pd.DataFrame, dict]:
+    """Check a pair table against its genome; collapse exact duplicate pairs.
+
+    Parameters
+    ----------
+    pairs : pair table (:func:`speidlib.data.pairs.read_pairs`), shape=(n, ...)
+    lines : shape=(n,), each row's line in ``source`` (for error messages)
+    source : the pair table's file name
+    genome : an open :class:`speidlib.data.genome.Genome`
+
+    Returns
+    -------
+    pairs : the table without repeated pairs (first rows kept), index reset
+    report : ``{"n_duplicates_collapsed": int}``
+
+    Raises
+    ------
+    ValueError
+        naming file and line(s) for a chromosome the FASTA lacks, an element
+        not within its chromosome, one pair given with labels 0 and 1, or a
+        table without positives or without negatives.
+    """
+    lines = np.asarray(lines)
+    genome.check_chromosomes(pairs[schema.CHROM].unique(), source=source)
+    for branch in schema.BRANCHES:
+        start, end = pairs[f"{branch}_start"].to_numpy(), pairs[f"{branch}_end"].to_numpy()
+        bad = np.flatnonzero(genome.outside(pairs[schema.CHROM].to_numpy(), start, end))
+        if bad.size:
+            i = int(bad[0])
+            chrom = pairs[schema.CHROM].iloc[i]
+            raise ValueError(
+                f"{source}, line {lines[i]}: {branch} {chrom}:{start[i]}-{end[i]} runs past the end "
+                f"of {chrom} ({genome.chrom_sizes[chrom]:,} bp in {genome.path.name}; "
+                f"{bad.size} element(s) do): is the genome the assembly the table was made for "
+                "(e.g. hg19 coordinates on hg38)?")
+    key = pd.MultiIndex.from_arrays([pairs[c].to_numpy() for c in (
+        schema.CHROM, schema.ENHANCER_START, schema.ENHANCER_END, schema.PROMOTER_START,
+        schema.PROMOTER_END)])
+    codes, _ = pd.factorize(key)
+    labels = pairs[schema.LABEL].to_numpy()
+    order = np.lexsort((np.arange(len(codes)), codes))
+    same = codes[order][1:] == codes[order][:-1]
+    conflict = np.flatnonzero(same & (labels[order][1:] != labels[order][:-1]))
+    if conflict.size:
+        a, b = sorted((order[conflict[0]], order[conflict[0] + 1]))
+        raise ValueError(f"{source}, lines {lines[a]} and {lines[b]}: the same pair "
+                         f"({key[a][0]}:{key[a][1]}-{key[a][2]} with {key[a][0]}:{key[a][3]}-{key[a][4]}) "
+                         f"is labelled {labels[a]} and {labels[b]}; the model sees only sequence, so "
+                         "keep one label per pair")
+    first = ~pd.Series(codes).duplicated().to_numpy()
+    out = pairs[first].reset_index(drop=True)
+    n_pos = int(out[schema.LABEL].sum())
+    if n_pos == 0 or n_pos == len(out):
+        raise ValueError(f"{source}: all {len(out)} pairs are labelled {1 if n_pos else 0}; training "
+                         f"needs {'negative (label 0)' if n_pos else 'positive (label 1)'} pairs too")
+    return out, {"n_duplicates_collapsed": int((~first).sum())}
+
+
+def _check_split_classes(split: np.ndarray, labels: np.ndarray, method: str) -> None:
+    for side, words in ((schema.TRAIN, "training"), (schema.VALID, "validation"),
+                        (schema.TEST, "test")):
+        y = labels[split == side]
+        missing = [c for c, v in (("positive", 1), ("negative", 0)) if not (y == v).any()]
+        if missing:
+            raise ValueError(f"the {method} split leaves the {words} set ({len(y)} pairs) without "
+                             f"{' and '.join(missing)} pairs; use more pairs, larger fractions, other "
+                             "held-out chromosomes or another --split")
+
+
+def _prepare(config: PrepareConfig, run_dir: Path, progress: bool, overwrite: bool) -> Path:
+    t0 = time.perf_counter()
+    # Checksums of the inputs (a genome is gigabytes) overlap the rest of the build.
+    hashing = ThreadPoolExecutor(max_workers=1)
+    checksums = {k: hashing.submit(sha256, getattr(config, k)) for k in ("pairs", "genome")}
+    rng = np.random.default_rng(config.seed)
+
+    pairs, lines = read_pairs_with_lines(config.pairs)
+    with Genome(config.genome) as genome:
+        pairs, report = check_pairs(pairs, lines, Path(config.pairs).name, genome)
+        assembly = identify_assembly(genome.chrom_sizes)
+        chrom_sizes = dict(genome.chrom_sizes)
+    split = split_pairs(pairs, method=config.split, test_fraction=config.test_fraction,
+                        valid_fraction=config.valid_fraction,
+                        test_chromosomes=config.test_chromosomes,
+                        valid_chromosomes=config.valid_chromosomes, seed=config.seed)
+    _check_split_classes(split, pairs[schema.LABEL].to_numpy(), config.split)
+    split_code = np.array([schema.SPLIT_CODES[s] for s in split], dtype=np.int8)
+    for k in checksums:   # a missing or unreadable input has failed by now, with a clear error
+        checksums[k] = checksums[k].result()
+
+    windows = {"enhancer": config.enhancer_window, "promoter": config.promoter_window}
+    tables, index, lo, hi, padded = {}, {}, {}, {}, {}
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with Genome(config.genome) as genome, atomic_path(run_dir / schema.DATASET_FILE) as tmp:
+        with h5py.File(tmp, "w") as h5:
+            for branch, w in windows.items():
+                tables[branch], index[branch] = element_index(pairs, branch)
+                lo[branch], hi[branch] = _write_elements(h5.create_group(branch), tables[branch], w,
+                                                         genome, rng, progress, branch)
+                g = h5[branch]
+                first = g["span_start"][:] + g["default_offset"][:]
+                length = tables[branch].chrom.map(chrom_sizes).to_numpy()
+                padded[branch] = int(((first < 0) | (first + w > length)).sum())
+
+            p = h5.create_group("pairs")
+            p["enhancer_index"], p["promoter_index"] = index["enhancer"], index["promoter"]
+            p["label"] = pairs[schema.LABEL].to_numpy().astype(np.int8)
+            p["split"] = split_code
+            p["distance"] = pairs[schema.DISTANCE].to_numpy().astype(np.int64)
+            for col in (schema.CELL_LINE, schema.CHROM):
+                p[col] = pairs[col].astype(str).to_numpy().astype("S")
+
+            # Shifts are drawn per pair after the split: a pair's copies stay in its split.
+            positives = np.flatnonzero((p["label"][:] == 1) & (split_code != schema.SPLIT_CODES[schema.TEST]))
+            ei, pi = index["enhancer"][positives], index["promoter"][positives]
+            a_pair, a_e, a_p = _augment(positives, lo["enhancer"][ei], hi["enhancer"][ei],
+                                        lo["promoter"][pi], hi["promoter"][pi], config.augment, rng)
+            a = h5.create_group("augment")
+            a["pair_index"] = a_pair.astype(np.int32)
+            a["enhancer_offset"], a["promoter_offset"] = a_e.astype(np.int32), a_p.astype(np.int32)
+
+            h5.attrs.update({"version": DATASET_VERSION, "enhancer_window": config.enhancer_window,
+                             "promoter_window": config.promoter_window, "n_augment": config.augment,
+                             "seed": config.seed, "split_method": config.split})
+        dataset_sha256 = sha256(tmp)
+        if overwrite:  # the new dataset is complete: nothing made from the old one may stay
+            clear_run(run_dir)
+
+    summary = {
+        "n_pairs": int(len(pairs)), "n_positive": int(pairs[schema.LABEL].sum()),
+        "n_duplicates_collapsed": report["n_duplicates_collapsed"],
+        "n_enhancers": int(len(tables["enhancer"])), "n_promoters": int(len(tables["promoter"])),
+        "n_augmented_positives": int(len(a_pair)),
+        # default windows reaching past a chromosome end (their outside bases are N)
+        "windows_padded_with_n": padded,
+        "per_split": {s: {"pairs": int((split == s).sum()),
+                          "positives": int(pairs[schema.LABEL].to_numpy()[split == s].sum())}
+                      for s in (schema.TRAIN, schema.VALID, schema.TEST)},
+        "seconds": round(time.perf_counter() - t0, 2),
+    }
+    write_config(run_dir, "prepare", {
+        **asdict(config),
+        "pairs": record_path(config.pairs), "genome": record_path(config.genome),
+        "assembly": assembly,  # hg19, GRCh38 or unknown, from the FASTA's chromosome lengths
+        "pairs_sha256": checksums["pairs"], "genome_sha256": checksums["genome"],
+        DATASET_SHA256: dataset_sha256,
+        "summary": summary,
+    })
+    _write_leakage(pairs, split, run_dir)
+    return run_dir / schema.DATASET_FILE
+
+
+def _write_elements(g, table: pd.DataFrame, w: int, genome, rng, progress: bool, branch: str):
+    """One branch's distinct elements into h5 group ``g``: codes of each ``2 * w`` span, names,
+    coordinates and offsets (layout in ``docs/architecture.md``).
+
+    Returns
+    -------
+    min_offset, max_offset : shape=(n_elements,), the shifts that keep each element in its window
+    """
+    lo, hi = regions.offset_bounds(table.start, table.end, w)
+    codes = g.create_dataset("codes", shape=(len(table), 2 * w), dtype=np.int8,
+                             chunks=(min(len(table), max(1, (1 << 20) // (2 * w))), 2 * w))
+    span0 = regions.span_starts(table.start, table.end, w)
+    _fill_codes(genome, table.chrom.to_numpy(), span0, 2 * w, codes, progress, branch)
+    g["names"] = table.name.to_numpy().astype("S")
+    g["chrom"] = table.chrom.to_numpy().astype("S")
+    g["start"], g["end"] = table.start.to_numpy(), table.end.to_numpy()
+    g["span_start"] = span0
+    g["default_offset"] = regions.default_offsets(table.start, table.end, w, rng).astype(np.int32)
+    g["min_offset"], g["max_offset"] = lo.astype(np.int32), hi.astype(np.int32)
+    return lo, hi
+
+
+def _fill_codes(genome, chroms, span0, length, h5_codes, progress, branch, block=4096):
+    """Read spans block by block into the HDF5 dataset (bounded memory)."""
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=len(span0), desc=f"reading {branch} spans", unit="element",
+               disable=not progress, mininterval=0.5)
+    buf = np.empty((min(block, len(span0)), length), dtype=np.int8)
+    for s in range(0, len(span0), block):
+        e = min(s + block, len(span0))
+        genome.fetch_many(chroms[s:e], span0[s:e], length, out=buf[:e - s])
+        h5_codes[s:e] = buf[:e - s]
+        bar.update(e - s)
+    bar.close()
+
+
+def _write_leakage(pairs, split, run_dir) -> None:
+
+    atomic_write_json(Path(run_dir) / schema.LEAKAGE_FILE, leakage_report(pairs, split).to_dict())
+
+
+class Dataset:
+    """A prepared dataset held in memory (base codes stay int8).
+
+    Attributes
+    ----------
+    enhancer_codes : shape=(n_enhancers, 2 * We), int8
+    promoter_codes : shape=(n_promoters, 2 * Wp), int8
+    pairs : DataFrame, one row per pair, with ``split`` as names
+    """
+
+    def __init__(self, path):
+        self.path = Path(path)
+        if self.path.is_dir():
+            self.path = self.path / schema.DATASET_FILE
+        if not self.path.exists():
+            raise ValueError(f"{self.path} does not exist: run `speid prepare` first")
+        try:
+            self._load()
+        except (OSError, KeyError) as e:
+            raise ValueError(f"{self.path} is not a complete SPEID dataset ({e})") from e
+
+    load = classmethod(lambda cls, path: cls(path))
+
+    def _load(self) -> None:
+        with h5py.File(self.path, "r") as h5:
+            self.enhancer_window = int(h5.attrs["enhancer_window"])
+            self.promoter_window = int(h5.attrs["promoter_window"])
+            self.attrs = {k: (v.item() if hasattr(v, "item") else v) for k, v in h5.attrs.items()}
+            self.codes, self.default_offset, self.elements = {}, {}, {}
+            for branch in schema.BRANCHES:
+                g = h5[branch]
+                self.codes[branch] = g["codes"][:]
+                self.default_offset[branch] = g["default_offset"][:]
+                self.elements[branch] = pd.DataFrame({
+                    "name": g["names"][:].astype(str), "chrom": g["chrom"][:].astype(str),
+                    "start": g["start"][:], "end": g["end"][:], "span_start": g["span_start"][:],
+                    "min_offset": g["min_offset"][:], "max_offset": g["max_offset"][:]})
+            p = h5["pairs"]
+            self.enhancer_index = p["enhancer_index"][:]
+            self.promoter_index = p["promoter_index"][:]
+            self.label = p["label"][:].astype(np.int8)
+            self.split_code = p["split"][:]
+            e, pr = self.elements["enhancer"], self.elements["promoter"]
+            self.pairs = pd.DataFrame({
+                schema.ENHANCER_NAME: e.name.to_numpy()[self.enhancer_index],
+                schema.PROMOTER_NAME: pr.name.to_numpy()[self.promoter_index],
+                schema.CELL_LINE: p[schema.CELL_LINE][:].astype(str),
+                schema.CHROM: p[schema.CHROM][:].astype(str),
+                schema.ENHANCER_START: e.start.to_numpy()[self.enhancer_index],
+                schema.ENHANCER_END: e.end.to_numpy()[self.enhancer_index],
+                schema.PROMOTER_START: pr.start.to_numpy()[self.promoter_index],
+                schema.PROMOTER_END: pr.end.to_numpy()[self.promoter_index],
+                schema.DISTANCE: p["distance"][:],
+                schema.LABEL: self.label,
+                schema.SPLIT: [schema.SPLIT_NAMES[c] for c in self.split_code],
+            })
+            a = h5["augment"]
+            self.augment_pair = a["pair_index"][:]
+            self.augment_offset = {"enhancer": a["enhancer_offset"][:], "promoter": a["promoter_offset"][:]}
+
+    @property
+    def enhancer_codes(self) -> np.ndarray:
+        return self.codes["enhancer"]
+
+    @property
+    def promoter_codes(self) -> np.ndarray:
+        return self.codes["promoter"]
+
+    def window(self, branch: str) -> int:
+        return self.enhancer_window if branch == "enhancer" else self.promoter_window
+
+    def windows(self, branch: str, element_index, offsets=None) -> np.ndarray:
+        """Base codes of windows, shape=(n, W), int8.
+
+        Parameters
+        ----------
+        branch : "enhancer" or "promoter"
+        element_index : shape=(n,), indices into that branch's elements
+        offsets : shape=(n,), window offsets in the span; default windows if None
+        """
+        element_index = np.asarray(element_index, dtype=np.intp)
+        if offsets is None:
+            offsets = self.default_offset[branch][element_index]
+        w = self.window(branch)
+        cols = np.asarray(offsets, dtype=np.intp)[:, None] + np.arange(w)
+        return self.codes[branch][element_index[:, None], cols]
+
+    def default_window(self, branch: str, element: int):
+        """One element's default (scored) window and where the element lies in it.
+
+        Returns
+        -------
+        codes : shape=(W,), int8
+        window_start : genome coordinate of the window's first base
+        bounds : ``(start, end)`` of the element in window coordinates (may reach past the window)
+        """
+        e = self.elements[branch].iloc[int(element)]
+        start = int(e["span_start"]) + int(self.default_offset[branch][int(element)])
+        return (self.windows(branch, [int(element)])[0], start,
+                (int(e["start"]) - start, int(e["end"]) - start))
+
+    def element_named(self, branch: str, name: str) -> int:
+        """Index of the ``branch`` element called ``name``; a clear error when there is none."""
+        hit = np.flatnonzero(self.elements[branch]["name"].to_numpy() == name)
+        if len(hit) == 0:
+            raise ValueError(f"{self.path} has no {branch} named {name!r}: are the predictions and "
+                             "dataset.h5 from the same run?")
+        return int(hit[0])
+
+    def split_index(self, split: str) -> np.ndarray:
+        """Pair indices of one split (``train``, ``valid`` or ``test``), shape=(n,)."""
+        if split not in schema.SPLIT_CODES:
+            raise ValueError(f"split must be one of train, valid, test; got {split!r}")
+        return np.flatnonzero(self.split_code == schema.SPLIT_CODES[split])
+
+    def examples(self, split: str, balanced: bool):
+        """The examples of one split as index arrays.
+
+        Returns
+        -------
+        pair_index, enhancer_offset, promoter_offset, label : each shape=(n,)
+            ``balanced=False``: every pair of the split at its default windows.
+            ``balanced=True``: the split's negatives plus the augmented copies
+            of its positives (the test split is never augmented).
+        """
+        idx = self.split_index(split)
+        if balanced and split != schema.TEST and len(self.augment_pair):
+            neg = idx[self.label[idx] == 0]
+            in_split = self.split_code[self.augment_pair] == schema.SPLIT_CODES[split]
+            aug = self.augment_pair[in_split]
+            pair_index = np.concatenate([neg, aug])
+            e_off = np.concatenate([self.default_offset["enhancer"][self.enhancer_index[neg]],
+                                    self.augment_offset["enhancer"][in_split]])
+            p_off = np.concatenate([self.default_offset["promoter"][self.promoter_index[neg]],
+                                    self.augment_offset["promoter"][in_split]])
+        else:
+            pair_index = idx
+            e_off = self.default_offset["enhancer"][self.enhancer_index[idx]]
+            p_off = self.default_offset["promoter"][self.promoter_index[idx]]
+        return pair_index, e_off, p_off, self.label[pair_index]
+
+    def arrays(self, split: str, balanced: bool = False):
+        """Codes of a whole split: (enhancer (n, We) int8, promoter (n, Wp) int8, label (n,))."""
+        pi, eo, po, y = self.examples(split, balanced)
+        return (self.windows("enhancer", self.enhancer_index[pi], eo),
+                self.windows("promoter", self.promoter_index[pi], po), y)

@@ -1,0 +1,417 @@
+"""What the convolution kernels learned, in motifs: kernel -> PFM, Tomtom, redundancy, ablation.
+
+Kernel to PFM follows Alipanahi et al. 2015 (DeepBind), supplementary section
+10.2, as DanQ and the SPEID preprint used it: every kernel is scanned over a
+set of windows (the held-out windows by default); the kernel-width
+subsequences whose activation exceeds ``fraction`` (0.5) of the kernel's
+largest activation over the whole set are stacked into a position frequency
+matrix, and low-information flanks are trimmed.
+
+*Activation* here is the convolution of the one-hot window with the kernel
+plus its bias, with ``valid`` padding, before any ReLU: the activation at
+position ``p`` belongs to ``window[p : p + w]``. This is the same quantity
+whether or not the model's layer carries a ReLU (``> fraction * max`` with a
+positive maximum is unchanged by rectification), and its positions do not
+depend on the layer's padding.
+
+Where the activation's zero lies (``baseline``)
+    "``fraction`` of the maximum" presumes that zero means "nothing here", as
+    in DeepBind, whose rectification threshold is learned. In SPEID the
+    pooled branch outputs go through a BatchNorm (``merge_bn``), which
+    removes any constant offset: a kernel can carry any constant in its
+    bias, or spread over its four bases at a position, without changing what
+    the network computes, and a trained SPEID kernel's zero sits near the
+    median of random sequence. There, half the maximum admits thousands of
+    background subsequences, and the PFM is a blur of the motif and noise.
+    By default (``baseline="batchnorm"``) activations are therefore measured
+    from the level that BatchNorm maps to zero, ``mu - beta * sigma / gamma``
+    per kernel (its running mean ``mu``, standard deviation ``sigma``, scale
+    ``gamma`` and shift ``beta``; ``mu`` alone where ``gamma <= 0``): the
+    level the LSTM reads as nothing. The rest of the rule is unchanged.
+    ``baseline="zero"`` is the rule applied to ``conv + bias`` as it is (and
+    what a bare kernel without a model gets).
+
+The matched PFMs are compared with JASPAR CORE vertebrates by Tomtom
+(``memelite.tomtom``); ``E = p * number of targets`` as in MEME's Tomtom, and
+q-values are Benjamini-Hochberg over one kernel's p-values against every
+target. Redundancy follows the preprint: a TF counts the kernels of each
+branch that match any of its matrices with ``E < 0.5``, and is reported when
+at least 3 kernels do.
+
+Motif importance is measured by ablation: each motif's FIMO hits
+(``memelite.fimo``) in one branch's windows are replaced with random bases,
+and the change in AUPR and mean score is set beside a control that
+randomises as many bases of the same windows at random positions outside the
+hits.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from speidlib import schema
+from speidlib.data import jaspar
+from speidlib.data.dataset import Dataset
+from speidlib.data.jaspar import write_meme
+from speidlib.interpret.ablation import ablation_motifs, motif_ablation
+from speidlib.interpret.kernels import KernelPFMs, kernel_name, kernel_pfms
+from speidlib.interpret.logos import save_kernel_logos
+from speidlib.interpret.matching import kernel_matches, tf_summary
+from speidlib.io import atomic_path, atomic_write_json, package_versions
+from speidlib.rundir import check_model, load_model, write_config
+from speidlib.interpret import null as nulls
+from speidlib.interpret.ablation import kernel_silencing
+
+# --- writers ----------------------------------------------------------------
+
+def write_kernels_meme(pfms: Sequence[KernelPFMs], path, min_sites: int = 1) -> None:
+    """Write every kernel with at least ``min_sites`` sites, trimmed, to a MEME file (atomic)."""
+
+    entries = [(kernel_name(kp.branch, k), kp.pfm(k), int(kp.n_sites[k]))
+               for kp in pfms for k in np.flatnonzero(kp.n_sites >= min_sites)]
+    write_meme(entries, path)
+
+
+def write_activations(pfms: Sequence[KernelPFMs], path,
+                      window_ids: Mapping[str, Sequence] | None = None) -> None:
+    """Save each branch's ``<branch>_max`` (n_windows, K), ``<branch>_argmax`` and ``<branch>_ids``.
+
+    ``<branch>_max_activation`` (K,) and ``<branch>_n_sites`` (K,) come too. npz, atomic.
+    """
+
+    arrays = {}
+    for kp in pfms:
+        ids = (np.arange(len(kp.window_max)) if window_ids is None or kp.branch not in window_ids
+               else np.asarray(window_ids[kp.branch]))
+        if ids.dtype == object:
+            ids = ids.astype(str)
+        arrays.update({f"{kp.branch}_max": kp.window_max, f"{kp.branch}_argmax": kp.window_argmax,
+                       f"{kp.branch}_ids": ids, f"{kp.branch}_max_activation": kp.max_activation,
+                       f"{kp.branch}_n_sites": kp.n_sites})
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez_compressed(fh, **arrays)
+
+
+def write_csv(df: pd.DataFrame, path) -> None:
+    """Write a table as CSV, atomically."""
+
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, index=False)
+
+
+# --- `speid motifs RUN` -------------------------------------------------------
+
+def planted_recovery(matches: pd.DataFrame, demo_info, cell_line: str | None = None,
+                     max_evalue: float = 0.5, jaspar_init: pd.DataFrame | None = None,
+                     summary: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Does each motif planted in a demo come back as a kernel's best JASPAR match?
+
+    The ground-truth check of a demo run: a planted motif is *recovered* when
+    it is the best Tomtom match (rank 1, ``E < max_evalue``) of at least one
+    kernel of the branch it was planted in. Matches count by TF name (case
+    folded), so another JASPAR matrix of the same TF counts too;
+    ``kernels_same_matrix`` counts the planted matrix itself.
+
+    Parameters
+    ----------
+    matches : ``RUN/motifs/matches.csv`` (:func:`kernel_matches`)
+    demo_info : :class:`speidlib.demo.DemoInfo`
+    cell_line : the run's cell line; its own classes have ``in_cell_line`` True
+    max_evalue : E-value below which a best match counts
+    jaspar_init : ``RUN/jaspar_init.csv``, to flag TFs a kernel started from
+    summary : ``RUN/motifs/tf_summary.csv`` (:func:`tf_summary` with a null),
+        for the ``learned`` column: the TF beats the null in this branch
+
+    Returns
+    -------
+    DataFrame, one row per class and branch: ``class, branch, motif_id, tf,
+    in_cell_line, kernels_best, kernels_same_matrix, kernels_listed,
+    best_evalue, recovered, tf_in_jaspar_init, learned``.
+    """
+    learned = set() if summary is None else {
+        (b, tf.upper()) for b in schema.BRANCHES
+        for tf in summary.loc[summary[f"learned_{b}"].astype(bool), "tf"]}
+    best = matches[(matches["rank"] == 1) & (matches["evalue"] < max_evalue)]
+    listed = matches[matches["evalue"] < max_evalue]
+    started = set() if jaspar_init is None else set(jaspar_init["name"].str.upper())
+    rows = []
+    for c in demo_info.classes:
+        for branch in schema.BRANCHES:
+            motif_id, tf = getattr(c, f"{branch}_motif"), getattr(c, f"{branch}_tf").upper()
+            mine = best[(best["branch"] == branch) & (best["target_name"].str.upper() == tf)]
+            seen = listed[(listed["branch"] == branch) & (listed["target_name"].str.upper() == tf)]
+            rows.append({"class": c.index, "branch": branch, "motif_id": motif_id, "tf": tf,
+                         "in_cell_line": cell_line is None or cell_line in c.cell_lines,
+                         "kernels_best": int(mine["kernel"].nunique()),
+                         "kernels_same_matrix": int(mine.loc[mine["target_id"] == motif_id, "kernel"].nunique()),
+                         "kernels_listed": int(seen["kernel"].nunique()),
+                         "best_evalue": float(seen["evalue"].min()) if len(seen) else np.nan,
+                         "recovered": len(mine) > 0, "tf_in_jaspar_init": tf in started,
+                         "learned": (branch, tf) in learned})
+    return pd.DataFrame(rows)
+
+
+def null_kernel_matches(run_dir, windows, targets, release, n_kernels, fraction=0.5,
+                        min_information=0.5, sites="all", batch_size=None, null_draws=4, seed=0,
+                        n_best=5, max_evalue=0.5, n_jobs=-1):
+    """Tomtom matches of the null kernels of a run, on the same windows.
+
+    The run's initial kernels (:func:`speidlib.interpret.null.initial_kernels`)
+    and ``null_draws - 1`` redraws of the randomly initialised ones
+    (:func:`speidlib.interpret.null.null_draws`), each a bare ``(kernel,
+    bias)`` pair (activation zero: an untrained network's merge BatchNorm is
+    the identity).
+
+    Returns
+    -------
+    (matches, info) : matches as :func:`kernel_matches` (kernel ``d * K + k``
+    is draw ``d``'s kernel ``k``), or None when the initial kernels are
+    unknown; info, a dict for ``motifs.json``.
+    """
+
+    try:
+        init = nulls.initial_kernels(run_dir)
+    except (ValueError, KeyError, TypeError) as e:
+        return None, {"used": False, "reason": str(e)}
+    source = ("file" if (Path(run_dir) / schema.INITIAL_KERNELS_FILE).exists() else "rebuilt")
+    pfms = []
+    for b in schema.BRANCHES:
+        kernel, bias = init[b]
+        if kernel.shape[2] != n_kernels[b]:
+            return None, {"used": False, "reason": f"the initial {b} kernels are {kernel.shape[2]}, "
+                                                   f"the model has {n_kernels[b]}"}
+        keep = nulls.jaspar_kernels(run_dir, kernel.shape[2])
+        k, bb = nulls.null_draws(kernel, bias, null_draws, seed, keep)
+        pfms.append(kernel_pfms((k, bb), windows[b][0], b, fraction, min_information, sites, batch_size))
+    matches = kernel_matches(pfms, targets, release, n_best, max_evalue, n_jobs=n_jobs)
+    return matches, {"used": True, "source": source, "draws": int(null_draws),
+                     "n_informative": {kp.branch: int(kp.informative().sum()) for kp in pfms}}
+
+
+def kernels_to_silence(matches: pd.DataFrame, max_evalue: float = 0.5, max_kernels: int = 32) -> list:
+    """(branch, kernel) of the kernels with a match at ``E < max_evalue``, best-matched first."""
+    sig = matches[matches["evalue"] < max_evalue]
+    best = sig.groupby(["branch", "kernel"])["evalue"].min().sort_values(kind="stable")
+    return [(b, int(k)) for b, k in best.index[:max_kernels]]
+
+
+def kernel_table(pfms: Sequence[KernelPFMs], matches: pd.DataFrame, summary: pd.DataFrame,
+                 silenced: pd.DataFrame | None = None, max_evalue: float = 0.5) -> pd.DataFrame:
+    """One row per kernel: its PFM, best match, whether that TF is learned, and its importance.
+
+    Returns
+    -------
+    DataFrame with ``schema.KERNEL_TABLE_COLUMNS``: ``information`` is the
+    trimmed PFM's bits; ``best_*`` the rank-1 Tomtom match (empty for
+    kernels not matched: not informative); ``tf_learned`` True when the best
+    match has ``E < max_evalue`` and its TF is learned in the kernel's branch;
+    ``delta_aupr`` the held-out AUPR change when the kernel is silenced
+    (NaN where not measured).
+    """
+    best = matches[matches["rank"] == 1].set_index(["branch", "kernel"])
+    learned = {(b, tf) for b in schema.BRANCHES
+               for tf in summary.loc[summary[f"learned_{b}"].astype(bool), "tf"]}
+    delta = {} if silenced is None else {(r.branch, int(r.kernel)): r.delta_aupr
+                                         for r in silenced.itertuples()}
+    rows = []
+    for kp in pfms:
+        info, inform = kp.trimmed_information(), kp.informative()
+        for k in range(kp.n_kernels):
+            key = (kp.branch, k)
+            m = best.loc[key] if key in best.index else None
+            rows.append({"branch": kp.branch, "kernel": k, "kernel_name": kernel_name(kp.branch, k),
+                         "n_sites": int(kp.n_sites[k]), "width": int(kp.trim[k, 1] - kp.trim[k, 0]),
+                         "information": float(info[k]), "informative": bool(inform[k]),
+                         "best_target_id": "" if m is None else m["target_id"],
+                         "best_target_name": "" if m is None else m["target_name"],
+                         "best_evalue": np.nan if m is None else float(m["evalue"]),
+                         "tf_learned": m is not None and m["evalue"] < max_evalue
+                         and (kp.branch, m["target_name"]) in learned,
+                         "delta_aupr": delta.get(key, np.nan)})
+    return pd.DataFrame(rows, columns=schema.KERNEL_TABLE_COLUMNS)
+
+
+def held_out_windows(dataset, split: str = schema.TEST) -> dict:
+    """The distinct windows of one split's pairs, per branch.
+
+    Returns
+    -------
+    dict branch -> (codes (n_elements, W) int8, element names (n_elements,))
+    at the elements' default windows (the windows the split is scored on).
+    """
+    pair_index, _, _, _ = dataset.examples(split, balanced=False)
+    if len(pair_index) == 0:
+        raise ValueError(f"{dataset.path} has no {split} pairs")
+    out = {}
+    for branch, index in (("enhancer", dataset.enhancer_index), ("promoter", dataset.promoter_index)):
+        elements = np.unique(index[pair_index])
+        out[branch] = (dataset.windows(branch, elements),
+                       dataset.elements[branch]["name"].to_numpy()[elements].astype(str))
+    return out
+
+
+def run_motifs(run_dir, *, split: str = schema.TEST, fraction: float = 0.5,
+               min_information: float = 0.5, sites: str = "all", baseline: str = "batchnorm",
+               release: str | None = None,
+               n_best: int = 5, max_evalue: float = 0.5, min_kernels: int = 3, n_top: int = 10,
+               logos: str | None = "significant", max_logos: int | None = 200,
+               ablation: bool = True, max_ablation_motifs: int = 20, fimo_threshold: float = 1e-4,
+               seed: int = 0, batch_size: int | None = None, n_jobs: int = -1,
+               null: bool = True, null_draws: int = 4, alpha: float = 0.05,
+               importance: bool = True, max_importance_kernels: int = 32,
+               model=None, progress: bool = True) -> dict:
+    """Everything of ``speid motifs RUN``: kernels -> PFMs -> JASPAR matches, logos, ablation.
+
+    Reads ``RUN/model.keras`` and the ``split`` pairs of ``RUN/dataset.h5``;
+    writes, atomically, under ``RUN/motifs/``: ``kernels.meme``,
+    ``matches.csv``, ``tf_summary.csv``, ``activations.npz``,
+    ``top_windows.csv``, ``logos/<kernel>.png``, ``ablation.csv``,
+    ``null_matches.csv`` (the null's Tomtom matches), ``kernel_table.csv``
+    (one row per kernel: informative, best match, whether its TF is learned,
+    held-out AUPR change when silenced) and ``motifs.json`` (parameters,
+    JASPAR release, counts); the parameters go to ``RUN/config.json`` under
+    ``"motifs"`` too.
+
+    ``tf_summary.csv`` sets each TF's matched kernels beside the count for
+    kernels that learned nothing (:mod:`speidlib.interpret.null`): the run's
+    initial kernels and ``null_draws - 1`` redraws of its randomly
+    initialised ones, through the same PFM and Tomtom steps on the same
+    windows; a TF is ``learned`` in a branch when a one-sided Fisher test
+    against the null passes Benjamini-Hochberg at ``alpha``.
+
+    Parameters
+    ----------
+    run_dir : the run directory
+    split : pairs whose windows are scanned and ablated (held-out: ``"test"``)
+    fraction, min_information, sites, baseline : see :func:`kernel_pfms`
+    release : JASPAR release (default ``speidlib.data.jaspar.DEFAULT_RELEASE``)
+    n_best : Tomtom matches kept per kernel (plus all with ``E < max_evalue``)
+    max_evalue, min_kernels : the redundancy rule (E < 0.5, at least 3 kernels)
+    n_top : top windows listed per kernel
+    logos : ``"significant"``, ``"matched"``, ``"all"`` or None (no logos)
+    ablation : run the motif ablation on the ``split`` pairs for the
+        matrices of :func:`ablation_motifs` (at most ``max_ablation_motifs``)
+    null, null_draws, alpha : the null comparison (skipped, with the reason in
+        ``motifs.json``, when the run's initial kernels are unknown)
+    importance, max_importance_kernels : silence each matched kernel (at most
+        this many, best-matched first) and record the held-out AUPR change
+        (:func:`speidlib.interpret.ablation.kernel_silencing`)
+    model : an already loaded model (default: ``RUN/model.keras``)
+
+    Returns
+    -------
+    dict, the content of ``motifs.json`` (with the paths written)
+    """
+    from tqdm.auto import tqdm
+
+    run_dir = Path(run_dir)
+    out = run_dir / schema.MOTIFS_DIR
+    release = release or jaspar.DEFAULT_RELEASE
+    params = dict(split=split, fraction=fraction, min_information=min_information, sites=sites,
+                  baseline=baseline,
+                  release=release, collection=jaspar.DEFAULT_COLLECTION,
+                  tax_group=jaspar.DEFAULT_TAX_GROUP, n_best=n_best, max_evalue=max_evalue,
+                  min_kernels=min_kernels, n_top=n_top, logos=logos, max_logos=max_logos,
+                  ablation=ablation, max_ablation_motifs=max_ablation_motifs,
+                  fimo_threshold=fimo_threshold, seed=seed, score="pearson", background="windows",
+                  null=null, null_draws=null_draws, alpha=alpha, importance=importance,
+                  max_importance_kernels=max_importance_kernels)
+    steps = tqdm(total=6 + bool(logos) + bool(ablation) + bool(null) + bool(importance),
+                 desc="speid motifs", disable=not progress)
+
+    def step(text):
+        steps.set_postfix_str(text)
+        steps.update(1)
+
+    if model is None:
+        check_model(run_dir)  # refuses a model trained on another dataset
+        model = load_model(run_dir)
+    dataset = Dataset.load(run_dir / schema.DATASET_FILE)
+    windows = held_out_windows(dataset, split)
+    targets = jaspar.load_motifs(release)
+    step("loaded model, windows, JASPAR")
+
+    pfms = [kernel_pfms(model, windows[b][0], b, fraction, min_information, sites, batch_size, progress,
+                        baseline) for b in schema.BRANCHES]
+    step("kernel PFMs")
+    write_kernels_meme(pfms, out / schema.MOTIF_KERNELS_MEME)
+    write_activations(pfms, out / schema.MOTIF_ACTIVATIONS_FILE, {b: windows[b][1] for b in windows})
+    write_csv(pd.concat([kp.top_windows(windows[kp.branch][0], n_top, windows[kp.branch][1])
+                         for kp in pfms], ignore_index=True), out / schema.MOTIF_TOP_WINDOWS_FILE)
+    step("activations, top windows")
+
+    matches = kernel_matches(pfms, targets, release, n_best, max_evalue, n_jobs=n_jobs)
+    write_csv(matches, out / schema.MOTIF_MATCHES_FILE)
+    step("Tomtom")
+    n_kernels = {kp.branch: kp.n_kernels for kp in pfms}
+    null_matches, null_info = None, {"used": False}
+    if null:
+        null_matches, null_info = null_kernel_matches(run_dir, windows, targets, release, n_kernels,
+                                                      fraction, min_information, sites, batch_size,
+                                                      null_draws, seed, n_best, max_evalue, n_jobs)
+        if null_matches is not None:
+            write_csv(null_matches, out / schema.MOTIF_NULL_MATCHES_FILE)
+        step("null kernels")
+    summary = tf_summary(matches, max_evalue, min_kernels, null_matches, n_kernels,
+                         {b: n * null_draws for b, n in n_kernels.items()}, null_draws, alpha)
+    write_csv(summary, out / schema.MOTIF_TF_SUMMARY_FILE)
+    step("TF redundancy")
+
+    silenced = None
+    if importance:
+        chosen = kernels_to_silence(matches, max_evalue, max_importance_kernels)
+        if chosen:
+
+            enh, prom, y = dataset.arrays(split, balanced=False)
+            silenced = kernel_silencing(model, enh, prom, y, chosen, progress=progress)
+        step("kernel silencing")
+    write_csv(kernel_table(pfms, matches, summary, silenced, max_evalue),
+              out / schema.MOTIF_KERNEL_TABLE_FILE)
+
+    n_logos = 0
+    if logos:
+
+        n_logos = len(save_kernel_logos(pfms, matches, out / schema.MOTIF_LOGOS_DIR, targets,
+                                        which=logos, max_evalue=max_evalue, max_logos=max_logos,
+                                        progress=progress))
+        step("logos")
+
+    ablated = []
+    if ablation:
+        ablated = ablation_motifs(matches, targets, max_evalue, min_kernels, max_ablation_motifs)
+        enh, prom, y = dataset.arrays(split, balanced=False)
+        table = motif_ablation(model, enh, prom, y, ablated, fimo_threshold, seed,
+                               progress=progress) if ablated else \
+            pd.DataFrame(columns=schema.ABLATION_COLUMNS)
+        write_csv(table, out / schema.MOTIF_ABLATION_FILE)
+        step("ablation")
+
+    result = {
+        "parameters": params,
+        "jaspar": {"release": release, "collection": jaspar.DEFAULT_COLLECTION,
+                   "tax_group": jaspar.DEFAULT_TAX_GROUP, "n_matrices": len(targets)},
+        "n_windows": {b: int(len(windows[b][0])) for b in windows},
+        "n_kernels": {kp.branch: kp.n_kernels for kp in pfms},
+        "n_kernels_with_sites": {kp.branch: int((kp.n_sites > 0).sum()) for kp in pfms},
+        "n_kernels_matched": {b: int(matches.loc[(matches["branch"] == b)
+                                                 & (matches["evalue"] < max_evalue), "kernel"].nunique())
+                              for b in schema.BRANCHES},
+        "n_redundant_tfs": {b: int(summary[f"redundant_{b}"].sum()) for b in schema.BRANCHES},
+        "n_informative_kernels": {kp.branch: int(kp.informative().sum()) for kp in pfms},
+        "null": null_info,
+        "learned_tfs": {b: summary.loc[summary[f"learned_{b}"].astype(bool), "tf"].tolist()
+                        for b in schema.BRANCHES},
+        "n_logos": n_logos,
+        "ablated_motifs": [m.matrix_id for m in ablated],
+        "versions": package_versions(("numpy", "pandas", "keras", "tensorflow", "pyjaspar",
+                                      "memelite", "logomaker")),
+    }
+    atomic_write_json(out / schema.MOTIF_SUMMARY_FILE, result)
+    write_config(run_dir, "motifs", params)
+    step("done")
+    steps.close()
+    return result

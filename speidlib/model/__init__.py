@@ -1,0 +1,1 @@
+"""The SPEID network: ``presets`` (``ModelConfig``), ``layers`` (``PooledConv1D``), ``build`` and ``jaspar_init``."""

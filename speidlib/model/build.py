@@ -1,0 +1,205 @@
+"""SPEID in Keras 3: presets, the network, and JASPAR initialisation.
+
+The network (preprint Sections 2.1-2.2) has two branches, one per element,
+each a 1-D convolution (kernels of 40 bp) with ReLU and max-pooling (20/20).
+The pooled branch outputs are concatenated **along the sequence axis**, then
+BatchNorm, Dropout, a bidirectional LSTM, BatchNorm, Dropout, a dense layer
+with BatchNorm and ReLU, Dropout and a single sigmoid unit::
+
+    enhancer (We, 4) -> enhancer_conv -> pool [-> ReLU] ┐
+    promoter (Wp, 4) -> promoter_conv -> pool [-> ReLU] ┴> merge (axis 1)
+      -> BN -> Dropout -> bilstm                       = the *features* part
+      -> BN -> Dropout [-> Flatten] -> dense -> BN -> ReLU [-> BN] -> Dropout
+      -> logit [-> BN] -> sigmoid                      = the *head*
+
+Every preset lives in :data:`PRESETS` (``paper``, ``original``, ``cpu``);
+``ModelConfig.to_dict()`` is what a run records in ``RUN/config.json``.
+
+Pooling before the ReLU, and one layer per branch
+    ``max_pool(relu(x)) == relu(max_pool(x))`` exactly, because ReLU is
+    monotone, and the pooled tensor is 20x smaller than the convolution's
+    output, so the presets pool first. By default (``fused_conv=True``) each
+    branch is one :class:`speidlib.model.layers.PooledConv1D` named
+    ``enhancer_conv`` / ``promoter_conv``: convolution without bias, max-pool,
+    then bias and ReLU on the pooled tensor (also exact). It holds the
+    ``Conv1D`` weights (``kernel``, ``bias``), so kernel motifs read the same
+    way; its output is the pooled, rectified tensor. ``fused_conv=False``
+    builds the plain ``Conv1D -> MaxPooling1D -> Activation`` layers
+    (``pool_before_activation=False`` puts the ReLU first, as the preprint
+    writes it). ``benchmarks/RESULTS.md`` measures the forms against each
+    other.
+
+JASPAR initialisation
+    As in the preprint, 525 of 1,024 kernels per branch (the same share of
+    smaller presets) start from JASPAR CORE vertebrate motifs (pyjaspar,
+    default release JASPAR2024; the preprint used JASPAR2016, which
+    ``jaspar_release`` can name), each at a uniform random offset inside the
+    kernel. The preprint says "position weight matrix"; its released code
+    wrote the position *frequency* matrix minus the 0.25 background, which
+    keeps the values in [-0.25, 0.75], on the scale of the learned weights;
+    that is the default (``jaspar_matrix="pfm_centered"``), log2-odds is
+    ``"pwm"``. The rest of every kernel, and all other kernels, keep Keras'
+    Glorot-uniform start (the preprint's "standard uniform" would put every
+    weight in [0, 1); the released code, like this one, kept the framework's
+    initialiser). Biases start at 0 (in `original`, motif kernels draw theirs from
+    U(-1, 0), as released). :func:`jaspar_init_table` lists which
+    motif went where; it depends only on the config and the seed.
+
+Only ``keras`` and ``keras.ops`` are used, so the model also runs on JAX.
+The model is one flat functional graph, so ``model.get_layer(schema.ENHANCER_CONV)``
+works; :func:`split_model` cuts it into the frozen *features* part and the
+*head* (sharing the same layer objects) for stage 2 of training.
+"""
+from __future__ import annotations
+
+from speidlib import schema
+from speidlib.model.jaspar_init import apply_jaspar_init, jaspar_init_table
+from speidlib.model.presets import ModelConfig, get_config
+
+
+# --- the network ----------------------------------------------------------------
+def build_model(preset: "str | ModelConfig", enhancer_window: int, promoter_window: int,
+                jaspar_init: bool = True, seed: int = 0):
+    """Build (uncompiled) SPEID.
+
+    Parameters
+    ----------
+    preset : a name in :data:`PRESETS` or a :class:`ModelConfig`
+    enhancer_window, promoter_window : input lengths We, Wp in bp
+    jaspar_init : start ``config.jaspar_kernels`` kernels per branch from JASPAR
+        motifs (:func:`jaspar_init_table`); False gives Glorot-uniform kernels
+    seed : seeds every initialiser and dropout layer, so equal seeds give
+        equal models
+
+    Returns
+    -------
+    keras.Model
+        inputs ``[enhancer (b, We, 4), promoter (b, Wp, 4)]`` named
+        ``schema.ENHANCER_INPUT`` / ``schema.PROMOTER_INPUT``; output the
+        interaction probability, shape=(b, 1), float32.
+    """
+    import keras
+    from keras import layers
+
+    from speidlib.model.layers import keras1_hard_sigmoid
+
+    config = get_config(preset)
+    windows = {schema.ENHANCER_INPUT: enhancer_window, schema.PROMOTER_INPUT: promoter_window}
+    shortest = config.kernel_size + config.pool_size - 1
+    for name, w in windows.items():
+        if int(w) != w or w < shortest:
+            raise ValueError(f"{name}_window must be an integer of at least {shortest} bp (kernel "
+                             f"{config.kernel_size} + pool {config.pool_size} - 1) for preset "
+                             f"{config.name!r}, got {w}")
+
+    seeds = iter(range(seed * 1000, seed * 1000 + 1000))
+    glorot = lambda: keras.initializers.GlorotUniform(seed=next(seeds))  # noqa: E731
+    conv_reg = keras.regularizers.L2(config.conv_l2) if config.conv_l2 else None
+    dense_reg = keras.regularizers.L2(config.dense_l2) if config.dense_l2 else None
+
+    inputs, pooled = [], []
+    for name, conv_name in ((schema.ENHANCER_INPUT, schema.ENHANCER_CONV),
+                            (schema.PROMOTER_INPUT, schema.PROMOTER_CONV)):
+        x = inp = keras.Input(shape=(int(windows[name]), 4), name=name)
+        if config.fused_conv:
+            from speidlib.model.layers import PooledConv1D
+
+            pooled.append(PooledConv1D(config.n_kernels, config.kernel_size, config.pool_size,
+                                       activation=config.conv_activation, kernel_initializer=glorot(),
+                                       kernel_regularizer=conv_reg, name=conv_name)(x))
+            inputs.append(inp)
+            continue
+        x = layers.Conv1D(config.n_kernels, config.kernel_size, padding="valid",
+                          kernel_initializer=glorot(), kernel_regularizer=conv_reg, name=conv_name)(x)
+        relu = config.conv_activation == "relu"
+        if relu and not config.pool_before_activation:
+            x = layers.Activation("relu", name=f"{name}_relu")(x)
+        x = layers.MaxPooling1D(config.pool_size, strides=config.pool_size, name=f"{name}_pool")(x)
+        if relu and config.pool_before_activation:
+            x = layers.Activation("relu", name=f"{name}_relu")(x)
+        inputs.append(inp)
+        pooled.append(x)
+
+    x = layers.Concatenate(axis=1, name=schema.MERGE_LAYER)(pooled)
+    x = layers.BatchNormalization(name=schema.MERGE_BATCHNORM)(x)
+    x = layers.Dropout(config.merge_dropout, seed=next(seeds), name="merge_dropout")(x)
+    lstm = dict(units=config.lstm_units, return_sequences=config.lstm_return_sequences,
+                recurrent_activation=(keras1_hard_sigmoid if config.lstm_recurrent_activation
+                                      == "keras1_hard_sigmoid" else "sigmoid"))
+    forward = layers.LSTM(**lstm, kernel_initializer=glorot(),
+                          recurrent_initializer=keras.initializers.Orthogonal(seed=next(seeds)),
+                          name="lstm_forward")
+    backward = layers.LSTM(**lstm, go_backwards=True, kernel_initializer=glorot(),
+                           recurrent_initializer=keras.initializers.Orthogonal(seed=next(seeds)),
+                           name="lstm_backward")
+    features = layers.Bidirectional(forward, backward_layer=backward, name=schema.FEATURES_LAYER)(x)
+
+    x = features
+    for layer in _head_layers(config, glorot, next(seeds), dense_reg):
+        x = layer(x)
+    model = keras.Model(inputs, x, name=f"speid_{config.name}")
+
+    if jaspar_init and config.jaspar_kernels:
+        apply_jaspar_init(model, jaspar_init_table(config, seed), config.jaspar_matrix)
+    return model
+
+
+def _head_layers(config: ModelConfig, glorot, seed: int, dense_reg) -> list:
+    """The dense head, in order (a plain chain, so it can be re-applied)."""
+    from keras import layers
+
+    head = [layers.BatchNormalization(name="lstm_bn"),
+            layers.Dropout(config.lstm_dropout, seed=seed, name="lstm_dropout")]
+    if config.lstm_return_sequences:
+        head.append(layers.Flatten(name="flatten"))
+    head += [layers.Dense(config.dense_units, kernel_initializer=glorot(),
+                          kernel_regularizer=dense_reg, name="dense"),
+             layers.BatchNormalization(name="dense_bn"),
+             layers.Activation("relu", name="dense_relu")]
+    if config.dense_bn_after_relu:
+        head.append(layers.BatchNormalization(name="relu_bn"))
+    head += [layers.Dropout(config.dense_dropout, seed=seed + 1, name="dense_dropout"),
+             layers.Dense(1, kernel_initializer=glorot(), name="logit")]
+    if config.output_batchnorm:
+        head.append(layers.BatchNormalization(name="logit_bn"))
+    # float32 output even under a mixed_float16 policy
+    head.append(layers.Activation("sigmoid", dtype="float32", name=schema.OUTPUT_LAYER))
+    return head
+
+
+def split_model(model):
+    """Cut SPEID into the part frozen in stage 2 and the dense head.
+
+    Both parts share the layer objects (and so the weights) of ``model``:
+    training the head trains ``model``'s head.
+
+    Parameters
+    ----------
+    model : keras.Model from :func:`build_model` (or loaded from ``model.keras``)
+
+    Returns
+    -------
+    feature_extractor : keras.Model, the two inputs -> LSTM output,
+        shape=(b, 2 * lstm_units) or (b, T, 2 * lstm_units)
+    head : keras.Model, features -> probability, shape=(b, 1)
+    """
+    import keras
+
+    try:
+        boundary = model.get_layer(schema.FEATURES_LAYER)
+    except ValueError:
+        raise ValueError(f"model {model.name!r} has no layer {schema.FEATURES_LAYER!r}: "
+                         "it was not built by speidlib.model.build_model") from None
+    feature_extractor = keras.Model(model.inputs, boundary.output, name="feature_extractor")
+    names = [layer.name for layer in model.layers]
+    head_layers = model.layers[names.index(schema.FEATURES_LAYER) + 1:]
+    x = inp = keras.Input(shape=tuple(boundary.output.shape[1:]), name="features")
+    for layer in head_layers:
+        x = layer(x)
+    return feature_extractor, keras.Model(inp, x, name="head")
+
+
+def feature_layers(model) -> list:
+    """The layers frozen in stage 2 (inputs up to and including the LSTM)."""
+    names = [layer.name for layer in model.layers]
+    return model.layers[:names.index(schema.FEATURES_LAYER) + 1]

@@ -1,0 +1,1 @@
+"""Scoring pairs: ``core`` (the one inference primitive and the element cache) and ``run`` (``speid score``)."""

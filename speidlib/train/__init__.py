@@ -1,0 +1,1 @@
+"""Two-stage training: ``stages`` (pretrain, retrain_head, train_run), ``checkpoints``, ``runtime`` (devices, threads, precision)."""

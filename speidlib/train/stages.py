@@ -1,0 +1,738 @@
+"""Two-stage SPEID training (preprint Section 2.3), with checkpoints and resume.
+
+Stage 1, :func:`pretrain`
+    The whole network on the balanced set (negatives plus the augmented,
+    shifted positives), Adam, binary cross-entropy; validation on the
+    balanced validation set after every epoch; the best epoch (by
+    ``config.monitor``) is kept and training stops after ``config.patience``
+    epochs without improvement.
+Stage 2, :func:`retrain_head`
+    Convolutions, merge BatchNorm and LSTM frozen (in inference mode: BatchNorm
+    uses its moving statistics, dropout is off); the dense head is retrained
+    on the original, imbalanced training pairs. Because the frozen part is a
+    fixed function in this stage, its output is computed **once**
+    (:func:`compute_features`) and the head is trained on the cached features;
+    ``cache=False`` trains through the frozen full model instead (same result,
+    for tests and benchmarks).
+
+Every epoch ends with validation AUROC/AUPR, a tqdm bar line, and, when a
+checkpoint directory is given, an atomic checkpoint: weights and optimizer
+state go to new files, then ``state.json`` (the commit point) names them and
+holds the history so far, then ``history.csv`` is rewritten from it. A run
+killed at any moment resumes from the last committed epoch, and
+``history.csv`` never repeats or skips an epoch.
+
+Batch sources are anything ``keras.Model.fit`` takes that can also be
+indexed: ``source[i] -> (x, y)`` for ``i < len(source)``, in a fixed order
+within an epoch (a :class:`keras.utils.PyDataset` such as
+:class:`speidlib.data.batches.PairBatches`, or :class:`ArrayBatches` here).
+:func:`train_run` is the one function that knows about ``RUN/dataset.h5``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from speidlib import schema
+from speidlib.data.batches import PairBatches
+from speidlib.data.dataset import Dataset
+from speidlib.io import atomic_path, sha256
+from speidlib.model.build import build_model, feature_layers, split_model
+from speidlib.model.infer import infer_batch, predict_source
+from speidlib.model.jaspar_init import jaspar_init_table
+from speidlib.model.presets import ModelConfig, get_config
+from speidlib.rundir import (DATASET_SHA256, MODEL_SHA256, check_dataset, dataset_fingerprint,
+                             run_lock, write_config)
+from speidlib.train.checkpoints import Checkpoints
+from speidlib.train.runtime import (configure, distribution_strategy, replica_batch_size,
+                                    synchronize_batchnorm)
+
+logger = logging.getLogger(__name__)
+MEMMAP_ABOVE_BYTES = 2 << 30   # cache stage-2 features on disk when larger than 2 GiB
+
+
+# --- batch sources -----------------------------------------------------------------
+def _pydataset():
+    import keras
+
+    return keras.utils.PyDataset
+
+
+class ArrayBatches(_pydataset()):
+    """Keras batch source over in-memory arrays: ``(x[batch], y[batch])``.
+
+    Parameters
+    ----------
+    inputs : array, shape=(n, ...), or a tuple of such arrays (one per model input)
+    labels : shape=(n,), 0/1
+    batch_size : examples per batch (the last batch may be smaller)
+    shuffle : a new order every epoch, drawn from ``(seed, epoch)``, so
+        epoch ``k`` has the same order whether or not the run was resumed
+    seed : int
+    epoch : the epoch the next pass belongs to (set it when resuming)
+    """
+
+    def __init__(self, inputs, labels, batch_size: int = 100, shuffle: bool = True, seed: int = 0,
+                 epoch: int = 0, **kwargs):
+        super().__init__(**kwargs)
+        self.inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else inputs
+        self.label = np.asarray(labels, dtype=np.float32)
+        first = self.inputs[0] if isinstance(self.inputs, tuple) else self.inputs
+        for x in (self.inputs if isinstance(self.inputs, tuple) else (self.inputs,)):
+            if len(x) != len(self.label):
+                raise ValueError(f"inputs hold {len(x)} examples but labels {len(self.label)}")
+        if len(first) == 0:
+            raise ValueError("no examples to make batches from")
+        if int(batch_size) < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size}")
+        self.batch_size, self.shuffle, self.seed = int(batch_size), shuffle, seed
+        self.set_epoch(epoch)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+        n = len(self.label)
+        self.order = (np.random.default_rng([self.seed, self.epoch]).permutation(n)
+                      if self.shuffle else np.arange(n))
+
+    def __len__(self) -> int:
+        return -(-len(self.label) // self.batch_size)
+
+    @property
+    def labels(self) -> np.ndarray:
+        """Labels in the current batch order, shape=(n,)."""
+        return self.label[self.order]
+
+    def __getitem__(self, i):
+        sel = self.order[i * self.batch_size:(i + 1) * self.batch_size]
+        if isinstance(self.inputs, tuple):
+            x = tuple(np.asarray(a[sel], dtype=np.float32) for a in self.inputs)
+        else:
+            x = np.asarray(self.inputs[sel], dtype=np.float32)
+        return x, self.label[sel]
+
+    def on_epoch_end(self) -> None:
+        self.set_epoch(self.epoch + 1)
+
+
+def _examples(batches) -> int:
+    """Number of examples of a batch source (all batches but the last of equal size)."""
+    first_y = batches[0][1]
+    last_y = batches[len(batches) - 1][1] if len(batches) > 1 else first_y
+    return (len(batches) - 1) * len(first_y) + len(last_y)
+
+
+def predict_batches(model, batches) -> tuple[np.ndarray, np.ndarray]:
+    """Labels and predicted probabilities over one pass of a batch source (in its order).
+
+    Returns
+    -------
+    y : shape=(n,) float32 labels
+    p : shape=(n,) float64 probabilities
+    """
+    p, y = predict_source(model, batches)
+    return y, p.astype(np.float64).reshape(-1)
+
+
+def binary_scores(y, p) -> dict:
+    """Validation figures of one epoch.
+
+    Returns
+    -------
+    dict : ``val_loss`` (mean binary cross-entropy, probabilities clipped to
+        [1e-7, 1 - 1e-7] as Keras does, no L2 term), ``val_auroc``, ``val_aupr``
+        (average precision); the last two are NaN when only one class is present.
+    """
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    y, p = np.asarray(y, dtype=np.float64), np.asarray(p, dtype=np.float64)
+    q = np.clip(p, 1e-7, 1 - 1e-7)
+    loss = float(-np.mean(y * np.log(q) + (1 - y) * np.log(1 - q)))
+    both = 0 < y.sum() < len(y)
+    return {"val_loss": loss,
+            "val_auroc": float(roc_auc_score(y, p)) if both else math.nan,
+            "val_aupr": float(average_precision_score(y, p)) if both else math.nan}
+
+
+def compute_features(feature_extractor, batches, memmap_path=None, progress: bool = False):
+    """Run the frozen part once over a batch source (inference mode).
+
+    Parameters
+    ----------
+    feature_extractor : keras.Model from :func:`speidlib.model.split_model`
+    batches : batch source yielding ``(x, y)``
+    memmap_path : write the features to this ``.npy`` file (memory-mapped)
+        instead of holding them in memory
+
+    Returns
+    -------
+    features : shape=(n, 2 * lstm_units) or (n, T, 2 * lstm_units), float32
+    labels : shape=(n,), float32, in the batch source's order
+    """
+    from tqdm.auto import tqdm
+
+    n = _examples(batches)
+    features = labels = None
+    start, size = 0, len(batches[0][1])
+    for i in tqdm(range(len(batches)), desc="frozen features", unit="batch", disable=not progress,
+                  leave=False):
+        x, y = batches[i][:2]
+        f = np.asarray(infer_batch(feature_extractor, x, size), dtype=np.float32)
+        if features is None:
+            shape = (n, *f.shape[1:])
+            if memmap_path is not None:
+                features = np.lib.format.open_memmap(memmap_path, mode="w+", dtype=np.float32, shape=shape)
+            else:
+                features = np.empty(shape, dtype=np.float32)
+            labels = np.empty(n, dtype=np.float32)
+        features[start:start + len(f)] = f
+        labels[start:start + len(f)] = np.asarray(y).reshape(-1)
+        start += len(f)
+    if start != n:
+        raise ValueError(f"the batch source gave {start} examples, expected {n} "
+                         "(all batches but the last must have the same size)")
+    return features, labels
+
+
+# --- one epoch's bookkeeping ------------------------------------------------------------
+def _improved(monitor: str, value: float, best) -> bool:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return best is None
+    if best is None:
+        return True
+    return value < best if monitor == "val_loss" else value > best
+
+
+def _stage_callback(stage, epochs, evaluate, checkpoints, monitor, patience, weights_model, progress):
+    import keras
+    from tqdm.auto import tqdm
+
+    class StageCallback(keras.callbacks.Callback):
+        """Progress bar, validation, best epoch, early stopping and checkpoint of one stage."""
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.t0 = time.perf_counter()
+            self.bar = tqdm(total=self.params.get("steps"), desc=f"{stage} {epoch + 1}/{epochs}",
+                            unit="batch", disable=not progress, dynamic_ncols=True)
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.bar.update(1)
+            if logs and "loss" in logs:
+                self.bar.set_postfix(loss=f"{float(logs['loss']):.4f}", refresh=False)
+
+        def on_epoch_end(self, epoch, logs=None):
+            scores = evaluate()
+            st = checkpoints.state
+            row = {"stage": stage, "epoch": epoch + 1, "loss": float((logs or {}).get("loss", math.nan)),
+                   **scores, "seconds": round(time.perf_counter() - self.t0, 3)}
+            tag = f"{stage}_e{epoch + 1:04d}"
+            value = scores[monitor]
+            st["weights"] = checkpoints.save_weights(weights_model, tag)
+            st["optimizer"] = checkpoints.save_optimizer(self.model.optimizer, tag)
+            st["rng"] = checkpoints.save_rng([weights_model, self.model], tag)
+            if _improved(monitor, value, st["best_value"]):
+                st.update(best_value=None if math.isnan(value) else value, best_epoch=epoch + 1,
+                          best_weights=st["weights"], wait=0)
+                checkpoints.best_in_memory = weights_model.get_weights()
+            else:
+                st["wait"] += 1
+            st["epoch"] = epoch + 1
+            st["history"].append(row)
+            checkpoints.commit()
+            self.bar.set_postfix({k: f"{v:.4f}" for k, v in row.items()
+                                  if k in ("loss", "val_loss", "val_auroc", "val_aupr")}, refresh=False)
+            self.bar.close()
+            if st["wait"] >= patience:
+                self.model.stop_training = True
+
+    return StageCallback()
+
+
+def _run_stage(stage, fit_model, weights_model, train_batches, evaluate, epochs, patience, monitor,
+               checkpoints, progress, callbacks, class_weight=None) -> list[dict]:
+    """Fit ``fit_model`` for the remaining epochs of ``stage``, then load its best weights."""
+    st = checkpoints.state
+    done = st["epoch"]
+    if st["weights"] and done > 0:
+        checkpoints.restore_weights(weights_model, st["weights"])
+        if st["optimizer"]:
+            checkpoints.restore_optimizer(fit_model.optimizer, fit_model.trainable_variables,
+                                          st["optimizer"])
+    if st.get("rng"):  # dropout masks continue as in an unbroken run
+        checkpoints.restore_rng([weights_model, fit_model], st["rng"])
+    if st["weights"] and done > 0:
+        for _ in range(done):   # the batch source's order for epoch `done`, as in an unbroken run
+            if hasattr(train_batches, "on_epoch_end"):
+                train_batches.on_epoch_end()
+    if done < epochs and st["wait"] < patience:
+        cb = _stage_callback(stage, epochs, evaluate, checkpoints, monitor, patience, weights_model,
+                             progress)
+        fit_model.fit(train_batches, epochs=epochs, initial_epoch=done, shuffle=False, verbose=0,
+                      callbacks=[cb, *callbacks], class_weight=class_weight)
+    if checkpoints.best_in_memory is not None:
+        weights_model.set_weights(checkpoints.best_in_memory)
+    elif st["best_weights"]:
+        checkpoints.restore_weights(weights_model, st["best_weights"])
+    checkpoints.best_in_memory = None
+    return [r for r in st["history"] if r["stage"] == stage]
+
+
+def _compile(model, learning_rate: float) -> None:
+    import keras
+
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+                  loss="binary_crossentropy")
+
+
+# --- the two stages -----------------------------------------------------------------------
+def pretrain(model, train_batches, valid_batches, epochs: int | None = None,
+             config: "str | ModelConfig" = "paper", learning_rate: float | None = None,
+             checkpoints: Checkpoints | None = None, progress: bool = True, callbacks=()) -> list[dict]:
+    """Stage 1: train the whole network on the balanced, augmented training set.
+
+    Parameters
+    ----------
+    model : keras.Model from :func:`speidlib.model.build_model`
+    train_batches : batches ``((enhancer (b, We, 4), promoter (b, Wp, 4)), label (b,))``;
+        they shuffle themselves (``fit`` is called with ``shuffle=False``)
+    valid_batches : the balanced validation set, same form
+    epochs : default ``config.pretrain_epochs``
+    config : preset name or :class:`ModelConfig` (learning rate, patience, monitor)
+    learning_rate : overrides ``config.learning_rate``
+    checkpoints : :class:`Checkpoints`; resumes from its state when it is in this stage
+    progress : show a tqdm bar per epoch
+    callbacks : extra Keras callbacks
+
+    Returns
+    -------
+    list of dict : one history row per epoch of this stage (``schema.HISTORY_COLUMNS``).
+        On return ``model`` holds the weights of the best epoch.
+    """
+    config = get_config(config)
+    epochs = config.pretrain_epochs if epochs is None else int(epochs)
+    checkpoints = checkpoints if checkpoints is not None else Checkpoints()
+    if checkpoints.stage != schema.PRETRAIN:
+        raise ValueError(f"the checkpoint is in stage {checkpoints.stage!r}, not {schema.PRETRAIN!r}")
+    _set_trainable(model, True)
+    _compile(model, config.learning_rate if learning_rate is None else learning_rate)
+    evaluate = lambda: binary_scores(*predict_batches(model, valid_batches))  # noqa: E731
+    return _run_stage(schema.PRETRAIN, model, model, train_batches, evaluate, epochs, config.patience,
+                      config.monitor, checkpoints, progress, callbacks)
+
+
+def class_weights(labels) -> dict:
+    """Stage-2 class weights of the released code: sqrt(1 / class frequency)."""
+    p = float(np.mean(labels))
+    if not 0 < p < 1:
+        raise ValueError("class weights need both classes in the training labels")
+    return {0: (1 / (1 - p)) ** 0.5, 1: (1 / p) ** 0.5}
+
+
+def retrain_head(model, train_batches, valid_batches, epochs: int | None = None,
+                 config: "str | ModelConfig" = "paper", learning_rate: float | None = None,
+                 cache: bool = True, shuffle: bool = True, seed: int = 0, batch_size: int | None = None,
+                 checkpoints: Checkpoints | None = None, progress: bool = True, callbacks=()) -> list[dict]:
+    """Stage 2: freeze everything up to the LSTM and retrain the dense head.
+
+    Parameters
+    ----------
+    model : keras.Model from :func:`speidlib.model.build_model`, after stage 1
+    train_batches : the original (imbalanced) training pairs; with ``cache=True``
+        they are read once, in order, to compute the frozen features
+    valid_batches : the original validation pairs
+    epochs : default ``config.retrain_epochs``
+    config : preset name or :class:`ModelConfig`
+    learning_rate : overrides ``config.stage2_learning_rate``
+    cache : train the head on features computed once (fast) instead of through
+        the frozen network every epoch
+    shuffle, seed : order of the cached features, a new one per epoch from
+        ``(seed, epoch)``; ``shuffle=False`` keeps ``train_batches``' order
+    batch_size : head batch size on cached features; default: that of ``train_batches``
+    checkpoints : :class:`Checkpoints`; resumes from its state when it is in this stage
+
+    Returns
+    -------
+    list of dict : one history row per epoch of this stage. ``model`` holds
+        the best head on return; its layers are all trainable again.
+    """
+    config = get_config(config)
+    epochs = config.retrain_epochs if epochs is None else int(epochs)
+    lr = config.stage2_learning_rate if learning_rate is None else learning_rate
+    checkpoints = checkpoints if checkpoints is not None else Checkpoints(None)
+    if checkpoints.stage == schema.PRETRAIN and not checkpoints.state["history"]:
+        checkpoints.state["stage"] = schema.RETRAIN
+    if checkpoints.stage != schema.RETRAIN:
+        raise ValueError(f"the checkpoint is in stage {checkpoints.stage!r}, not {schema.RETRAIN!r}")
+    if checkpoints.state["weights"]:
+        # the stage's start (the best pretrained weights) or its last epoch: before caching features
+        checkpoints.restore_weights(model, checkpoints.state["weights"])
+
+    feature_extractor, head = split_model(model)
+    _set_trainable(model, False)
+    try:
+        if cache:
+            fit_model, (train, valid_source) = head, _cached_sources(
+                feature_extractor, train_batches, valid_batches, shuffle, seed, batch_size, progress,
+                checkpoints)
+            labels = train.label
+        else:
+            fit_model, train, valid_source = _through_frozen(model, feature_extractor, head), \
+                train_batches, valid_batches
+            labels = None
+        _compile(fit_model, lr)
+        evaluate = lambda: binary_scores(*predict_batches(fit_model, valid_source))  # noqa: E731
+        weights = None
+        if config.retrain_class_weight:
+            weights = class_weights(labels if labels is not None else _all_labels(train_batches))
+        rows = _run_stage(schema.RETRAIN, fit_model, model, train, evaluate, epochs, config.patience,
+                          config.monitor, checkpoints, progress, callbacks, class_weight=weights)
+    finally:
+        _set_trainable(model, True)
+        _drop_memmaps(checkpoints)
+    return rows
+
+
+def _set_trainable(model, trainable: bool) -> None:
+    for layer in feature_layers(model):
+        layer.trainable = trainable
+
+
+def _all_labels(batches) -> np.ndarray:
+    return np.concatenate([np.asarray(batches[i][1]).reshape(-1) for i in range(len(batches))])
+
+
+def _cached_sources(feature_extractor, train_batches, valid_batches, shuffle, seed, batch_size,
+                    progress, checkpoints):
+    sources = []
+    for name, batches in (("train", train_batches), ("valid", valid_batches)):
+        path = None
+        if checkpoints.directory is not None:
+            n = _examples(batches)
+            per_example = _features_per_example(feature_extractor)
+            if n * per_example * 4 > MEMMAP_ABOVE_BYTES:
+                checkpoints.directory.mkdir(parents=True, exist_ok=True)
+                path = checkpoints.directory / f"features_{name}.npy"
+        f, y = compute_features(feature_extractor, batches, memmap_path=path, progress=progress)
+        bs = batch_size or (len(batches[0][1]) if name == "train" else 1024)
+        sources.append(ArrayBatches(f, y, batch_size=bs, shuffle=shuffle and name == "train", seed=seed))
+    return sources
+
+
+def _features_per_example(feature_extractor) -> int:
+    return int(np.prod(feature_extractor.output.shape[1:]))
+
+
+def _drop_memmaps(checkpoints) -> None:
+    if checkpoints.directory is not None and checkpoints.directory.exists():
+        for p in checkpoints.directory.glob("features_*.npy"):
+            try:
+                p.unlink()
+            except OSError:
+                pass
+
+
+def _through_frozen(model, feature_extractor, head):
+    """The full model with its frozen part forced into inference mode (no cache)."""
+    import keras
+
+    class InferenceMode(keras.layers.Layer):
+        def __init__(self, inner, **kwargs):
+            super().__init__(**kwargs)
+            self.inner = inner
+
+        def call(self, inputs):
+            return self.inner(inputs, training=False)
+
+    frozen = InferenceMode(feature_extractor, name="frozen_features", trainable=False)
+    inputs = [keras.Input(shape=tuple(t.shape[1:]), name=t.name.split(":")[0]) for t in model.inputs]
+    return keras.Model(inputs, head(frozen(inputs)), name="speid_frozen")
+
+
+# --- a whole run ------------------------------------------------------------------------------
+def train_stages(run_dir, model, config: "str | ModelConfig", pretrain_sources, retrain_sources,
+                 pretrain_epochs: int | None = None, retrain_epochs: int | None = None,
+                 resume: bool = False, seed: int = 0, run_record: dict | None = None,
+                 progress: bool = True, callbacks=()) -> "TrainResult":
+    """Both stages with checkpoints in ``RUN/checkpoints`` and ``RUN/history.csv``.
+
+    Parameters
+    ----------
+    run_dir : the run directory
+    model : freshly built SPEID (its weights are replaced when resuming)
+    config : the resolved :class:`ModelConfig`
+    pretrain_sources : ``(train_batches, valid_batches)`` of stage 1 (balanced)
+    retrain_sources : ``(train_batches, valid_batches)`` of stage 2 (original pairs,
+        read once in order)
+    pretrain_epochs, retrain_epochs : defaults from the config
+    resume : continue from the last committed epoch; without it, earlier
+        checkpoints are discarded
+    run_record : what the run was started with; resuming with a different one
+        is refused
+    progress, callbacks : as in :func:`pretrain`
+
+    Returns
+    -------
+    :class:`TrainResult`: ``RUN/model.keras`` (the best head on the best pretrained
+    network), the history rows and each stage's best epoch.
+    """
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    record = json.loads(json.dumps(run_record or {"preset": config.to_dict()}))
+    ck = Checkpoints(run_dir / schema.CHECKPOINT_DIR, run_dir / schema.HISTORY_FILE)
+    state = ck.load() if resume else None
+    if state is not None and state["run"] != record:
+        diff = sorted(k for k in set(state["run"]) | set(record) if state["run"].get(k) != record.get(k))
+        raise ValueError(f"{ck.directory} belongs to a run started with different settings "
+                         f"({', '.join(diff)}); resume with the same settings or train without --resume")
+    if state is None:
+        if resume:
+            logger.info("no checkpoint in %s; starting afresh", ck.directory)
+        ck.clear()
+        ck.state = Checkpoints.fresh_state(record)
+        ck.write_history()
+
+    if ck.stage == schema.PRETRAIN:
+        pretrain(model, *pretrain_sources, epochs=pretrain_epochs, config=config, checkpoints=ck,
+                 progress=progress, callbacks=callbacks)
+        _next_stage(ck, model, schema.RETRAIN)
+    if ck.stage == schema.RETRAIN:
+        retrain_head(model, *retrain_sources, epochs=retrain_epochs, config=config, seed=seed,
+                     checkpoints=ck, progress=progress, callbacks=callbacks)
+        _next_stage(ck, model, "done")
+    else:
+        ck.restore_weights(model, ck.state["weights"])
+
+    path = run_dir / schema.MODEL_FILE
+    save_model(model, path)
+    return TrainResult(path, list(ck.state["history"]), dict(ck.state["best_epochs"]))
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainResult:
+    """What :func:`train_stages` returns.
+
+    model_path : ``RUN/model.keras``
+    history : one dict per epoch (``schema.HISTORY_COLUMNS``)
+    best_epochs : stage -> the epoch whose weights were kept
+    """
+
+    model_path: Path
+    history: list
+    best_epochs: dict
+
+    def best(self) -> dict:
+        """stage -> that stage's best epoch's row (epoch, val_loss, val_auroc, val_aupr)."""
+        return {stage: next(({k: r[k] for k in ("epoch", "val_loss", "val_auroc", "val_aupr")}
+                             for r in self.history if r["stage"] == stage and r["epoch"] == epoch), None)
+                for stage, epoch in self.best_epochs.items()}
+
+    def epochs_run(self) -> dict:
+        return {s: sum(r["stage"] == s for r in self.history) for s in (schema.PRETRAIN, schema.RETRAIN)}
+
+
+def save_model(model, path) -> None:
+    """Save ``model`` to a ``.keras`` file atomically, without optimizer state.
+
+    The saved graph is the same (same layers and names), uncompiled: a
+    prediction model, small and free of a stale training state.
+    """
+    import keras
+
+    path = Path(path)
+    export = keras.Model(model.inputs, model.outputs, name=model.name)
+    tmp = path.parent / f".{path.stem}.{os.getpid()}.tmp.keras"
+    try:
+        export.save(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def _next_stage(ck: Checkpoints, model, stage: str) -> None:
+    """Commit the end of a stage: its best weights become the next stage's start."""
+    old = ck.state
+    ck.state = Checkpoints.fresh_state(old["run"], stage)
+    ck.state["history"] = old["history"]
+    ck.state["best_epochs"] = {**old.get("best_epochs", {}), old["stage"]: old["best_epoch"]}
+    ck.state["weights"] = ck.save_weights(model, f"{stage}_start" if stage != "done" else "final")
+    if stage != "done":
+        ck.state["rng"] = ck.save_rng([model], f"{stage}_start")
+    ck.commit()
+
+
+def save_initial_kernels(model, path) -> None:
+    """Write the conv kernels a network starts from (npz, atomic): the null of ``speid motifs``.
+
+    ``<branch>_kernel`` shape=(w, 4, K) and ``<branch>_bias`` shape=(K,) for
+    each branch (layers ``schema.ENHANCER_CONV`` / ``PROMOTER_CONV``, nested
+    sub-models included); read back by :func:`speidlib.interpret.null.initial_kernels`.
+    """
+    layers, stack = {}, [model]
+    while stack:
+        layer = stack.pop(0)
+        layers.setdefault(layer.name, layer)
+        stack.extend(getattr(layer, "layers", []) or [])
+    arrays = {}
+    for branch, name in (("enhancer", schema.ENHANCER_CONV), ("promoter", schema.PROMOTER_CONV)):
+        if name not in layers:
+            raise ValueError(f"model {model.name!r} has no layer {name!r}")
+        arrays[f"{branch}_kernel"] = np.asarray(layers[name].kernel.numpy(), np.float32)
+        arrays[f"{branch}_bias"] = np.asarray(layers[name].bias.numpy(), np.float32)
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)
+
+
+def train_run(run_dir, preset: "str | ModelConfig" = "cpu", pretrain_epochs: int | None = None,
+              retrain_epochs: int | None = None, random_init: bool = False, resume: bool = False,
+              seed: int = 0, mixed_precision: bool = False, progress: bool = True,
+              threads: int | None = 2, callbacks=(), zero_branch: str | None = None,
+              shift_negatives: bool | None = None, devices=None) -> Path:
+    """Train SPEID on ``RUN/dataset.h5``: what ``speid train RUN`` runs.
+
+    Writes ``RUN/model.keras``, ``RUN/history.csv``, ``RUN/checkpoints/``,
+    ``RUN/jaspar_init.csv`` (unless ``random_init``) and the ``train`` part of
+    ``RUN/config.json``, all atomically.
+
+    Parameters
+    ----------
+    run_dir : a run directory prepared by ``speid prepare``
+    preset : ``cpu``, ``paper``, ``original`` or a :class:`ModelConfig`
+    pretrain_epochs, retrain_epochs : defaults from the preset
+    random_init : Glorot-uniform kernels instead of JASPAR motifs
+    resume : continue from ``RUN/checkpoints`` (same preset, seed and init)
+    seed : seeds weights, data order and dropout; CPU runs repeat exactly
+    mixed_precision : float16 compute on a GPU (ignored, with a warning, on CPU)
+    progress : tqdm bars
+    threads : TensorFlow threads
+    callbacks : extra Keras callbacks for both stages
+    zero_branch : None, or ``"enhancer"``/``"promoter"`` to train (and later
+        evaluate) with that input zeroed: the single-element ablation
+    shift_negatives : shift negatives at random in stage 1 too (training and
+        validation), so that an element's position in its window says nothing
+        about the label (see :class:`speidlib.data.batches.PairBatches`); the
+        preprint shifted only positives. None: the preset's
+        (``ModelConfig.shift_negatives``)
+    devices : None (every visible GPU), ``"cpu"``, GPU indices ``"0,1"`` or device
+        names; with more than one, both stages run under
+        ``tf.distribute.MirroredStrategy``, each batch of the preset's
+        ``batch_size`` split across the devices, BatchNorm statistics
+        synchronised (see :func:`speidlib.train.runtime.distribution_strategy`)
+
+    Returns
+    -------
+    Path of ``RUN/model.keras``.
+
+    The run directory is locked meanwhile (:func:`speidlib.rundir.run_lock`);
+    the dataset's content hash must be the one ``prepare`` recorded, and it is
+    recorded beside the model (``config.json``) and in the checkpoints, so a
+    resume from checkpoints of another dataset is refused.
+    """
+    with run_lock(run_dir, "train"):
+        return _train_run(**locals())
+
+
+def _train_run(run_dir, preset, pretrain_epochs, retrain_epochs, random_init, resume, seed,
+               mixed_precision, progress, threads, callbacks, zero_branch, shift_negatives,
+               devices) -> Path:
+    from tqdm.auto import tqdm
+
+    run_dir = Path(run_dir)
+    dataset_path = run_dir / schema.DATASET_FILE
+    if not dataset_path.exists():
+        raise ValueError(f"{dataset_path} does not exist: run `speid prepare {run_dir}` first")
+    dataset_hash = sha256(dataset_path)
+    recorded = dataset_fingerprint(run_dir)
+    if recorded and recorded != dataset_hash:
+        raise ValueError(f"{dataset_path} is not the dataset `speid prepare` recorded in "
+                         f"{run_dir / schema.CONFIG_FILE} (its content hash differs): run "
+                         f"`speid prepare ... --run {run_dir} --overwrite` again")
+    if resume:
+        state_path = run_dir / schema.CHECKPOINT_DIR / schema.CHECKPOINT_STATE
+        try:
+            made_from = json.loads(state_path.read_text()).get("run", {}).get(DATASET_SHA256)
+        except (OSError, ValueError, AttributeError):
+            made_from = None  # no checkpoint, or a damaged one: Checkpoints.load says which
+        check_dataset(run_dir, made_from, f"the checkpoint in {run_dir / schema.CHECKPOINT_DIR}")
+    config = get_config(preset)
+    t0 = time.perf_counter()
+    info = configure(seed=seed, threads=threads, mixed_precision=mixed_precision)
+    strategy = distribution_strategy(devices)
+    replicas = int(strategy.num_replicas_in_sync)
+    info = {**info, "replicas": replicas,
+            "replica_batch_size": replica_batch_size(config.batch_size, replicas)}
+    if replicas > 1:
+        info["device"] = f"{replicas} devices ({', '.join(strategy.extended.worker_devices)})"
+    message = (f"training on {info['device']} (Keras backend {info['backend']}, "
+               f"policy {info['policy']})")
+    logger.info(message)
+    if progress:
+        tqdm.write(message)
+
+    ds = Dataset.load(dataset_path)
+    we, wp = ds.enhancer_window, ds.promoter_window
+    with strategy.scope():
+        model = build_model(config, we, wp, jaspar_init=not random_init, seed=seed)
+    synchronize_batchnorm(model, replicas > 1)
+    if not resume or not (run_dir / schema.INITIAL_KERNELS_FILE).exists():
+        save_initial_kernels(model, run_dir / schema.INITIAL_KERNELS_FILE)
+    jaspar = _write_jaspar_table(run_dir, config, random_init, resume, seed)
+
+    if shift_negatives is None:
+        shift_negatives = config.shift_negatives
+    pretrain_epochs = config.pretrain_epochs if pretrain_epochs is None else int(pretrain_epochs)
+    retrain_epochs = config.retrain_epochs if retrain_epochs is None else int(retrain_epochs)
+    record = {"preset": config.to_dict(), "enhancer_window": we, "promoter_window": wp,
+              "random_init": bool(random_init), "seed": seed, "zero_branch": zero_branch,
+              "shift_negatives": bool(shift_negatives), DATASET_SHA256: dataset_hash}
+    train_config = {**record, "pretrain_epochs": pretrain_epochs, "retrain_epochs": retrain_epochs,
+                    "mixed_precision": bool(mixed_precision), "device": info, "jaspar": jaspar,
+                    "resumed": bool(resume), "status": "running"}
+    write_config(run_dir, "train", train_config)
+
+    stage1, stage2 = _stage_sources(ds, config, seed, zero_branch, shift_negatives)
+    with strategy.scope():
+        result = train_stages(run_dir, model, config, stage1, stage2, pretrain_epochs, retrain_epochs,
+                              resume=resume, seed=seed, run_record=record, progress=progress,
+                              callbacks=callbacks)
+    if replicas > 1:   # RUN/model.keras as a single-device model (it loads on any backend)
+        synchronize_batchnorm(model, False)
+        save_model(model, result.model_path)
+    write_config(run_dir, "train", {**train_config, "status": "done", "best": result.best(),
+                                    MODEL_SHA256: sha256(result.model_path),
+                                    "epochs_run": result.epochs_run(),
+                                    "seconds": round(time.perf_counter() - t0, 1)})
+    return result.model_path
+
+
+def _write_jaspar_table(run_dir: Path, config: ModelConfig, random_init: bool, resume: bool,
+                        seed: int) -> dict | None:
+    """Write ``RUN/jaspar_init.csv`` (kept when resuming); its record for config.json, or None."""
+    table_path = run_dir / schema.JASPAR_INIT_FILE
+    if random_init or not config.jaspar_kernels:
+        if table_path.exists() and not resume:
+            table_path.unlink()
+        return None
+    if not resume or not table_path.exists():
+        with atomic_path(table_path) as tmp:
+            jaspar_init_table(config, seed).to_csv(tmp, index=False)
+    return {"release": config.jaspar_release, "kernels_per_branch": config.jaspar_kernels,
+            "matrix": config.jaspar_matrix, "table": schema.JASPAR_INIT_FILE}
+
+
+def _stage_sources(ds: Dataset, config: ModelConfig, seed: int, zero_branch, shift_negatives: bool):
+    """Batch sources ``(train, valid)`` of stage 1 (balanced, shifted) and stage 2 (original pairs)."""
+    kw = dict(batch_size=config.batch_size, seed=seed, zero_branch=zero_branch)
+    kw1 = dict(kw, shift_negatives=shift_negatives, negatives=config.pretrain_negatives)
+    stage1 = (PairBatches(ds, schema.TRAIN, balanced=True, shuffle=True, **kw1),
+              PairBatches(ds, schema.VALID, balanced=True, shuffle=False, **kw1))
+    stage2 = (PairBatches(ds, schema.TRAIN, balanced=False, shuffle=False, **kw),
+              PairBatches(ds, schema.VALID, balanced=False, shuffle=False, **kw))
+    return stage1, stage2

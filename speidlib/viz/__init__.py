@@ -1,0 +1,1 @@
+"""Plotly figures for notebooks and dashboards: ``figures`` and ``attribution``. Nothing in the core imports this."""

@@ -1,0 +1,87 @@
+"""Which bases drive one pair's score: in-silico mutagenesis and gradient x input.
+
+Both methods work on the model's *logit* by default, ``log(p / (1 - p))`` of
+its sigmoid output ``p``, where effects add up instead of saturating; pass
+``output="probability"`` for the raw score.
+
+- In-silico mutagenesis (ISM): every position of both windows is set to each
+  of the 3 other bases, one at a time; ``scores[i, b]`` is the change in
+  output when position ``i`` becomes base ``b`` (0 for the reference base).
+  The per-position summary is minus the mean change over the alternatives,
+  i.e. how much the reference base adds compared with the others.
+- Gradient x input: ``scores[i, b] = d output / d x[i, b] * x[i, b]``, non-zero
+  only at the reference base; the summary is the row sum.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from speidlib.data.encode import BASES
+from speidlib.interpret.attribution import Attribution
+
+# --- figure -------------------------------------------------------------------
+
+def attribution_figure(attributions, enhancer_element=None, promoter_element=None,
+                       enhancer_hits=None, promoter_hits=None, enhancer_sequence=None,
+                       promoter_sequence=None, title: str | None = None):
+    """Plotly figure of one pair's attribution: enhancer track above promoter track.
+
+    Parameters
+    ----------
+    attributions : an :class:`Attribution` or a list of them (one line each)
+    enhancer_element, promoter_element : ``(start, end)`` of the element in
+        window coordinates (``element start - window start``; clipped to the
+        window), shaded; None to leave out
+    enhancer_hits, promoter_hits : DataFrame with ``start, end, motif_name``
+        (and optionally ``strand``), e.g. from :func:`speidlib.interpret.motif_hits`
+        for this window; drawn as boxes with the motif name above
+    enhancer_sequence, promoter_sequence : codes (W,) for the hover text
+    title : figure title
+
+    Returns
+    -------
+    plotly.graph_objects.Figure with two rows
+    """
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    if isinstance(attributions, Attribution):
+        attributions = [attributions]
+    if not attributions:
+        raise ValueError("give at least one Attribution")
+    fig = make_subplots(rows=2, cols=1, vertical_spacing=0.12,
+                        subplot_titles=("enhancer window", "promoter window"))
+    colours = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd")
+    tracks = ((1, "enhancer", enhancer_element, enhancer_hits, enhancer_sequence),
+              (2, "promoter", promoter_element, promoter_hits, promoter_sequence))
+    for row, branch, element, hits, seq in tracks:
+        length = len(getattr(attributions[0], f"{branch}_summary"))
+        letters = None
+        if seq is not None:
+            codes = np.asarray(seq)
+            letters = np.array(list(BASES + "N"))[codes.astype(int)] if codes.ndim == 1 else None
+        for i, a in enumerate(attributions):
+            y = getattr(a, f"{branch}_summary")
+            fig.add_trace(go.Scatter(
+                x=np.arange(length), y=y, mode="lines", name=f"{a.method} ({a.output})",
+                legendgroup=a.method, showlegend=row == 1, line=dict(width=1, color=colours[i % 4]),
+                text=letters, hovertemplate="%{x}: %{y:.3g}" + (" %{text}" if letters is not None else "")
+                + "<extra>" + a.method + "</extra>"), row=row, col=1)
+        axis = "" if row == 1 else "2"
+        if element is not None:
+            start, end = (min(max(int(v), 0), length) for v in element)   # clipped to the window
+            fig.add_vrect(x0=start - 0.5, x1=end - 0.5, fillcolor="#999999", opacity=0.15,
+                          line_width=0, row=row, col=1, name=f"{branch} element")
+        if hits is not None and len(hits):
+            for h in hits.itertuples():
+                fig.add_shape(type="rect", xref=f"x{axis}", yref=f"y{axis} domain",
+                              x0=h.start - 0.5, x1=h.end - 0.5, y0=0.9, y1=1.0,
+                              fillcolor="#ff7f0e", opacity=0.6, line_width=0, name=h.motif_name)
+                strand = getattr(h, "strand", "")
+                fig.add_annotation(x=(h.start + h.end - 1) / 2, y=1.0, xref=f"x{axis}",
+                                   yref=f"y{axis} domain", text=f"{h.motif_name}{strand}",
+                                   showarrow=False, yanchor="bottom", font=dict(size=9))
+        fig.update_xaxes(title_text=f"position in {branch} window", row=row, col=1)
+        fig.update_yaxes(title_text="attribution", row=row, col=1)
+    fig.update_layout(title=title, height=560, template="plotly_white")
+    return fig
