@@ -18,7 +18,8 @@ distance and propensity baselines fitted on the run's own training pairs.
 
 Writes ``OUT/genome/hg19_random.fa`` (+ .fai; 3.1 GB, reused when present),
 one run directory per cell line and split, ``OUT/results.csv`` (one row per
-cell line x split x model) and ``OUT/results.md``.
+cell line x split x model; rows of other cell lines and splits already there
+are kept) and ``OUT/results.md``.
 """
 from __future__ import annotations
 
@@ -112,10 +113,23 @@ def main(argv=None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     from speidlib.io import atomic_path, atomic_write_text
 
+    if (out / "results.csv").is_file():   # keep earlier cell lines and splits, replace these
+        old = pd.read_csv(out / "results.csv")
+        done = set(zip(df.cell_line, df.split_method))
+        old = old[[(c, m) not in done for c, m in zip(old.cell_line, old.split_method)]]
+        df = pd.concat([old, df], ignore_index=True)
     with atomic_path(out / "results.csv") as tmp:
         df.to_csv(tmp, index=False)
-    atomic_write_text(out / "results.md", "| cell line | split | model | AUROC | AUPR | F1 |\n"
-                      "|---|---|---|---|---|---|\n" + "\n".join(lines) + "\n")
+
+    def cell(r, m):
+        return f"{r[m]:.3f} ({r[m + '_lo']:.3f}-{r[m + '_hi']:.3f})"
+
+    md = ["| cell line | split | model | AUROC | AUPR | F1 |", "|---|---|---|---|---|---|"]
+    for r in df.to_dict("records"):
+        shown = ("constant" if r["constant"] else
+                 " | ".join(cell(r, m) for m in ("auroc", "aupr", "f1")))
+        md.append(f"| {r['cell_line']} | {r['split_method']} | {r['model']} | {shown} |")
+    atomic_write_text(out / "results.md", "\n".join(md) + "\n")
     print(f"wrote {out}/results.csv and results.md")
     return 0
 

@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# Serve the two voila dashboards (dashboards/predictions.ipynb, dashboards/motifs.ipynb)
+# Serve the three voila dashboards (dashboards/predictions.ipynb, motifs.ipynb, links.ipynb)
 # on 127.0.0.1 with the notebook sources stripped, over the run directories of one root.
 #
 # Usage: scripts/serve_dashboards.sh [RUNS_ROOT] [PORT]
 #   RUNS_ROOT  folder of run directories (default: $SPEID_RUNS_ROOT, else runs/)
 #   PORT       port on 127.0.0.1 (default 8866)
-# Prints both addresses once voila answers, then serves until interrupted (Ctrl-C).
+# Prints their addresses once voila answers, then serves until interrupted (Ctrl-C).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=${1:-${SPEID_RUNS_ROOT:-runs}}
 PORT=${2:-8866}
+# a fresh clone has no runs/ yet: the dashboards then show the example runs of examples/
+[ -n "${1:-${SPEID_RUNS_ROOT:-}}" ] || mkdir -p runs
 [ -d "$ROOT" ] || { echo "serve_dashboards: the runs root $ROOT is not a folder" >&2; exit 2; }
 # Absolute, because voila runs each notebook's kernel inside dashboards/.
 SPEID_RUNS_ROOT=$(cd "$ROOT" && pwd)
@@ -30,6 +32,7 @@ for _ in $(seq 120); do
     echo "== dashboards over $SPEID_RUNS_ROOT (Ctrl-C to stop):"
     echo "   predictions: $BASE/voila/render/predictions.ipynb"
     echo "   motifs:      $BASE/voila/render/motifs.ipynb"
+    echo "   links:       $BASE/voila/render/links.ipynb"
     break
   fi
   kill -0 "$VOILA" 2>/dev/null || { echo "serve_dashboards: voila exited" >&2; wait "$VOILA"; exit 1; }

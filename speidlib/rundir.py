@@ -18,6 +18,7 @@ from any working directory.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import shutil
@@ -190,6 +191,19 @@ def config_path(run_dir, section: str, key: str) -> Path | None:
 
 
 # --- one writer at a time -----------------------------------------------------------
+
+def locked(step: str):
+    """Decorate a step function whose first argument is the run directory: it runs under
+    :func:`run_lock` (re-entrant, so a locked step may call another)."""
+    def wrap(fn):
+        @functools.wraps(fn)
+        def step_under_lock(run_dir, *args, **kwargs):
+            with run_lock(run_dir, step):
+                return fn(run_dir, *args, **kwargs)
+        return step_under_lock
+    return wrap
+
+
 @contextlib.contextmanager
 def run_lock(run_dir, step: str):
     """Hold ``RUN/.speid.lock`` while ``step`` writes the run; refuse when another process holds it.

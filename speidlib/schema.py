@@ -46,6 +46,9 @@ PREDICTIONS_BEDPE = "predictions.bedpe"
 MOTIFS_DIR = "motifs"
 LEAKAGE_FILE = "leakage.json"
 LOCK_FILE = ".speid.lock"          # held by the step writing the run (speidlib.rundir.run_lock)
+LINKS_DIR = "genome_wide"          # RUN/genome_wide/<name>.<csv|bedpe|interact|tsv>: scored links of
+                                   # `speid score` and the workflow (speidlib.score.formats); the links
+                                   # dashboard lists its files (not those of its parts/ folder)
 
 # --- model inputs / layer names (motifs and attribution rely on these) -------
 ENHANCER_INPUT = "enhancer"
@@ -99,6 +102,8 @@ ABLATION_COLUMNS = ["motif_id", "motif_name", "branch", "n_hits", "n_windows_hit
 # --- dashboards (speidlib.app.dashboards) ------------------------------------------
 RUNS_ROOT_ENV = "SPEID_RUNS_ROOT"  # the folder whose run directories the dashboards may open
 DEFAULT_RUNS_ROOT = "runs"         # used when the variable is unset: under the checkout, else the working dir
+EXAMPLE_RUNS_DIR = "examples"      # committed example runs of the checkout, listed beside the root's
+EXAMPLE_RUNS_ENV = "SPEID_EXAMPLE_RUNS"  # another folder of example runs; "" lists none
 
 # --- cross-cell matrices (speidlib.evaluate.crosscell) ------------------------------------
 CROSS_CELL_DIR = "cross_cell"                                # default folder, inside a run directory

@@ -43,6 +43,12 @@ def _predictions(pairs=PAIRS) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+@pytest.fixture(autouse=True)
+def no_example_runs(monkeypatch):
+    """These tests see only the runs of their own roots, not the checkout's example runs."""
+    monkeypatch.setenv(schema.EXAMPLE_RUNS_ENV, "")
+
+
 @pytest.fixture
 def root(tmp_path) -> Path:
     """A runs root: ``good`` (predictions only), ``nested/other`` and a folder that is no run."""

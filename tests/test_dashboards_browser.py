@@ -1,8 +1,9 @@
-"""Both voila dashboards in headless Chromium, used the way a person uses them.
+"""The three voila dashboards in headless Chromium, used the way a person uses them.
 
 voila is started by ``scripts/serve_dashboards.sh`` on a free port of
 127.0.0.1 over a temporary runs root holding the session's ``tiny_run`` (as
-``demo``) and a broken run (``bad_run``). Each test opens a dashboard, waits
+``demo``), a broken run (``bad_run``) and ``scored`` (tiny_run's scored test
+pairs as ``genome_wide/scores.interact``, for the links dashboard). Each test opens a dashboard, waits
 for the widgets, changes filters and checks the table against numbers
 computed here from the run's files, opens a pair or a kernel, downloads,
 switches to the broken run and checks the message. No test may leave an
@@ -14,10 +15,12 @@ Screenshots and voila's log are kept under ``test-artifacts/dashboards/``.
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -26,6 +29,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
+from speidlib import schema
+from speidlib.score.formats import PROMOTER_STRAND, add_ranks, write_links
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -63,18 +69,27 @@ def runs_root(tiny_run, tmp_path_factory) -> Path:
     bad = root / "bad_run"
     (bad / "motifs").mkdir(parents=True)
     (bad / "predictions.csv").write_text("this is,not a prediction table\n1,2\n")
+    scored = root / "scored"                  # the links dashboard's run: tiny_run's test pairs as links
+    write_links(_links_of(tiny_run), scored / schema.LINKS_DIR / "scores.interact")
+    shutil.copy(tiny_run / schema.CONFIG_FILE, scored / schema.CONFIG_FILE)
     return root
 
 
-@pytest.fixture(scope="module")
-def voila(runs_root, tiny_run):
-    """Base URL of voila serving ``dashboards/`` over ``runs_root``; checks the run stays untouched."""
+def _links_of(run) -> pd.DataFrame:
+    """The scored test pairs of ``run`` as a links table, ranked per chromosome."""
+    pred = pd.read_csv(run / "predictions.csv").assign(**{PROMOTER_STRAND: "."})
+    return pd.concat([add_ranks(t.copy()) for _, t in pred.groupby("chrom", sort=False)],
+                     ignore_index=True)
+
+
+@contextlib.contextmanager
+def _serve(runs_root: Path, log_name: str, **env_extra):
+    """voila serving ``dashboards/`` over ``runs_root``: ``{"base": URL, "log": path}``."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    before = _snapshot(tiny_run)
     port = _free_port()
-    log_path = ARTIFACTS / "voila.log"
+    log_path = ARTIFACTS / log_name
     env = dict(os.environ, SPEID_RUNS_ROOT=str(runs_root), TF_CPP_MIN_LOG_LEVEL="2",
-               OMP_NUM_THREADS="2", TF_NUM_INTRAOP_THREADS="2", TF_NUM_INTEROP_THREADS="1")
+               OMP_NUM_THREADS="2", TF_NUM_INTRAOP_THREADS="2", TF_NUM_INTEROP_THREADS="1", **env_extra)
     with open(log_path, "w") as log:
         proc = subprocess.Popen(["bash", str(ROOT / "scripts" / "serve_dashboards.sh"), str(runs_root),
                                  str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -93,11 +108,46 @@ def voila(runs_root, tiny_run):
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+@pytest.fixture(scope="module")
+def voila(runs_root, tiny_run):
+    """voila over ``runs_root`` alone (no example runs); checks the run stays untouched."""
+    before = _snapshot(tiny_run)
+    with _serve(runs_root, "voila.log", SPEID_EXAMPLE_RUNS="") as served:
+        yield served
     assert _snapshot(tiny_run) == before, "a dashboard wrote into the run directory"
+
+
+EXAMPLE = ROOT / "examples" / "demo_cpu"
+
+
+@pytest.fixture(scope="module")
+def voila_fresh(tmp_path_factory):
+    """voila as on a fresh clone: an empty runs root, so the dashboards open the example run."""
+    if not (EXAMPLE / "example.json").exists():
+        pytest.skip("examples/demo_cpu is not built (scripts/make_example_run.py)")
+    before = _snapshot(EXAMPLE)
+    env = {k: v for k, v in os.environ.items() if k == "SPEID_EXAMPLE_RUNS"}
+    os.environ.pop("SPEID_EXAMPLE_RUNS", None)
+    try:
+        with _serve(tmp_path_factory.mktemp("empty_runs_root"), "voila_fresh.log") as served:
+            yield served
+    finally:
+        os.environ.update(env)
+    assert _snapshot(EXAMPLE) == before, "a dashboard wrote into the example run"
 
 
 @pytest.fixture(scope="module")
 def browser(voila):
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def browser_fresh(voila_fresh):
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
@@ -250,4 +300,112 @@ def test_motifs_dashboard(voila, browser, tiny_run):
     expect(page.locator(".speid-error")).to_contain_text("is incomplete for the motifs dashboard",
                                                          timeout=STEP_MS)
     d.shot("motifs_4_bad_run.png")
+    d.check_clean()
+
+
+# --- a fresh clone: no run yet, the dashboards open the committed example run ----------------
+
+def test_fresh_clone_predictions_dashboard_shows_the_example_run(voila_fresh, browser_fresh):
+    pred = pd.read_csv(EXAMPLE / "predictions.csv")
+    auroc = json.loads((EXAMPLE / "metrics.json").read_text())["auroc"]
+    d = Page(browser_fresh, voila_fresh, "predictions.ipynb")
+    page = d.page
+    count, rows = page.locator(".speid-count"), page.locator(".speid-pairs-table tbody tr")
+    expect(count).to_have_text(str(len(pred)), timeout=LOAD_MS)
+    assert page.locator(".speid-run-picker select").input_value() == "example:demo_cpu"
+    assert rows.count() == min(100, len(pred))
+    top = pred.sort_values("score", ascending=False, kind="stable").iloc[0]
+    expect(page.locator(".speid-pairs-table")).to_contain_text(top["enhancer_name"])
+    expect(page.locator(".speid-roc .jp-RenderedPlotly")).to_contain_text(f"AUROC {auroc:.3f}",
+                                                                           timeout=STEP_MS)
+    expect(page.locator(".speid-pr .jp-RenderedPlotly")).to_contain_text("AUPR", timeout=STEP_MS)
+    d.shot("fresh_predictions_1.png")
+    page.locator(".speid-pair select").select_option(index=1)
+    if (EXAMPLE / "dataset.h5").exists():     # written by postBuild / make_example_run.py --dataset-only
+        figure = page.locator(".speid-detail-figure .jp-RenderedPlotly")
+        expect(figure).to_contain_text("gradient_x_input", timeout=DETAIL_MS)
+        expect(figure).to_contain_text("promoter window")
+    else:
+        expect(page.locator("body")).to_contain_text("dataset.h5", timeout=DETAIL_MS)
+    d.shot("fresh_predictions_2_pair.png")
+    d.check_clean()
+
+
+def test_fresh_clone_motifs_dashboard_shows_the_example_run(voila_fresh, browser_fresh):
+    from speidlib.data.jaspar import read_meme
+
+    mdir = EXAMPLE / "motifs"
+    names = [n for n, _ in read_meme(mdir / "kernels.meme")]
+    d = Page(browser_fresh, voila_fresh, "motifs.ipynb")
+    page = d.page
+    expect(page.locator(".speid-count")).to_have_text(str(len(names)), timeout=LOAD_MS)
+    expect(page.locator(".speid-kernels-table tbody tr")).to_have_count(min(60, len(names)))
+    best = pd.read_csv(mdir / "matches.csv").query("rank == 1").sort_values("evalue", kind="stable")
+    expect(page.locator(".speid-kernels-table")).to_contain_text(best.iloc[0]["target_name"])
+    page.locator(".speid-kernel select").select_option(index=1)
+    logo = page.locator("img.speid-logo")
+    expect(logo).to_be_visible(timeout=STEP_MS)
+    assert logo.evaluate("img => img.naturalWidth") > 100
+    expect(page.locator(".speid-activations .jp-RenderedPlotly")).to_contain_text(
+        "largest activation per window", timeout=STEP_MS)
+    d.shot("fresh_motifs_1_kernel.png")
+    d.check_clean()
+
+
+def test_links_dashboard(voila, browser, tiny_run):
+    links = _links_of(tiny_run)
+    cell = json.loads((tiny_run / schema.CONFIG_FILE).read_text())["prepare"].get("cell_line") or "."
+    best = links.loc[links["score"].idxmax()]
+    own = links[links["enhancer_name"] == best["enhancer_name"]]
+    d = Page(browser, voila, "links.ipynb")
+    page = d.page
+    count, rows = page.locator(".speid-count"), page.locator(".speid-links-table tbody tr")
+    figure = page.locator(".speid-links-figure .jp-RenderedPlotly")
+    # opens on the best link's enhancer: its links, arcs and its top promoter
+    expect(count).to_have_text(str(len(own)), timeout=LOAD_MS)
+    expect(rows).to_have_count(len(own))
+    expect(rows.first.locator("td").first).to_have_text(best["enhancer_name"])
+    expect(rows.first.locator("td").nth(1)).to_have_text(best["promoter_name"])
+    expect(figure).to_contain_text(f"links of {best['enhancer_name']}", timeout=STEP_MS)
+    expect(page.locator(".speid-top-table tbody tr")).to_have_count(1)
+    assert figure.locator("path.js-line").count() >= 1            # arcs drawn
+    d.shot("links_1_best_enhancer.png")
+
+    # a gene by name, then a whole chromosome
+    gene = links["promoter_name"].value_counts().index[0]
+    page.locator(".speid-name input").fill(gene.lower())
+    page.locator(".speid-name input").press("Enter")
+    n_gene = int((links["promoter_name"] == gene).sum())
+    expect(count).to_have_text(str(n_gene), timeout=STEP_MS)
+    expect(figure).to_contain_text(f"links of {gene}", timeout=STEP_MS)
+    d.shot("links_2_gene.png")
+    page.locator(".speid-chrom select").select_option("chr1")
+    chr1 = links[links["chrom"] == "chr1"]
+    expect(count).to_have_text(str(len(chr1)), timeout=STEP_MS)
+    expect(rows).to_have_count(min(200, len(chr1)))
+    n_top = chr1["enhancer_name"].nunique()
+    expect(page.locator(".speid-top-table tbody tr")).to_have_count(n_top)
+    d.shot("links_3_chromosome.png")
+
+    # download of the view: the ABC-style table, then UCSC interact
+    page.locator(".speid-format button", has_text=re.compile(r"^\s*abc\s*$")).click()
+    page.get_by_role("button", name="download the view").click()
+    link = page.locator("a.speid-download")
+    expect(link).to_have_attribute("href", re.compile("^data:text/tab-separated-values;base64,"),
+                                   timeout=STEP_MS)
+    abc = pd.read_csv(io.BytesIO(base64.b64decode(link.get_attribute("href").split(",", 1)[1])), sep="\t")
+    assert len(abc) == len(chr1) and set(abc["TargetGene"]) == set(chr1["promoter_name"])
+    assert (abc["CellType"] == cell).all() and abc["SPEID.Score"].is_monotonic_decreasing
+    page.locator(".speid-format button", has_text="interact").click()
+    page.get_by_role("button", name="download the view").click()
+    expect(link).to_contain_text(".interact", timeout=STEP_MS)
+    lines = base64.b64decode(link.get_attribute("href").split(",", 1)[1]).decode().splitlines()
+    assert lines[0].startswith("track type=interact") and len(lines) == 1 + len(chr1)
+    assert all(len(line.split("\t")) == 18 for line in lines[1:])
+
+    # a run without scored links: a readable message
+    page.locator(".speid-run-picker select").select_option("demo")
+    expect(page.locator(".speid-error")).to_contain_text("holds no scored links in genome_wide/",
+                                                         timeout=STEP_MS)
+    d.shot("links_4_no_links.png")
     d.check_clean()

@@ -10,7 +10,7 @@ import pytest  # noqa: E402
 
 from speidlib import schema  # noqa: E402
 from speidlib.data import jaspar  # noqa: E402
-from speidlib.interpret import kernels, matching, null  # noqa: E402
+from speidlib.interpret import kernels, matching, null
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""The five numbered notebooks: their shape (fast) and a tiny end-to-end execution (slow).
+"""The numbered notebooks: their shape (fast) and a tiny end-to-end execution (slow).
 
 The fast tests read the committed notebooks: one ``parameters`` cell each,
 outputs stripped, no function longer than five lines. The slow test executes
@@ -77,7 +77,7 @@ def test_notebook_shape(name):
 def test_every_notebook_takes_the_shared_run_directory(name):
     params = {k: ast.literal_eval(v) for k, v in notebook_parameters(name).items()}
     assert params["run_dir"] == "runs/demo"
-    if name in ("01_data_prep", "04_cross_cell", "05_motifs"):
+    if name in ("01_data_prep", "04_cross_cell", "05_motifs", "06_genome_wide"):
         assert params["demo_dir"] == "demo"
 
 
@@ -217,6 +217,28 @@ def test_motifs_wrote_matches_and_compared_with_the_planted_motifs(executed):
 
 
 @pytest.mark.slow
+def test_genome_wide_notebook_scored_candidates_and_exported_links(executed):
+    from speidlib.score.formats import FORMATS, read_links
+    from speidlib.score.run import FORMAT_EXTENSIONS
+
+    _, run, _ = executed
+    gw = run / schema.LINKS_DIR
+    scored = pd.read_csv(gw / "candidates" / "scored.bedpe", sep="\t")
+    links = read_links(gw / "demo_links.csv")
+    assert len(links) == len(scored) > 0 and set(links["chrom"]) == {"chr1"}
+    assert links["distance"].max() <= 250_000 and links["score"].between(0, 1).all()
+    assert (links[["enhancer_start", "promoter_start"]].to_numpy() < 2_000_000).all()
+    assert (links.groupby("enhancer_name")["enhancer_rank"].min() == 1).all()
+    for fmt in FORMATS:
+        back = read_links(gw / f"demo_links{FORMAT_EXTENSIONS[fmt]}")
+        np.testing.assert_allclose(back["score"], links["score"], atol=1e-6)
+    nb = nbformat.read(run / "notebooks" / "06_genome_wide.ipynb", as_version=4)
+    text = "".join(o.get("text", "") for o in _outputs(nb, "stream"))
+    assert f"scoring {len(links):,} of " in text and "top promoter = nearest candidate" in text
+    assert len(_figures(nb)) == 2                      # scores by distance, the locus
+
+
+@pytest.mark.slow
 def test_crispr_notebook_wrote_the_distance_baseline(executed):
     _, run, _ = executed
     if not SHARED_DATA.exists():
@@ -225,3 +247,16 @@ def test_crispr_notebook_wrote_the_distance_baseline(executed):
     pooled = m[(m.predictor == "distance") & (m.cell_type == "all") & (m.dataset == "all")].iloc[0]
     assert (pooled.n_pairs, pooled.n_regulated) == (10_356, 471)
     assert pooled.auroc == pytest.approx(0.892, abs=5e-4)
+
+
+@pytest.mark.slow
+def test_notebooks_show_no_tensorflow_start_up_lines(executed):
+    """notebook_setup imports TensorFlow quietly: no absl/CUDA lines in any executed notebook."""
+    root, run, _ = executed
+    for name in NOTEBOOKS:
+        nb = nbformat.read(run / "notebooks" / f"{name}.ipynb", as_version=4)
+        text = "".join(o.get("text", "") for o in _outputs(nb, "stream"))
+        for noise in ("cuInit", "absl::InitializeLog", "oneDNN custom operations", "cpu_feature_guard"):
+            assert noise not in text, f"{name}: {noise!r} in its output"
+    training = nbformat.read(run / "notebooks" / "02_training.ipynb", as_version=4)
+    assert "Training here (" in "".join(o.get("text", "") for o in _outputs(training, "stream"))

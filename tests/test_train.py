@@ -138,6 +138,30 @@ def test_pretrain_stops_early_and_keeps_the_best_epoch():
     assert list(rows[0]) == schema.HISTORY_COLUMNS
 
 
+def test_keep_last_epoch_runs_every_epoch_and_keeps_the_last_weights():
+    # the released code's protocol (`original`): fixed epochs, last weights, however validation goes
+    (e, p), y = _arrays(48, 0)
+
+    class Spoil(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch >= 1:
+                self.model.get_layer("logit").bias.assign([30.0 + epoch])
+
+    model = build_model(TINY, W, W, seed=0)
+    ck = T.Checkpoints()
+    rows = T.pretrain(model, T.ArrayBatches((e, p), y, 16), T.ArrayBatches((e, p), y, 16, shuffle=False),
+                      epochs=4, config=TINY.replace(patience=1, learning_rate=0.0, keep_epoch="last"),
+                      progress=False, callbacks=[Spoil()], checkpoints=ck)
+    assert [r["epoch"] for r in rows] == [1, 2, 3, 4]       # no early stop, though it only got worse
+    assert rows[0]["val_loss"] < rows[3]["val_loss"]
+    assert float(model.get_layer("logit").bias.numpy()[0]) == 33.0   # epoch 4's weights kept
+    assert ck.state["best_epoch"] == 4
+    orig = get_config("original")
+    assert (orig.keep_epoch, orig.pretrain_epochs, orig.retrain_epochs) == ("last", 32, 360)
+    with pytest.raises(ValueError, match="keep_epoch"):
+        TINY.replace(keep_epoch="first")
+
+
 class _StopAfter(keras.callbacks.Callback):
     """Interrupt a run right after a given epoch of a given stage was committed."""
 
@@ -182,7 +206,7 @@ def test_train_run_writes_model_history_config_and_jaspar_table(trained):
     assert best["val_loss"] == hist[hist.stage == "pretrain"].val_loss.min()
     table = pd.read_csv(run / schema.JASPAR_INIT_FILE)
     assert len(table) == 2 * TINY.jaspar_kernels
-    assert list(table.columns) == ["branch", "kernel", "matrix_id", "name", "offset", "length", "release"]
+    assert list(table.columns) == ["branch", "kernel", "matrix_id", "name", "offset", "length", "release", "bias"]
     ckpt = sorted(p.name for p in (run / schema.CHECKPOINT_DIR).iterdir())
     assert ckpt == ["final.weights.h5", schema.CHECKPOINT_STATE]
     # the final model holds the best pretrained features (stage 2 never moved them)

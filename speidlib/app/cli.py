@@ -260,10 +260,12 @@ def _add_score(sub) -> None:
                    help="candidate BEDPE from `speid candidates`, or a pair table (TargetFinder CSV "
                    "or labelled BEDPE, plain or gzip)")
     p.add_argument("--genome", required=True, help="genome FASTA")
-    p.add_argument("--out", required=True, help="output file")
+    p.add_argument("--out", default=None,
+                   help="output file (default: RUN/genome_wide/<pairs file stem>.<ext>, where the links "
+                   "dashboard finds it)")
     p.add_argument("--format", choices=["csv", "bedpe", "interact", "abc"], default=None,
                    help="output format (default: from the extension of --out: .csv, .bedpe, "
-                   ".interact, .tsv)")
+                   ".interact, .tsv; interact without --out)")
     p.add_argument("--cell-type", default=None, help="CellType column of the abc format "
                    "(default: the run's cell line)")
     p.add_argument("--no-cache", action="store_true",
@@ -500,37 +502,13 @@ _TF_COMMANDS = ("train", "evaluate", "motifs", "score", "crispr")
 
 
 def _quiet_tensorflow(command: str) -> None:
-    """No TensorFlow/absl start-up log lines before a step's own output (or its error).
-
-    TF_CPP_MIN_LOG_LEVEL quiets TensorFlow's own logger, but the C++ absl
-    lines printed while its libraries load ("All log messages before
-    absl::InitializeLog() ...", oneDNN, CUDA drivers) ignore it: TensorFlow and
-    Keras are imported here with the process's stderr set aside, and what was
-    printed is shown only if the import fails.
-    """
+    """No TensorFlow/absl start-up log lines before a step's own output (or its error):
+    :func:`speidlib.app.quiet.import_tensorflow_quietly` for the steps that load it."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    if command not in _TF_COMMANDS or "tensorflow" in sys.modules:
-        return
-    import tempfile
+    if command in _TF_COMMANDS:
+        from speidlib.app.quiet import import_tensorflow_quietly
 
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as log:
-        os.dup2(log.fileno(), 2)
-        try:
-            import absl.logging
-            import keras  # noqa: F401
-            import tensorflow  # noqa: F401
-
-            absl.logging.set_verbosity(absl.logging.ERROR)
-        except BaseException:
-            os.dup2(saved, 2)
-            log.seek(0)
-            sys.stderr.write(log.read().decode(errors="replace"))
-            raise
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
+        import_tensorflow_quietly()
 
 
 # Errors of the user's input, files, disk or network: one line, exit 2. Anything else is

@@ -11,6 +11,7 @@ line.
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -20,13 +21,20 @@ import pandas as pd
 from speidlib import schema as S
 from speidlib.data.dataset import PrepareConfig, prepare
 from speidlib.demo.synthetic import make_demo
+from speidlib.app.quiet import gpu_line
 from speidlib.io import atomic_write_json
+from speidlib.rundir import DATASET_SHA256, read_config, write_config
 
 __all__ = ["NOTEBOOKS", "project_root", "notebook_path", "notebook_parameters", "run_notebooks",
-           "written_files", "prepare_demo"]
+           "written_files", "prepare_demo", "example_run", "reuse_trained_model"]
+
+#: the committed example run (``scripts/make_example_run.py``), relative to the project root
+EXAMPLE_RUN = f"{S.EXAMPLE_RUNS_DIR}/demo_cpu"
+# the files of a trained run that training writes, copied by reuse_trained_model
+_TRAINED_FILES = (S.MODEL_FILE, S.HISTORY_FILE, S.JASPAR_INIT_FILE, S.INITIAL_KERNELS_FILE)
 
 NOTEBOOKS = ("01_data_prep", "02_training", "03_evaluation", "04_cross_cell", "05_motifs",
-             "07_crispr_benchmark")
+             "06_genome_wide", "07_crispr_benchmark")
 
 
 def project_root(start=None) -> Path:
@@ -163,16 +171,19 @@ def prepare_demo(demo_dir, run_dir, seed: int = 0, cell_line: str | None = None,
     prepare(PrepareConfig(pairs=str(info.pairs_path(cell)), genome=str(info.genome), split=split,
                           enhancer_window=info.enhancer_window, promoter_window=info.promoter_window,
                           augment=info.augment if augment is None else augment, seed=seed), run_dir,
-            progress=progress)
+            progress=progress, overwrite=True)
     return info
 
 
-def notebook_setup(run_dir) -> tuple[Path, float]:
+def notebook_setup(run_dir, tensorflow: bool = True) -> tuple[Path, float]:
     """The first lines of every numbered notebook, in one call.
 
-    Quiets TensorFlow's start-up log, moves to the project root (so relative
-    paths mean what they mean on the command line), sets pandas' display
-    options, and starts the notebook's clock.
+    Imports TensorFlow without its start-up log (``tensorflow=False``: only
+    sets ``TF_CPP_MIN_LOG_LEVEL``, for a notebook that never loads it; see
+    :mod:`speidlib.app.quiet`), prints the GPU TensorFlow sees when there is
+    one, moves to the project root (so relative paths mean what they mean on
+    the command line), sets pandas' display options, and starts the
+    notebook's clock.
 
     Returns
     -------
@@ -180,7 +191,61 @@ def notebook_setup(run_dir) -> tuple[Path, float]:
     started : ``time.time()`` at the call, for the notebook's timing line
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if tensorflow:
+        line = gpu_line()
+        if line:
+            print(line)
     os.chdir(project_root())
     pd.set_option("display.precision", 3)
     pd.set_option("display.max_colwidth", 100)
     return Path(run_dir), time.time()
+
+
+def example_run(root=None) -> Path:
+    """The committed example run, ``ROOT/examples/demo_cpu`` (may be missing in a partial copy)."""
+    return project_root(root) / EXAMPLE_RUN
+
+
+def reuse_trained_model(run_dir, source, **train_options) -> str:
+    """Copy the model ``source`` trained into ``run_dir`` when it was trained there the same way.
+
+    The same way means: ``source`` trained on a dataset with the content hash
+    of ``run_dir``'s ``dataset.h5`` (``config.json``, ``prepare.dataset_sha256``),
+    and every option of ``train_options`` (``preset``, ``seed``, ``random_init``,
+    ``pretrain_epochs``, ``retrain_epochs``: what :func:`speidlib.train.stages.train_run`
+    would be given; None means the preset's) equals what ``source`` recorded.
+    Then ``model.keras``, ``history.csv``, the initial kernels and the ``train``
+    section of ``config.json`` are copied, and ``evaluate``/``motifs`` accept
+    the model as this run's.
+
+    Returns
+    -------
+    str : "" when the model was copied, else the reason it was not (one sentence).
+    """
+    run_dir, source = Path(run_dir), Path(source)
+    try:
+        mine, theirs = read_config(run_dir), read_config(source)
+    except ValueError as e:
+        return str(e)
+    train = theirs.get("train", {})
+    if train.get("status") != "done" or not (source / S.MODEL_FILE).exists():
+        return f"{source} holds no finished training run"
+    dataset = mine.get("prepare", {}).get(DATASET_SHA256)
+    if not dataset or dataset != train.get(DATASET_SHA256):
+        return f"{source} was trained on another dataset than {run_dir / S.DATASET_FILE}"
+    preset = train.get("preset", {})
+    recorded = {"preset": preset.get("name"), "seed": train.get("seed"),
+                "random_init": train.get("random_init"),
+                "pretrain_epochs": train.get("pretrain_epochs"), "retrain_epochs": train.get("retrain_epochs")}
+    wanted = dict(train_options)
+    for stage in ("pretrain_epochs", "retrain_epochs"):
+        if wanted.get(stage) is None:
+            wanted[stage] = preset.get(stage)
+    differ = [k for k, v in wanted.items() if k in recorded and v != recorded[k]]
+    if differ:
+        return (f"{source} was trained with other options ({', '.join(f'{k}={recorded[k]!r}' for k in differ)})")
+    for name in _TRAINED_FILES:
+        if (source / name).exists():
+            shutil.copy2(source / name, run_dir / name)
+    write_config(run_dir, "train", {**train, "reused_from": str(source)})
+    return ""

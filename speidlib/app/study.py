@@ -68,7 +68,7 @@ def train_cell_lines(sources: Mapping[str, str], genome, run_prefix: str, prepar
     runs = {cell: Path(f"{run_prefix}_{cell}") for cell in sources}
     for cell, pairs_path in tqdm(sources.items(), desc="cell lines"):
         config = dataclasses.replace(prepare_config, pairs=str(pairs_path), genome=str(genome))
-        prepare(config, runs[cell], progress=False)
+        prepare(config, runs[cell], progress=False, overwrite=True)
         train_run(runs[cell], preset=training.preset, pretrain_epochs=training.pretrain_epochs,
                   retrain_epochs=training.retrain_epochs, seed=training.seed,
                   threads=training.threads, progress=False)

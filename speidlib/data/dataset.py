@@ -198,7 +198,7 @@ def _prepare(config: PrepareConfig, run_dir: Path, progress: bool, overwrite: bo
             for branch, w in windows.items():
                 tables[branch], index[branch] = element_index(pairs, branch)
                 lo[branch], hi[branch] = _write_elements(h5.create_group(branch), tables[branch], w,
-                                                         genome, rng, progress, branch)
+                                                         genome, config.seed, progress, branch)
                 g = h5[branch]
                 first = g["span_start"][:] + g["default_offset"][:]
                 length = tables[branch].chrom.map(chrom_sizes).to_numpy()
@@ -210,7 +210,7 @@ def _prepare(config: PrepareConfig, run_dir: Path, progress: bool, overwrite: bo
             p["split"] = split_code
             p["distance"] = pairs[schema.DISTANCE].to_numpy().astype(np.int64)
             for col in (schema.CELL_LINE, schema.CHROM):
-                p[col] = pairs[col].astype(str).to_numpy().astype("S")
+                p[col] = _utf8(pairs[col])
 
             # Shifts are drawn per pair after the split: a pair's copies stay in its split.
             positives = np.flatnonzero((p["label"][:] == 1) & (split_code != schema.SPLIT_CODES[schema.TEST]))
@@ -252,7 +252,7 @@ def _prepare(config: PrepareConfig, run_dir: Path, progress: bool, overwrite: bo
     return run_dir / schema.DATASET_FILE
 
 
-def _write_elements(g, table: pd.DataFrame, w: int, genome, rng, progress: bool, branch: str):
+def _write_elements(g, table: pd.DataFrame, w: int, genome, seed: int, progress: bool, branch: str):
     """One branch's distinct elements into h5 group ``g``: codes of each ``2 * w`` span, names,
     coordinates and offsets (layout in ``docs/architecture.md``).
 
@@ -265,11 +265,12 @@ def _write_elements(g, table: pd.DataFrame, w: int, genome, rng, progress: bool,
                              chunks=(min(len(table), max(1, (1 << 20) // (2 * w))), 2 * w))
     span0 = regions.span_starts(table.start, table.end, w)
     _fill_codes(genome, table.chrom.to_numpy(), span0, 2 * w, codes, progress, branch)
-    g["names"] = table.name.to_numpy().astype("S")
-    g["chrom"] = table.chrom.to_numpy().astype("S")
+    g["names"] = _utf8(table.name)
+    g["chrom"] = _utf8(table.chrom)
     g["start"], g["end"] = table.start.to_numpy(), table.end.to_numpy()
     g["span_start"] = span0
-    g["default_offset"] = regions.default_offsets(table.start, table.end, w, rng).astype(np.int32)
+    g["default_offset"] = regions.default_offsets(table.start, table.end, w, seed,
+                                                   table.chrom.to_numpy()).astype(np.int32)
     g["min_offset"], g["max_offset"] = lo.astype(np.int32), hi.astype(np.int32)
     return lo, hi
 
@@ -292,6 +293,16 @@ def _fill_codes(genome, chroms, span0, length, h5_codes, progress, branch, block
 def _write_leakage(pairs, split, run_dir) -> None:
 
     atomic_write_json(Path(run_dir) / schema.LEAKAGE_FILE, leakage_report(pairs, split).to_dict())
+
+
+def _utf8(values) -> np.ndarray:
+    """Text as UTF-8 bytes for HDF5 (names and cell lines may hold any character)."""
+    return np.char.encode(np.asarray(values).astype(str), "utf-8")
+
+
+def _text(values) -> np.ndarray:
+    """HDF5 bytes (:func:`_utf8`) back to text, shape kept."""
+    return np.char.decode(np.asarray(values, dtype=bytes), "utf-8")
 
 
 class Dataset:
@@ -328,7 +339,7 @@ class Dataset:
                 self.codes[branch] = g["codes"][:]
                 self.default_offset[branch] = g["default_offset"][:]
                 self.elements[branch] = pd.DataFrame({
-                    "name": g["names"][:].astype(str), "chrom": g["chrom"][:].astype(str),
+                    "name": _text(g["names"][:]), "chrom": _text(g["chrom"][:]),
                     "start": g["start"][:], "end": g["end"][:], "span_start": g["span_start"][:],
                     "min_offset": g["min_offset"][:], "max_offset": g["max_offset"][:]})
             p = h5["pairs"]
@@ -340,8 +351,8 @@ class Dataset:
             self.pairs = pd.DataFrame({
                 schema.ENHANCER_NAME: e.name.to_numpy()[self.enhancer_index],
                 schema.PROMOTER_NAME: pr.name.to_numpy()[self.promoter_index],
-                schema.CELL_LINE: p[schema.CELL_LINE][:].astype(str),
-                schema.CHROM: p[schema.CHROM][:].astype(str),
+                schema.CELL_LINE: _text(p[schema.CELL_LINE][:]),
+                schema.CHROM: _text(p[schema.CHROM][:]),
                 schema.ENHANCER_START: e.start.to_numpy()[self.enhancer_index],
                 schema.ENHANCER_END: e.end.to_numpy()[self.enhancer_index],
                 schema.PROMOTER_START: pr.start.to_numpy()[self.promoter_index],

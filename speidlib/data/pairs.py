@@ -42,7 +42,7 @@ from speidlib.io import atomic_path
 
 __all__ = [
     "read_pairs", "write_pairs", "element_table", "targetfinder_path",
-    "download_targetfinder", "targetfinder_pairs", "TARGETFINDER_URL",
+    "download_targetfinder", "targetfinder_pairs", "targetfinder_download", "TARGETFINDER_URL",
     "TARGETFINDER_CELLS", "TARGETFINDER_FEATURE_SETS",
 ]
 
@@ -465,6 +465,27 @@ def download_targetfinder(cell: str, feature_set: str = "ep",
                 out.write(block)
                 bar.update(len(block))
     return target
+
+
+def targetfinder_download(download: bool | None, url: str | None = None, timeout: float = 3.0) -> bool:
+    """Whether to fetch missing TargetFinder tables: ``download``, or for None, whether the source answers.
+
+    None asks the source of :data:`TARGETFINDER_URL` (or ``url``, a template
+    like it) for K562's ``ep`` table's headers, waiting at most ``timeout``
+    seconds, and prints one line when it does not answer: the tables are then
+    not fetched, and the notebook cells that need them say what they skip.
+    """
+    if download is not None:
+        return bool(download)
+    source = (url or TARGETFINDER_URL).format(cell="K562", feature_set="ep")
+    try:
+        with urllib.request.urlopen(urllib.request.Request(source, method="HEAD"), timeout=timeout):
+            return True
+    except (OSError, ValueError) as e:
+        reason = getattr(e, "reason", None) or e
+        print(f"offline ({source.split('/')[2]} did not answer in {timeout:g} s: {reason}): the real "
+              "TargetFinder tables not on disk are not fetched")
+        return False
 
 
 def targetfinder_pairs(cell: str, feature_set: str = "ep", data_dir=None,

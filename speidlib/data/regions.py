@@ -13,6 +13,8 @@ Coordinates are 0-based, half-open, as in ``CELL|chr1:100-200``.
 """
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 
 
@@ -55,19 +57,45 @@ def offset_bounds(starts, ends, window: int) -> tuple[np.ndarray, np.ndarray]:
     return np.clip(lo, 0, window), np.clip(hi, 0, window)
 
 
-def default_offsets(starts, ends, window: int, rng: np.random.Generator) -> np.ndarray:
+def default_offsets(starts, ends, window: int, seed: int = 0, chroms=None) -> np.ndarray:
     """Offsets of the window each element gets without augmentation, shape=(n,).
 
-    Centred (``W // 2``) for elements that fit; a uniformly sampled window
-    inside the element for longer ones.
+    Centred (``W // 2``) for elements that fit; for a longer one, a window
+    inside the element drawn from a hash of ``seed`` and the element's
+    coordinates (``chroms``, ``starts``, ``ends``). The draw depends on the
+    element alone, not on which other elements are scored with it, so
+    ``speid prepare``, ``speid score`` and the genome-wide path give one
+    element the same window.
     """
     starts, ends = _as_int(starts), _as_int(ends)
     lo, hi = offset_bounds(starts, ends, window)
     out = np.full(len(starts), window // 2, dtype=np.int64)
     long_ = (ends - starts) > window
     if long_.any():
-        out[long_] = rng.integers(lo[long_], hi[long_] + 1)
+        chrom_ids = (np.zeros(len(starts), np.uint64) if chroms is None else
+                     np.array([zlib.crc32(str(c).encode()) for c in np.asarray(chroms)[long_]], np.uint64))
+        if chroms is not None:
+            chrom_ids = _scatter(chrom_ids, long_)
+        h = _mix(_mix(_mix(np.uint64(seed) ^ chrom_ids[long_]) ^ starts[long_].astype(np.uint64))
+                 ^ ends[long_].astype(np.uint64))
+        width = (hi[long_] - lo[long_] + 1).astype(np.uint64)
+        out[long_] = lo[long_] + (h % width).astype(np.int64)
     return out
+
+
+def _scatter(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    full = np.zeros(len(mask), values.dtype)
+    full[mask] = values
+    return full
+
+
+def _mix(x) -> np.ndarray:
+    """splitmix64's finaliser: a well-spread 64-bit hash of each value."""
+    x = np.asarray(x, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
 
 
 def sample_shifts(lo, hi, n_shifts: int, rng: np.random.Generator) -> np.ndarray:

@@ -289,6 +289,10 @@ def make_demo(outdir, config: DemoConfig | None = None, **options) -> DemoInfo:
     elements = _place_elements(rng_elements, genome, n_enh, n_prom, c.enhancer_window, c.promoter_window,
                                window, len(motifs), c.element_active_fraction)
     sites = _plant(rng_motifs, genome, elements, motifs, c.motif_copies)
+    # written now and let go: the bases (1 byte each, about 1.2 GB for the default demo)
+    # need not stay in memory beside the pair tables (each step has its own random stream)
+    _write_fasta(outdir / GENOME_FILE, genome)
+    del genome
 
     # --- pairs per cell line ----------------------------------------------------
     distance = _distance_law(min(chrom_sizes.values()), window)
@@ -302,7 +306,6 @@ def make_demo(outdir, config: DemoConfig | None = None, **options) -> DemoInfo:
                                       table["promoter_class"].to_numpy(), cell_classes[cell],
                                       distance=table["distance"].to_numpy())
 
-    _write_fasta(outdir / GENOME_FILE, genome)
     pair_files = _write_pair_tables(outdir, tables)
     _write_ground_truth(outdir, motifs, elements, sites)
     _write_element_beds(outdir, elements)
@@ -483,8 +486,11 @@ def _chromosome_sizes(n_chromosomes: int, total: int) -> dict:
 def _backbone(rng, size: int) -> dict:
     """Random sequence with GC blocks, soft-masked stretches and N runs.
 
-    Returns a dict: ``codes`` uint8 shape=(size,), ``masked`` bool
-    shape=(size,), ``gaps`` list of (start, end) N runs.
+    Returns a dict: ``codes`` uint8 shape=(size,), ``mask_ends`` int64
+    shape=(n_runs,), the ends of alternating unmasked / masked (lower-case)
+    runs (a base at ``p`` is masked when ``searchsorted(mask_ends, p, "right")``
+    is odd; kept as runs, not one flag per base, to halve the memory), ``gaps``
+    list of (start, end) N runs.
     """
     # GC content: blocks of 20-80 kb, an autocorrelated walk inside 35-60%.
     n_blocks = size // 20_000 + 2
@@ -507,7 +513,7 @@ def _backbone(rng, size: int) -> dict:
     runs[0::2] = np.ceil(rng.lognormal(np.log(800), 1.0, n_runs))
     runs[1::2] = np.ceil(rng.lognormal(np.log(300), 1.0, n_runs))
     runs = runs[: np.searchsorted(np.cumsum(runs), size) + 1]
-    masked = np.repeat(np.arange(len(runs)) % 2 == 1, runs)[:size].copy()
+    mask_ends = np.cumsum(runs)
     # N runs: telomeres at both ends and one or two internal gaps.
     tel = min(10_000, size // 100)
     gaps = [(0, tel), (size - tel, size)]
@@ -518,7 +524,7 @@ def _backbone(rng, size: int) -> dict:
     gaps.sort()
     for s, e in gaps:
         codes[s:e] = N_CODE
-    return {"codes": codes, "masked": masked, "gaps": gaps}
+    return {"codes": codes, "mask_ends": mask_ends, "gaps": gaps}
 
 
 def _random_bases(rng, gc: np.ndarray) -> np.ndarray:
@@ -622,28 +628,38 @@ def _motif_id(motifs, cls, kind) -> str:
     return "" if cls < 0 else motifs[cls][0 if kind == "enhancer" else 1].matrix_id
 
 
-def _write_fasta(path: Path, genome: dict) -> None:
-    """Write ``genome`` as a FASTA with 60-base lines and its ``.fai`` index."""
+def _write_fasta(path: Path, genome: dict, chunk_lines: int = 100_000) -> None:
+    """Write ``genome`` as a FASTA with 60-base lines and its ``.fai`` index.
+
+    Written ``chunk_lines`` lines at a time, so that the text never exists
+    whole in memory (the demo genome is about 1.2 Gbp).
+    """
     upper = np.frombuffer(b"ACGTN", dtype=np.uint8)
     lower = np.frombuffer(b"acgtN", dtype=np.uint8)
     fai, offset = [], 0
+    step = chunk_lines * _LINE_WIDTH
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
         for chrom, g in genome.items():
             header = f">{chrom}\n".encode()
             fh.write(header)
             offset += len(header)
-            seq = np.where(g["masked"], lower[g["codes"]], upper[g["codes"]])
-            size = len(seq)
-            full = size // _LINE_WIDTH
-            body = np.empty((full, _LINE_WIDTH + 1), dtype=np.uint8)
-            body[:, :_LINE_WIDTH] = seq[: full * _LINE_WIDTH].reshape(full, _LINE_WIDTH)
-            body[:, _LINE_WIDTH] = ord("\n")
-            fh.write(body.tobytes())
-            rest = seq[full * _LINE_WIDTH:].tobytes()
-            if rest:
-                fh.write(rest + b"\n")
+            codes, ends = g["codes"], g["mask_ends"]
+            size = len(codes)
+            for lo in range(0, size, step):
+                hi = min(size, lo + step)
+                masked = np.searchsorted(ends, np.arange(lo, hi), "right") % 2 == 1
+                seq = np.where(masked, lower[codes[lo:hi]], upper[codes[lo:hi]])
+                full = len(seq) // _LINE_WIDTH
+                body = np.empty((full, _LINE_WIDTH + 1), dtype=np.uint8)
+                body[:, :_LINE_WIDTH] = seq[: full * _LINE_WIDTH].reshape(full, _LINE_WIDTH)
+                body[:, _LINE_WIDTH] = ord("\n")
+                fh.write(body.data)
+                rest = seq[full * _LINE_WIDTH:].tobytes()
+                if rest:
+                    fh.write(rest + b"\n")
+            n_lines = -(-size // _LINE_WIDTH)
             fai.append(f"{chrom}\t{size}\t{offset}\t{_LINE_WIDTH}\t{_LINE_WIDTH + 1}\n")
-            offset += body.size + (len(rest) + 1 if rest else 0)
+            offset += size + n_lines
     with atomic_path(str(path) + ".fai") as tmp:
         tmp.write_text("".join(fai))
 

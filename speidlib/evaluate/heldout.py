@@ -15,7 +15,14 @@ from speidlib.data.dataset import Dataset
 from speidlib.evaluate.metrics import choose_threshold, evaluate_scores
 from speidlib.io import atomic_write_json
 from speidlib.model.infer import predict_source
-from speidlib.rundir import check_model, load_model, read_config, write_bedpe, write_predictions_csv
+from speidlib.rundir import (
+    check_model,
+    load_model,
+    locked,
+    read_config,
+    write_bedpe,
+    write_predictions_csv,
+)
 
 
 def score_split(model, dataset: Dataset, split: str, zero_branch: str | None = None,
@@ -31,6 +38,7 @@ def score_split(model, dataset: Dataset, split: str, zero_branch: str | None = N
     return scores.reshape(-1).astype(np.float64)
 
 
+@locked("evaluate")
 def run_evaluate(run_dir, n_bootstrap: int = 1000, seed: int = 0, model=None) -> dict:
     """Score the validation and test pairs of a run; write metrics and predictions.
 

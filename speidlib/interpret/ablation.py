@@ -275,7 +275,7 @@ def ablation_motifs(matches: pd.DataFrame, targets, max_evalue: float = 0.5,
 
 
 def kernel_silencing(model, enhancer_windows, promoter_windows, labels, kernels_to_silence,
-                     batch_size: int = 256, progress: bool = False) -> "pd.DataFrame":
+                     batch_size: int = 256, progress: bool = False) -> pd.DataFrame:
     """Importance of single kernels: held-out AUPR when one kernel is silenced.
 
     A silenced kernel has a zero weight matrix and, as bias, the activation

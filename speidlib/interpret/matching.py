@@ -38,6 +38,13 @@ target. Redundancy follows the preprint: a TF counts the kernels of each
 branch that match any of its matrices with ``E < 0.5``, and is reported when
 at least 3 kernels do.
 
+Columns are compared by the correlation of their deviations from the
+background (:func:`centred_columns`), not by memelite's raw Euclidean
+distance, which makes near-uniform PFMs match CTCF's long flanks with E near
+0 (``docs/motif_matching.md``); only informative PFMs are matched
+(:meth:`KernelPFMs.informative`), and a TF's count of matched kernels is set
+beside a null of untrained kernels (:mod:`speidlib.interpret.null`).
+
 Motif importance is measured by ablation: each motif's FIMO hits
 (``memelite.fimo``) in one branch's windows are replaced with random bases,
 and the change in AUPR and mean score is set beside a control that

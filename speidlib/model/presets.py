@@ -102,6 +102,10 @@ class ModelConfig:
     retrain_learning_rate : Adam step size in stage 2 (None = ``learning_rate``)
     pretrain_epochs, retrain_epochs : default epochs of the two stages
     patience : epochs without validation improvement before stopping early
+    keep_epoch : ``"best"`` (the epoch best by ``monitor``, stopping early after
+        ``patience``) or ``"last"`` (every epoch runs and the last one's weights
+        are kept, as the released code did; the run's ``best_epochs`` then name
+        the last epoch)
     monitor : ``"val_loss"`` (lower is better) or ``"val_auroc"`` (higher is better)
     retrain_class_weight : weight classes by sqrt(1/frequency) in stage 2
         (released code)
@@ -148,6 +152,7 @@ class ModelConfig:
     pretrain_epochs: int = 32
     retrain_epochs: int = 80
     patience: int = 8
+    keep_epoch: str = "best"
     monitor: str = "val_loss"
     retrain_class_weight: bool = False
     shift_negatives: bool = False
@@ -166,6 +171,8 @@ class ModelConfig:
             raise ValueError(f"jaspar_matrix must be one of {JASPAR_MATRICES}, got {self.jaspar_matrix!r}")
         if self.pretrain_negatives not in ("all", "match"):
             raise ValueError(f"pretrain_negatives must be 'all' or 'match', got {self.pretrain_negatives!r}")
+        if self.keep_epoch not in ("best", "last"):
+            raise ValueError(f"keep_epoch must be 'best' or 'last', got {self.keep_epoch!r}")
         if self.monitor not in ("val_loss", "val_auroc"):
             raise ValueError(f"monitor must be 'val_loss' or 'val_auroc', got {self.monitor!r}")
         for f in ("merge_dropout", "lstm_dropout", "dense_dropout"):
@@ -228,7 +235,9 @@ PRESETS: dict[str, ModelConfig] = {
         lstm_return_sequences=True, dense_units=1000, dense_l2=1e-6, dense_bn_after_relu=False,
         output_batchnorm=True, batch_size=50, retrain_class_weight=True,
         jaspar_offset_range=(13, 37), jaspar_bias_range=(-1.0, 0.0),
-        lstm_recurrent_activation="keras1_hard_sigmoid"),
+        lstm_recurrent_activation="keras1_hard_sigmoid",
+        # exactly 32 epochs, then 360 in retraining, each stage's last epoch kept
+        retrain_epochs=360, keep_epoch="last"),
     # Same architecture, sized to train on 2 CPU cores in minutes on the demo
     # data (windows of about 1 kb): 64 kernels of 20 bp (the planted motifs
     # are 12-20 bp; 40-bp kernels learned the demo grammar far more slowly

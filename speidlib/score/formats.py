@@ -26,6 +26,7 @@ Formats (:data:`FORMATS`), all tab separated except CSV:
 """
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -145,6 +146,31 @@ def track_line(name: str = "speid", description: str = "SPEID enhancer-promoter 
             'interactDirectional=false maxHeightPixels=200:100:50 visibility=full useScore=on')
 
 
+def _write_rows(f, links: pd.DataFrame, fmt: str, cell_type: str, track_name: str,
+                first: bool) -> int:
+    """Append ``links`` in ``fmt`` to the open text file ``f`` (the header too when ``first``)."""
+    table = to_format(links, fmt, cell_type, track_name)
+    if first and fmt == "bedpe":
+        f.write("#" + "\t".join(BEDPE_COLUMNS) + "\n")
+    table.to_csv(f, sep="," if fmt == "csv" else "\t", header=first and fmt in ("csv", "abc"),
+                 index=False)
+    return len(table)
+
+
+def links_text(links: pd.DataFrame, fmt: str, cell_type: str = ".", track_name: str = "speid") -> str:
+    """A links table as the text :class:`LinkWriter` writes in ``fmt`` (header lines included).
+
+    Ranks are taken as they are in ``links`` (not recomputed), so a part of a
+    scored file keeps the ranks of the whole file.
+    """
+    fmt = format_from_path("", fmt)
+    buf = io.StringIO()
+    if fmt == "interact":
+        buf.write(track_line(track_name) + "\n")
+    _write_rows(buf, links, fmt, cell_type, track_name, first=True)
+    return buf.getvalue()
+
+
 class LinkWriter:
     """Append links tables (e.g. one per chromosome) to one file, written atomically.
 
@@ -167,16 +193,9 @@ class LinkWriter:
         return self
 
     def write(self, links: pd.DataFrame) -> None:
-        table = to_format(links, self.fmt, self.cell_type, self.track_name)
-        sep = "," if self.fmt == "csv" else "\t"
-        header = False
-        if self._first:
-            if self.fmt == "bedpe":
-                self._f.write("#" + "\t".join(BEDPE_COLUMNS) + "\n")
-            header = self.fmt in ("csv", "abc")
-            self._first = False
-        table.to_csv(self._f, sep=sep, header=header, index=False)
-        self.n_rows += len(table)
+        self.n_rows += _write_rows(self._f, links, self.fmt, self.cell_type, self.track_name,
+                                   first=self._first)
+        self._first = False
 
     def __exit__(self, *exc):
         if self._first and exc[0] is None:

@@ -11,7 +11,6 @@ chromosome, with ranks, is appended to the output.
 """
 from __future__ import annotations
 
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -106,18 +105,17 @@ def chromosome_windows(cp: ChromosomePairs, genome, enhancer_window: int, promot
                        seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Default windows of a chromosome's elements (as in ``speid prepare``).
 
-    Elements that fit their window are centred; a longer one gets a window drawn
-    inside it, seeded by ``seed`` and the chromosome's name, so the windows do not
-    depend on which other chromosomes the file holds.
+    Elements that fit their window are centred; a longer one gets the window
+    :func:`speidlib.data.regions.default_offsets` draws from ``seed`` and its
+    coordinates, as ``speid prepare`` does.
 
     Returns
     -------
     enhancer_codes : shape=(n_enhancers, We) int8; promoter_codes : shape=(n_promoters, Wp) int8
     """
-    rng = np.random.default_rng([seed, zlib.crc32(str(cp.chrom).encode())])
     out = []
     for table, w in ((cp.enhancers, enhancer_window), (cp.promoters, promoter_window)):
         start = regions.span_starts(table["start"], table["end"], w) + \
-            regions.default_offsets(table["start"], table["end"], w, rng)
+            regions.default_offsets(table["start"], table["end"], w, seed, [cp.chrom] * len(table))
         out.append(genome.fetch_many(np.full(len(table), cp.chrom, dtype=object), start, w))
     return out[0], out[1]

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
+from speidlib import schema
 from speidlib.data import regions
 from speidlib.data.genome import Genome
 from speidlib.data.pairs import element_index
@@ -35,19 +35,33 @@ def element_windows(pairs: pd.DataFrame, genome, enhancer_window: int, promoter_
     codes : dict branch -> int8 array, shape=(n_elements, W)
     index : dict branch -> shape=(n_pairs,), each pair's element
     """
-
-    rng = np.random.default_rng(seed)
     codes, index = {}, {}
     for branch, w in (("enhancer", enhancer_window), ("promoter", promoter_window)):
         table, index[branch] = element_index(pairs, branch)
         start = regions.span_starts(table.start, table.end, w) + \
-            regions.default_offsets(table.start, table.end, w, rng)
+            regions.default_offsets(table.start, table.end, w, seed, table.chrom.to_numpy())
         codes[branch] = genome.fetch_many(table.chrom.to_numpy(), start, w, progress=progress,
                                           desc=f"reading {branch} windows")
     return codes, index
 
 
-def run_score(run_dir, pairs_path, genome_path, out_path, fmt: str | None = None, cache: bool = True,
+#: the file extension of each output format (the ABC-style table is a ``.tsv``)
+FORMAT_EXTENSIONS = {"csv": ".csv", "bedpe": ".bedpe", "interact": ".interact", "abc": ".tsv"}
+
+
+def default_links_path(run_dir, pairs_path, fmt: str | None = None) -> Path:
+    """Where ``speid score`` writes without ``--out``: ``RUN/genome_wide/<pairs stem>.<ext>``.
+
+    The stem is the pair file's name without its extensions (``candidates.bedpe.gz``
+    gives ``candidates``); ``fmt`` (default ``interact``) picks the extension.
+    The links dashboard lists the files of ``RUN/genome_wide/``.
+    """
+    fmt = format_from_path("", fmt or "interact")
+    stem = Path(pairs_path).name.split(".")[0] or "links"
+    return Path(run_dir) / schema.LINKS_DIR / f"{stem}{FORMAT_EXTENSIONS[fmt]}"
+
+
+def run_score(run_dir, pairs_path, genome_path, out_path=None, fmt: str | None = None, cache: bool = True,
               batch_size: int = 256, cell_type: str | None = None, progress: bool = True) -> dict:
     """``speid score``: score a pair file with a run's model, chromosome by chromosome.
 
@@ -57,7 +71,8 @@ def run_score(run_dir, pairs_path, genome_path, out_path, fmt: str | None = None
     pairs_path : candidate BEDPE of ``speid candidates``, or a pair table
         (TargetFinder CSV, labelled BEDPE)
     genome_path : genome FASTA
-    out_path : output file, written atomically
+    out_path : output file, written atomically; None: :func:`default_links_path`
+        (``RUN/genome_wide/<pairs stem>.<ext>``, where the links dashboard finds it)
     fmt : ``csv``, ``bedpe``, ``interact`` or ``abc``
         (:mod:`speidlib.score.formats`); None takes it from the extension
     cache : True scores through :class:`~speidlib.score.projection.ProjectionCachedScorer`
@@ -75,7 +90,7 @@ def run_score(run_dir, pairs_path, genome_path, out_path, fmt: str | None = None
     from tqdm.auto import tqdm
 
     t0 = time.perf_counter()
-    out_path = Path(out_path)
+    out_path = Path(out_path) if out_path is not None else default_links_path(run_dir, pairs_path, fmt)
     check_output_path(out_path, run_dir, {"--pairs": pairs_path, "--genome": genome_path})
     fmt = format_from_path(out_path, fmt)
     check_model(run_dir)  # refuses a model trained on another dataset

@@ -5,7 +5,8 @@ Stage 1, :func:`pretrain`
     shifted positives), Adam, binary cross-entropy; validation on the
     balanced validation set after every epoch; the best epoch (by
     ``config.monitor``) is kept and training stops after ``config.patience``
-    epochs without improvement.
+    epochs without improvement (``config.keep_epoch == "last"``, the released
+    code's protocol: every epoch runs and the last one is kept, in both stages).
 Stage 2, :func:`retrain_head`
     Convolutions, merge BatchNorm and LSTM frozen (in inference mode: BatchNorm
     uses its moving statistics, dropout is off); the dense head is retrained
@@ -48,11 +49,21 @@ from speidlib.model.build import build_model, feature_layers, split_model
 from speidlib.model.infer import infer_batch, predict_source
 from speidlib.model.jaspar_init import jaspar_init_table
 from speidlib.model.presets import ModelConfig, get_config
-from speidlib.rundir import (DATASET_SHA256, MODEL_SHA256, check_dataset, dataset_fingerprint,
-                             run_lock, write_config)
+from speidlib.rundir import (
+    DATASET_SHA256,
+    MODEL_SHA256,
+    check_dataset,
+    dataset_fingerprint,
+    locked,
+    write_config,
+)
 from speidlib.train.checkpoints import Checkpoints
-from speidlib.train.runtime import (configure, distribution_strategy, replica_batch_size,
-                                    synchronize_batchnorm)
+from speidlib.train.runtime import (
+    configure,
+    distribution_strategy,
+    replica_batch_size,
+    synchronize_batchnorm,
+)
 
 logger = logging.getLogger(__name__)
 MEMMAP_ABOVE_BYTES = 2 << 30   # cache stage-2 features on disk when larger than 2 GiB
@@ -209,7 +220,8 @@ def _improved(monitor: str, value: float, best) -> bool:
     return value < best if monitor == "val_loss" else value > best
 
 
-def _stage_callback(stage, epochs, evaluate, checkpoints, monitor, patience, weights_model, progress):
+def _stage_callback(stage, epochs, evaluate, checkpoints, monitor, patience, weights_model, progress,
+                    keep_last=False):
     import keras
     from tqdm.auto import tqdm
 
@@ -236,7 +248,7 @@ def _stage_callback(stage, epochs, evaluate, checkpoints, monitor, patience, wei
             st["weights"] = checkpoints.save_weights(weights_model, tag)
             st["optimizer"] = checkpoints.save_optimizer(self.model.optimizer, tag)
             st["rng"] = checkpoints.save_rng([weights_model, self.model], tag)
-            if _improved(monitor, value, st["best_value"]):
+            if keep_last or _improved(monitor, value, st["best_value"]):   # "last": each epoch wins
                 st.update(best_value=None if math.isnan(value) else value, best_epoch=epoch + 1,
                           best_weights=st["weights"], wait=0)
                 checkpoints.best_in_memory = weights_model.get_weights()
@@ -255,8 +267,11 @@ def _stage_callback(stage, epochs, evaluate, checkpoints, monitor, patience, wei
 
 
 def _run_stage(stage, fit_model, weights_model, train_batches, evaluate, epochs, patience, monitor,
-               checkpoints, progress, callbacks, class_weight=None) -> list[dict]:
-    """Fit ``fit_model`` for the remaining epochs of ``stage``, then load its best weights."""
+               checkpoints, progress, callbacks, class_weight=None, keep_last=False) -> list[dict]:
+    """Fit ``fit_model`` for the remaining epochs of ``stage``, then load its best weights
+    (with ``keep_last``: every epoch runs, and the last one counts as the best)."""
+    if keep_last:
+        patience = math.inf
     st = checkpoints.state
     done = st["epoch"]
     if st["weights"] and done > 0:
@@ -272,7 +287,7 @@ def _run_stage(stage, fit_model, weights_model, train_batches, evaluate, epochs,
                 train_batches.on_epoch_end()
     if done < epochs and st["wait"] < patience:
         cb = _stage_callback(stage, epochs, evaluate, checkpoints, monitor, patience, weights_model,
-                             progress)
+                             progress, keep_last)
         fit_model.fit(train_batches, epochs=epochs, initial_epoch=done, shuffle=False, verbose=0,
                       callbacks=[cb, *callbacks], class_weight=class_weight)
     if checkpoints.best_in_memory is not None:
@@ -323,7 +338,8 @@ def pretrain(model, train_batches, valid_batches, epochs: int | None = None,
     _compile(model, config.learning_rate if learning_rate is None else learning_rate)
     evaluate = lambda: binary_scores(*predict_batches(model, valid_batches))  # noqa: E731
     return _run_stage(schema.PRETRAIN, model, model, train_batches, evaluate, epochs, config.patience,
-                      config.monitor, checkpoints, progress, callbacks)
+                      config.monitor, checkpoints, progress, callbacks,
+                      keep_last=config.keep_epoch == "last")
 
 
 def class_weights(labels) -> dict:
@@ -391,7 +407,8 @@ def retrain_head(model, train_batches, valid_batches, epochs: int | None = None,
         if config.retrain_class_weight:
             weights = class_weights(labels if labels is not None else _all_labels(train_batches))
         rows = _run_stage(schema.RETRAIN, fit_model, model, train, evaluate, epochs, config.patience,
-                          config.monitor, checkpoints, progress, callbacks, class_weight=weights)
+                          config.monitor, checkpoints, progress, callbacks, class_weight=weights,
+                          keep_last=config.keep_epoch == "last")
     finally:
         _set_trainable(model, True)
         _drop_memmaps(checkpoints)
@@ -585,11 +602,11 @@ def save_initial_kernels(model, path) -> None:
             raise ValueError(f"model {model.name!r} has no layer {name!r}")
         arrays[f"{branch}_kernel"] = np.asarray(layers[name].kernel.numpy(), np.float32)
         arrays[f"{branch}_bias"] = np.asarray(layers[name].bias.numpy(), np.float32)
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez(fh, **arrays)
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, **arrays)
 
 
+@locked("train")
 def train_run(run_dir, preset: "str | ModelConfig" = "cpu", pretrain_epochs: int | None = None,
               retrain_epochs: int | None = None, random_init: bool = False, resume: bool = False,
               seed: int = 0, mixed_precision: bool = False, progress: bool = True,
@@ -635,13 +652,6 @@ def train_run(run_dir, preset: "str | ModelConfig" = "cpu", pretrain_epochs: int
     recorded beside the model (``config.json``) and in the checkpoints, so a
     resume from checkpoints of another dataset is refused.
     """
-    with run_lock(run_dir, "train"):
-        return _train_run(**locals())
-
-
-def _train_run(run_dir, preset, pretrain_epochs, retrain_epochs, random_init, resume, seed,
-               mixed_precision, progress, threads, callbacks, zero_branch, shift_negatives,
-               devices) -> Path:
     from tqdm.auto import tqdm
 
     run_dir = Path(run_dir)

@@ -93,11 +93,14 @@ class MotifsView:
         total = 0 if m.kernels is None else len(m.kernels)
         self.summary.value = (f'<b class="speid-count">{len(sel)}</b> of {total} kernels with sites '
                               f"selected; table: the first {len(shown)}, by {m.sort_by}. "
-                              "Redundancy: kernels of the branch matching the same TF (E &lt; 0.5).")
+                              "Redundancy: kernels of the branch matching the same TF (E &lt; 0.5); "
+                              "learned: the TF beats the null of untrained kernels in this branch; "
+                              "&Delta;AUPR: held-out AUPR change when the kernel is silenced.")
         self.table.value = html_table(shown.assign(logo=[self._logo_cell(n) for n in shown.kernel_name]),
                                       ["logo", "kernel_name", "n_sites", "target_id", "target_name",
-                                       "evalue", "redundancy"],
-                                      {"evalue": "{:.2g}"}, escape=False, max_height=420)
+                                       "evalue", "redundancy", "learned", "delta_aupr"],
+                                      {"evalue": "{:.2g}", "delta_aupr": "{:+.4f}"}, escape=False,
+                                      max_height=420)
         options = [_NO_KERNEL] + [(_kernel_label(r), r.kernel_name) for r in shown.itertuples()]
         if m.kernel and m.kernel not in {v for _, v in options}:
             options.insert(1, (m.kernel, m.kernel))

@@ -22,12 +22,13 @@ import traitlets as tl
 
 from speidlib import schema
 from speidlib.app.dashboards.runs import RunModel, describe_error, require_files
+from speidlib.app.quiet import import_tensorflow_quietly
 from speidlib.data.dataset import Dataset
 from speidlib.data.jaspar import DEFAULT_RELEASE, get_motif, read_meme
 from speidlib.demo.synthetic import MOTIFS_FILE
 from speidlib.interpret.ablation import motif_hits
 from speidlib.interpret.attribution import gradient_x_input, ism
-from speidlib.rundir import load_model, to_bedpe
+from speidlib.rundir import config_path, load_model, to_bedpe
 from speidlib.viz.attribution import attribution_figure
 from speidlib.viz.figures import pr_figure, roc_figure
 
@@ -167,8 +168,11 @@ def _json(path: Path) -> dict:
 
 def _planted_motifs_file(run_dir: Path):
 
-    pairs = _json(run_dir / schema.CONFIG_FILE).get("prepare", {}).get("pairs")
-    path = Path(pairs).parent / MOTIFS_FILE if pairs else None
+    try:  # recorded absolute; older runs' relative paths are resolved from the run directory
+        pairs = config_path(run_dir, "prepare", "pairs")
+    except ValueError:
+        return None
+    path = pairs.parent / MOTIFS_FILE if pairs else None
     return path if path is not None and path.is_file() else None
 
 
@@ -352,6 +356,7 @@ class PredictionsModel(RunModel):
         if str(run_dir) not in self._keras:
 
             require_files(run_dir, [schema.MODEL_FILE], "attribution")
+            import_tensorflow_quietly()  # no CUDA/absl start-up lines in the page
             self._keras[str(run_dir)] = load_model(run_dir)
         return self._keras[str(run_dir)]
 

@@ -1,8 +1,9 @@
 """Run directories as the dashboards see them: only under one root, only read.
 
 A dashboard lists the run directories under a *runs root* (the environment
-variable ``SPEID_RUNS_ROOT``, else ``runs/`` under the working directory) and
-opens only those. A path that leads outside the root (``..``, an absolute
+variable ``SPEID_RUNS_ROOT``, else ``runs/`` under the working directory), then
+the committed example runs (``examples/`` of the checkout, listed as
+``example:NAME``), and opens only those. A path that leads outside the root (``..``, an absolute
 path) is refused with a sentence, not opened. Symbolic links placed inside the
 root are followed: whoever controls the root decides what it shows.
 
@@ -20,7 +21,9 @@ import traitlets as tl
 from speidlib import schema
 
 # Files that make a folder look like a run directory (any one is enough to list it).
-_RUN_MARKERS = (schema.CONFIG_FILE, schema.DATASET_FILE, schema.PREDICTIONS_FILE, schema.MOTIFS_DIR)
+_RUN_MARKERS = (schema.CONFIG_FILE, schema.DATASET_FILE, schema.PREDICTIONS_FILE, schema.MOTIFS_DIR,
+                schema.LINKS_DIR)
+EXAMPLE_PREFIX = "example:"  # names of the example runs in a dashboard's list of runs
 _STEP = {schema.PREDICTIONS_FILE: "speid evaluate", schema.PREDICTIONS_BEDPE: "speid evaluate",
          schema.DATASET_FILE: "speid prepare", schema.MODEL_FILE: "speid train",
          schema.METRICS_FILE: "speid evaluate"}
@@ -39,11 +42,39 @@ def runs_root(root=None) -> Path:
     return Path(os.path.abspath(os.path.expanduser(str(root))))
 
 
+def example_runs_root() -> Path | None:
+    """The folder of committed example runs listed beside the runs root, or None.
+
+    ``$SPEID_EXAMPLE_RUNS`` when set (an empty value lists no example), else
+    ``examples/`` of the workbench checkout (beside ``speidlib/``) when it exists:
+    a fresh clone opens the dashboards on ``examples/demo_cpu``
+    (``scripts/make_example_run.py``) before any notebook has run.
+    """
+    given = os.environ.get(schema.EXAMPLE_RUNS_ENV)
+    if given is not None:
+        return Path(os.path.abspath(os.path.expanduser(given))) if given.strip() else None
+    folder = Path(__file__).resolve().parents[3] / schema.EXAMPLE_RUNS_DIR
+    return folder if folder.is_dir() else None
+
+
+def list_all_runs(root, examples: Path | None = None) -> list[str]:
+    """The runs under ``root`` (:func:`list_runs`), then the example runs as ``example:NAME``.
+
+    ``examples`` is the folder of example runs (default :func:`example_runs_root`);
+    an example folder that is also under ``root`` is not listed twice.
+    """
+    runs = list_runs(root)
+    examples = example_runs_root() if examples is None else examples
+    if examples is None or examples == runs_root(root) or runs_root(root) in examples.parents:
+        return runs
+    return runs + [EXAMPLE_PREFIX + name for name in list_runs(examples)]
+
+
 def list_runs(root, max_depth: int = 2) -> list[str]:
     """Names (relative to ``root``, ``/``-separated) of the run directories under it, sorted.
 
     A folder counts as a run directory when it holds ``config.json``,
-    ``dataset.h5``, ``predictions.csv`` or ``motifs/``; the search goes
+    ``dataset.h5``, ``predictions.csv``, ``motifs/`` or ``genome_wide/``; the search goes
     ``max_depth`` folders deep and does not descend into a run directory.
     """
     root = runs_root(root)
@@ -69,10 +100,19 @@ def _looks_like_run(folder: Path) -> bool:
 
 
 def resolve_run(root, name) -> Path:
-    """The run directory ``name`` under ``root``; ValueError if outside the root or not a folder."""
+    """The run directory ``name`` under ``root``; ValueError if outside the root or not a folder.
+
+    A name ``example:NAME`` is the example run ``NAME`` under :func:`example_runs_root`.
+    """
     root = runs_root(root)
     if not str(name or "").strip():
         raise ValueError(f"No run directory chosen. Pick one of the run directories under {root}.")
+    if str(name).startswith(EXAMPLE_PREFIX):
+        examples = example_runs_root()
+        if examples is None:
+            raise ValueError(f"{name} is an example run, but there is no folder of example runs "
+                             f"(set {schema.EXAMPLE_RUNS_ENV} to one).")
+        root, name = examples, str(name)[len(EXAMPLE_PREFIX):]
     path = Path(os.path.normpath(root / str(name)))
     if path != root and root not in path.parents:
         raise ValueError(f"{name} is outside the runs root {root}: the dashboards only open run "
@@ -173,12 +213,18 @@ class RunModel(tl.HasTraits):
 
     def default_run(self) -> str | None:
         """The first run holding every file of ``needs`` (else the first run; None if none)."""
-        complete = [r for r in self.runs if all((Path(self.root) / r / f).exists() for f in self.needs)]
+        complete = [r for r in self.runs if all((self._path(r) / f).exists() for f in self.needs)]
         return (complete or list(self.runs) or [None])[0]
 
     def refresh(self) -> None:
-        """List the run directories under the root again."""
-        self.runs = tuple(list_runs(self.root))
+        """List the run directories under the root, then the example runs, again."""
+        self.runs = tuple(list_all_runs(self.root))
+
+    def _path(self, name: str) -> Path:
+        try:
+            return resolve_run(self.root, name)
+        except ValueError:
+            return Path(self.root) / name
 
     @tl.observe("run")
     def _on_run(self, change) -> None:

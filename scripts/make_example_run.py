@@ -1,0 +1,211 @@
+"""Regenerate ``examples/demo_cpu/``: the small, ready run the dashboards open on a fresh clone.
+
+A fresh clone (or a Binder session) has no run until the notebooks have
+run, so one small run is committed: the ``cpu`` preset trained on the demo's
+first cell line, its held-out predictions, its motifs with logos and a
+genome-wide scoring of the demo's candidate pairs on one chromosome. The
+dashboards list it beside the runs under the runs root
+(:func:`speidlib.app.dashboards.runs.example_runs_root`), and notebook 02 reuses
+its model when notebook 01 prepared the same dataset (the defaults), so that
+``make demo`` does not train it again.
+
+Every step is the ``speid`` command line, in a scratch folder, with the
+inputs notebook 01 uses by default (demo seed 0, three cell lines of
+105,000 pairs, ``DEMO1``, 1,000 bp windows, 4 shifts, random split, seed 0).
+Only what the dashboards and notebook 02 read is copied into the example;
+``dataset.h5`` (tens of MB) is not committed: ``--dataset-only`` writes it
+again in a few minutes and checks that it is the dataset the model was
+trained on (``postBuild`` runs it on Binder); without it the predictions
+dashboard shows the example's table and curves, and says that a pair's
+attribution needs ``dataset.h5``.
+``example.json`` records the inputs, seeds, commands, versions and the
+example's files.
+
+    .venv/bin/python scripts/make_example_run.py          # about 15 minutes on 2 quiet cores
+
+Options: ``--out DIR`` (default ``examples/demo_cpu``), ``--keep-work DIR``
+(keep the scratch folder there, e.g. for a full run with ``dataset.h5``).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from speidlib import schema  # noqa: E402
+from speidlib.io import atomic_write_json, sha256  # noqa: E402
+
+# The inputs: notebook 01's defaults, so that notebook 02 can reuse the model.
+DEMO = {"seed": 0, "cell_lines": 3, "pairs_per_cell": 105_000, "cell_line": "DEMO1"}
+PREPARE = {"enhancer_window": 1000, "promoter_window": 1000, "augment": 4, "split": "random", "seed": 0}
+TRAIN = {"preset": "cpu", "seed": 0, "random_init": True, "threads": 2}
+EVALUATE = {"bootstrap": 200, "seed": 0}
+MOTIFS = {"max_logos": 64, "null_draws": 4, "seed": 0}
+# genome-wide scoring: every demo enhancer-promoter pair within this distance on one chromosome
+LINKS = {"chromosome": "chr4", "max_distance": 100_000, "format": "csv"}
+
+# What goes into the example: the files the dashboards (and notebook 02's reuse) read.
+COPIED = (schema.CONFIG_FILE, schema.MODEL_FILE, schema.HISTORY_FILE, schema.METRICS_FILE,
+          schema.PREDICTIONS_FILE, schema.LEAKAGE_FILE, schema.JASPAR_INIT_FILE,
+          schema.INITIAL_KERNELS_FILE)
+
+
+def speid(*args, dry: bool = False) -> list[str]:
+    """Run one ``speid`` command (this interpreter), echoing it; return the command."""
+    cmd = [sys.executable, "-m", "speidlib.app.cli", *map(str, args)]
+    print("$ speid " + " ".join(map(str, args)), flush=True)
+    if not dry:
+        subprocess.run(cmd, check=True, cwd=ROOT, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+    return ["speid", *map(str, args)]
+
+
+def one_chromosome(candidates: Path, chrom: str, out: Path) -> int:
+    """Copy the BEDPE lines of ``candidates`` whose first chromosome is ``chrom`` to ``out``."""
+    n = 0
+    with open(candidates) as src, open(out, "w") as dst:
+        for line in src:
+            if line.startswith("#") or line.split("\t", 1)[0] == chrom:
+                dst.write(line)
+                n += not line.startswith("#")
+    if n == 0:
+        raise ValueError(f"{candidates} has no candidate pair on {chrom}")
+    return n
+
+
+def build(work: Path, dry: bool = False) -> tuple[Path, list, dict]:
+    """Every step in ``work``; returns the run directory, the commands and step seconds.
+
+    ``dry``: run nothing (``work`` holds a finished build); the commands only.
+    """
+    demo, run = work / "demo", work / "run"
+    commands, seconds = [], {}
+
+    def step(name, *args):
+        t0 = time.perf_counter()
+        commands.append(speid(*args, dry=dry))
+        seconds[name] = None if dry else round(time.perf_counter() - t0, 1)
+
+    step("demo-data", "demo-data", demo, "--seed", DEMO["seed"], "--cell-lines", DEMO["cell_lines"],
+         "--pairs-per-cell", DEMO["pairs_per_cell"])
+    step("prepare", "prepare", "--pairs", demo / f"pairs_{DEMO['cell_line']}.csv", "--genome",
+         demo / "genome.fa", "--run", run, "--enhancer-window", PREPARE["enhancer_window"],
+         "--promoter-window", PREPARE["promoter_window"], "--augment", PREPARE["augment"],
+         "--split", PREPARE["split"], "--seed", PREPARE["seed"])
+    step("train", "train", run, "--preset", TRAIN["preset"], "--seed", TRAIN["seed"], "--threads",
+         TRAIN["threads"], *(["--random-init"] if TRAIN["random_init"] else []))
+    step("evaluate", "evaluate", run, "--bootstrap", EVALUATE["bootstrap"], "--seed", EVALUATE["seed"])
+    step("motifs", "motifs", run, "--max-logos", MOTIFS["max_logos"], "--null-draws",
+         MOTIFS["null_draws"], "--seed", MOTIFS["seed"])
+    step("candidates", "candidates", "--enhancers", demo / "enhancers.bed", "--promoters",
+         demo / "promoters.bed", "--max-distance", LINKS["max_distance"], "--genome",
+         demo / "genome.fa", "--out", work / "candidates.bedpe", "--quiet")
+    if not dry:
+        one_chromosome(work / "candidates.bedpe", LINKS["chromosome"], work / "candidates_one.bedpe")
+    gw = run / "genome_wide"
+    gw.mkdir(exist_ok=True)
+    step("score", "score", run, "--pairs", work / "candidates_one.bedpe", "--genome", demo / "genome.fa",
+         "--out", gw / f"scores.{LINKS['format']}", "--format", LINKS["format"], "--quiet")
+    return run, commands, seconds
+
+
+def copy_example(run: Path, out: Path) -> list[str]:
+    """Copy what the dashboards read from ``run`` to a fresh ``out``; return the files copied."""
+    tmp = out.with_name(f".{out.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    for name in COPIED:
+        if (run / name).exists():
+            shutil.copy2(run / name, tmp / name)
+    shutil.copytree(run / schema.MOTIFS_DIR, tmp / schema.MOTIFS_DIR)
+    shutil.copytree(run / "genome_wide", tmp / "genome_wide")
+    shutil.rmtree(out, ignore_errors=True)
+    os.replace(tmp, out)
+    return sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+
+
+def rebuild_dataset(out: Path, work: Path) -> str:
+    """Write ``out/dataset.h5`` again (demo-data and prepare only) and check it is the one trained on.
+
+    Returns a sentence saying what was done; ValueError when the dataset made
+    differs from the one the example's model was trained on.
+    """
+    from speidlib.rundir import DATASET_SHA256, read_config
+
+    wanted = read_config(out).get("prepare", {}).get(DATASET_SHA256)
+    target = out / schema.DATASET_FILE
+    if target.exists() and wanted and sha256(target) == wanted:
+        return f"{target} is already the dataset the example was trained on"
+    demo, run = work / "demo", work / "run"
+    speid("demo-data", demo, "--seed", DEMO["seed"], "--cell-lines", DEMO["cell_lines"],
+          "--pairs-per-cell", DEMO["pairs_per_cell"])
+    speid("prepare", "--pairs", demo / f"pairs_{DEMO['cell_line']}.csv", "--genome", demo / "genome.fa",
+          "--run", run, "--enhancer-window", PREPARE["enhancer_window"], "--promoter-window",
+          PREPARE["promoter_window"], "--augment", PREPARE["augment"], "--split", PREPARE["split"],
+          "--seed", PREPARE["seed"])
+    made = sha256(run / schema.DATASET_FILE)
+    if made != wanted:
+        raise ValueError(f"the dataset made ({made[:12]}) is not the one {out / schema.CONFIG_FILE} "
+                         f"records ({str(wanted)[:12]}): regenerate the example with "
+                         f"scripts/make_example_run.py")
+    shutil.move(str(run / schema.DATASET_FILE), target)
+    return f"wrote {target} ({target.stat().st_size / 1e6:.0f} MB), the dataset the example was trained on"
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", default=str(ROOT / schema.EXAMPLE_RUNS_DIR / "demo_cpu"))
+    parser.add_argument("--keep-work", default=None, help="build in this folder and keep it")
+    parser.add_argument("--copy-only", action="store_true",
+                        help="run nothing: copy the example from the finished build in --keep-work")
+    parser.add_argument("--dataset-only", action="store_true",
+                        help="only write OUT/dataset.h5 again (not committed: the windows the "
+                        "predictions dashboard's attribution reads; about 2 minutes; postBuild runs it)")
+    args = parser.parse_args(argv)
+    if args.copy_only and not args.keep_work:
+        parser.error("--copy-only needs --keep-work DIR, the folder of a finished build")
+    out = Path(args.out).resolve()
+    work = Path(args.keep_work or tempfile.mkdtemp(prefix="speid_example_")).resolve()
+    t0 = time.perf_counter()
+    try:
+        if args.dataset_only:
+            print(rebuild_dataset(out, work))
+            return
+        run, commands, seconds = build(work, dry=args.copy_only)
+        files = copy_example(run, out)
+        metrics = json.loads((out / schema.METRICS_FILE).read_text())
+        motifs = json.loads((out / schema.MOTIFS_DIR / schema.MOTIF_SUMMARY_FILE).read_text())
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                                text=True).stdout.strip()
+        record = {
+            "what": "the cpu preset on the synthetic demo's first cell line: notebook 01's defaults",
+            "script": "scripts/make_example_run.py",
+            "inputs": {"demo": DEMO, "prepare": PREPARE, "train": TRAIN, "evaluate": EVALUATE,
+                       "motifs": MOTIFS, "links": LINKS},
+            "commands": commands,
+            "seconds": None if args.copy_only else {**seconds, "total": round(time.perf_counter() - t0, 1)},
+            "left_out": {"dataset.h5": "not committed; scripts/make_example_run.py --dataset-only writes it",
+                         "checkpoints/": "only for resuming training"},
+            "test_auroc": metrics.get("auroc"), "test_aupr": metrics.get("aupr"),
+            "learned_tfs": motifs.get("learned_tfs"), "git_commit": commit,
+            "files": {f: sha256(out / f)[:16] for f in files},
+        }
+        atomic_write_json(out / "example.json", record)
+        size = sum((out / f).stat().st_size for f in files)
+        print(f"wrote {out} ({len(files)} files, {size / 1e6:.1f} MB); test AUROC "
+              f"{metrics.get('auroc'):.3f}; {time.perf_counter() - t0:.0f} s")
+    finally:
+        if not args.keep_work:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,208 @@
+"""The committed example run and what a fresh clone needs: example runs listed beside the
+runs root, notebook 02 reusing the example's model, the TargetFinder network check, a quiet
+TensorFlow import, the README's Binder links and the licence."""
+from __future__ import annotations
+
+import http.server
+import json
+import re
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from speidlib import schema
+from speidlib.app.dashboards import PredictionsModel
+from speidlib.app.dashboards.runs import list_all_runs, resolve_run
+from speidlib.app.notebooks import EXAMPLE_RUN, notebook_parameters, reuse_trained_model
+from speidlib.data.pairs import targetfinder_download
+from speidlib.io import sha256
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / EXAMPLE_RUN
+
+
+def _predictions(n_pos=2, n_neg=3) -> pd.DataFrame:
+    rows = [{"enhancer_name": f"C|chr1:{1000 * i}-{1000 * i + 200}",
+             "promoter_name": f"C|chr1:{1000 * i + 5000}-{1000 * i + 5400}", "cell_line": "C",
+             "chrom": "chr1", "enhancer_start": 1000 * i, "enhancer_end": 1000 * i + 200,
+             "promoter_start": 1000 * i + 5000, "promoter_end": 1000 * i + 5400, "distance": 5100,
+             "label": int(i < n_pos), "score": 0.9 - 0.1 * i, "split": "test", "split_method": "random"}
+            for i in range(n_pos + n_neg)]
+    return pd.DataFrame(rows)
+
+
+# --- example runs in the dashboards -------------------------------------------------
+
+def test_an_empty_runs_root_opens_the_example_run(tmp_path, monkeypatch):
+    examples, root = tmp_path / "examples", tmp_path / "runs"
+    (examples / "demo").mkdir(parents=True)
+    root.mkdir()
+    _predictions().to_csv(examples / "demo" / schema.PREDICTIONS_FILE, index=False)
+    monkeypatch.setenv(schema.EXAMPLE_RUNS_ENV, str(examples))
+    model = PredictionsModel(root)
+    assert model.runs == ("example:demo",)
+    assert model.run == "example:demo" and model.error == ""
+    assert model.run_dir == str(examples / "demo") and len(model.selection) == 5
+    # a run of the root comes first, the example stays listed after it
+    (root / "mine").mkdir()
+    _predictions(1, 1).to_csv(root / "mine" / schema.PREDICTIONS_FILE, index=False)
+    model = PredictionsModel(root)
+    assert model.runs == ("mine", "example:demo") and model.run == "mine"
+    model.run = "example:../runs/mine"
+    assert "is outside the runs root" in model.error
+
+
+def test_example_runs_are_not_listed_twice_or_when_switched_off(tmp_path, monkeypatch):
+    (tmp_path / "examples" / "demo").mkdir(parents=True)
+    (tmp_path / "examples" / "demo" / schema.CONFIG_FILE).write_text("{}")
+    assert list_all_runs(tmp_path, tmp_path / "examples") == ["examples/demo"]
+    monkeypatch.setenv(schema.EXAMPLE_RUNS_ENV, "")
+    assert list_all_runs(tmp_path / "examples") == ["demo"]
+    with pytest.raises(ValueError, match="no folder of example runs"):
+        resolve_run(tmp_path, "example:demo")
+
+
+# --- notebook 02 reusing a trained model -------------------------------------------------
+
+def _run(folder: Path, config: dict, model: bytes | None = None) -> Path:
+    folder.mkdir()
+    (folder / schema.CONFIG_FILE).write_text(json.dumps(config))
+    if model is not None:
+        (folder / schema.MODEL_FILE).write_bytes(model)
+        (folder / schema.HISTORY_FILE).write_text("stage,epoch\npretrain,1\n")
+    return folder
+
+
+def test_reuse_trained_model_copies_only_a_model_of_the_same_dataset_and_options(tmp_path):
+    train = {"status": "done", "dataset_sha256": "abc", "seed": 0, "random_init": True,
+             "pretrain_epochs": 12, "retrain_epochs": 6, "model_sha256": "m",
+             "preset": {"name": "cpu", "pretrain_epochs": 12, "retrain_epochs": 6}}
+    source = _run(tmp_path / "example", {"prepare": {"dataset_sha256": "abc"}, "train": train}, b"weights")
+    same = _run(tmp_path / "same", {"prepare": {"dataset_sha256": "abc"}})
+    other = _run(tmp_path / "other", {"prepare": {"dataset_sha256": "xyz"}})
+    options = dict(preset="cpu", seed=0, random_init=True, pretrain_epochs=None, retrain_epochs=None)
+
+    assert reuse_trained_model(other, source, **options) == \
+        f"{source} was trained on another dataset than {other / schema.DATASET_FILE}"
+    assert not (other / schema.MODEL_FILE).exists()
+    assert reuse_trained_model(same, source, **{**options, "seed": 1}) == \
+        f"{source} was trained with other options (seed=0)"
+    assert reuse_trained_model(same, source, **{**options, "pretrain_epochs": 2}) == \
+        f"{source} was trained with other options (pretrain_epochs=12)"
+    assert reuse_trained_model(same, source, **options) == ""
+    assert (same / schema.MODEL_FILE).read_bytes() == b"weights"
+    assert (same / schema.HISTORY_FILE).exists()
+    config = json.loads((same / schema.CONFIG_FILE).read_text())
+    assert config["prepare"] == {"dataset_sha256": "abc"}
+    assert config["train"] == {**train, "reused_from": str(source)}
+
+
+# --- the committed example ----------------------------------------------------------------
+
+needs_example = pytest.mark.skipif(not (EXAMPLE / "example.json").exists(),
+                                   reason=f"{EXAMPLE_RUN} not built (scripts/make_example_run.py)")
+
+
+@needs_example
+def test_committed_example_is_small_complete_and_as_recorded():
+    record = json.loads((EXAMPLE / "example.json").read_text())
+    assert sum((EXAMPLE / f).stat().st_size for f in record["files"]) < 6e6
+    for name, digest in record["files"].items():
+        assert sha256(EXAMPLE / name)[:16] == digest, name
+    for name in (schema.MODEL_FILE, schema.PREDICTIONS_FILE, schema.METRICS_FILE,
+                 f"{schema.MOTIFS_DIR}/{schema.MOTIF_MATCHES_FILE}",
+                 f"{schema.MOTIFS_DIR}/{schema.MOTIF_ACTIVATIONS_FILE}"):
+        assert name in record["files"], name
+    assert any(f.startswith(f"{schema.MOTIFS_DIR}/{schema.MOTIF_LOGOS_DIR}/") for f in record["files"])
+    config = json.loads((EXAMPLE / schema.CONFIG_FILE).read_text())
+    assert config["train"]["status"] == "done"
+    assert config["train"]["model_sha256"] == sha256(EXAMPLE / schema.MODEL_FILE)
+
+
+@needs_example
+def test_example_was_made_with_the_inputs_of_notebooks_01_and_02():
+    """Else notebook 02 cannot reuse its model and make demo trains again."""
+    inputs = json.loads((EXAMPLE / "example.json").read_text())["inputs"]
+    nb1, nb2 = notebook_parameters("01_data_prep"), notebook_parameters("02_training")
+    assert (int(nb1["seed"]), int(nb1["n_cell_lines"]), int(nb1["n_pairs"]), nb1["cell_line"].strip("\"'")) \
+        == (inputs["demo"]["seed"], inputs["demo"]["cell_lines"], inputs["demo"]["pairs_per_cell"],
+            inputs["demo"]["cell_line"])
+    assert (int(nb1["enhancer_window"]), int(nb1["promoter_window"]), nb1["split"].strip("\"'")) \
+        == (inputs["prepare"]["enhancer_window"], inputs["prepare"]["promoter_window"],
+            inputs["prepare"]["split"])
+    assert (nb2["preset"].strip("\"'"), nb2["random_init"], int(nb2["seed"]), nb2["pretrain_epochs"]) \
+        == (inputs["train"]["preset"], str(inputs["train"]["random_init"]), inputs["train"]["seed"], "None")
+
+
+# --- TargetFinder tables by default when the network answers ---------------------------------
+
+class _Head(http.server.BaseHTTPRequestHandler):
+    def do_HEAD(self):  # noqa: N802
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_targetfinder_download_asks_the_network_only_when_not_told(capsys):
+    server = http.server.HTTPServer(("127.0.0.1", 0), _Head)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        up = f"http://127.0.0.1:{server.server_port}/{{cell}}/{{feature_set}}.csv"
+        assert targetfinder_download(None, url=up) is True
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert capsys.readouterr().out == ""
+    down = "http://127.0.0.1:9/{cell}/{feature_set}.csv"     # the discard port: refused
+    assert targetfinder_download(None, url=down, timeout=1) is False
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1 and out[0].startswith("offline (127.0.0.1:9 did not answer in 1 s")
+    assert targetfinder_download(True, url=down) is True and targetfinder_download(False) is False
+    assert capsys.readouterr().out == ""
+
+
+# --- TensorFlow's start-up lines --------------------------------------------------------
+
+def test_tensorflow_imports_without_start_up_lines():
+    code = ("import os; os.environ.pop('TF_CPP_MIN_LOG_LEVEL', None)\n"
+            "from speidlib.app.quiet import import_tensorflow_quietly, gpu_line\n"
+            "import_tensorflow_quietly()\n"
+            "import tensorflow as tf\n"
+            "print(len(tf.config.list_physical_devices('GPU')), gpu_line())\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    n_gpus = int(done.stdout.split()[0])
+    assert done.stderr == ""
+    if n_gpus == 0:
+        assert done.stdout.strip() == "0 None"
+    else:
+        assert f"TensorFlow sees {n_gpus} GPU(s): " in done.stdout
+
+
+# --- Binder links and licences -----------------------------------------------------------
+
+def test_readme_binder_links_open_files_of_the_repository():
+    readme = (ROOT / "README.md").read_text()
+    links = re.findall(r"https://mybinder\.org/v2/gh/([^/\s]+)/([^/\s]+)/HEAD\?urlpath=([^\s)`]+)", readme)
+    assert len(links) >= 3
+    for _, _, urlpath in links:
+        kind, _, path = urlpath.partition("/")
+        assert kind in ("lab", "voila"), urlpath
+        prefix = {"lab": "tree/", "voila": "render/"}[kind]
+        assert path.startswith(prefix), urlpath
+        assert (ROOT / path[len(prefix):]).is_file(), urlpath
+
+
+def test_licence_file_matches_pyproject_and_readme_names_the_data_licences():
+    import tomllib
+
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["license"]["text"]
+    assert declared == "MIT" and (ROOT / "LICENSE").read_text().startswith("MIT License")
+    readme = (ROOT / "README.md").read_text()
+    assert "TargetFinder" in readme and "GPL-3.0" in readme and "MIT" in readme
