@@ -39,7 +39,7 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-SHARED = Path("/work/shared/data")
+SHARED = ROOT.parent / "shared" / "data"
 
 
 def demo(workdir: Path):

@@ -49,9 +49,10 @@ DEMO = {"seed": 0, "cell_lines": 3, "pairs_per_cell": 105_000, "cell_line": "DEM
 PREPARE = {"enhancer_window": 1000, "promoter_window": 1000, "augment": 4, "split": "random", "seed": 0}
 TRAIN = {"preset": "cpu", "seed": 0, "random_init": True, "threads": 2}
 EVALUATE = {"bootstrap": 200, "seed": 0}
-MOTIFS = {"max_logos": 64, "null_draws": 4, "seed": 0}
-# genome-wide scoring: every demo enhancer-promoter pair within this distance on one chromosome
-LINKS = {"chromosome": "chr4", "max_distance": 100_000, "format": "csv"}
+MOTIFS = {"max_logos": 12, "null_draws": 4, "seed": 0}  # other kernels' logos: drawn by the dashboard
+# genome-wide scoring: every demo enhancer-promoter pair within max_distance, those of the
+# enhancers starting in one stretch of one chromosome (the whole demo has 1.2 M candidates)
+LINKS = {"chromosome": "chr4", "start": 0, "end": 5_000_000, "max_distance": 100_000, "format": "csv"}
 
 # What goes into the example: the files the dashboards (and notebook 02's reuse) read.
 COPIED = (schema.CONFIG_FILE, schema.MODEL_FILE, schema.HISTORY_FILE, schema.METRICS_FILE,
@@ -68,31 +69,37 @@ def speid(*args, dry: bool = False) -> list[str]:
     return ["speid", *map(str, args)]
 
 
-def one_chromosome(candidates: Path, chrom: str, out: Path) -> int:
-    """Copy the BEDPE lines of ``candidates`` whose first chromosome is ``chrom`` to ``out``."""
+def one_region(candidates: Path, chrom: str, start: int, end: int, out: Path) -> int:
+    """Copy the BEDPE lines of ``candidates`` whose enhancer (first element) starts in
+    ``chrom:start-end`` to ``out``; returns how many."""
     n = 0
     with open(candidates) as src, open(out, "w") as dst:
         for line in src:
-            if line.startswith("#") or line.split("\t", 1)[0] == chrom:
+            fields = line.split("\t", 2)
+            if line.startswith("#") or (fields[0] == chrom and start <= int(fields[1]) < end):
                 dst.write(line)
                 n += not line.startswith("#")
     if n == 0:
-        raise ValueError(f"{candidates} has no candidate pair on {chrom}")
+        raise ValueError(f"{candidates} has no candidate pair in {chrom}:{start}-{end}")
     return n
 
 
-def build(work: Path, dry: bool = False) -> tuple[Path, list, dict]:
-    """Every step in ``work``; returns the run directory, the commands and step seconds.
+STEPS = ("demo-data", "prepare", "train", "evaluate", "motifs", "candidates", "score")
 
-    ``dry``: run nothing (``work`` holds a finished build); the commands only.
+
+def build(work: Path, only=STEPS) -> tuple[Path, list, dict]:
+    """The steps in ``work``; returns the run directory, the commands and step seconds.
+
+    ``only``: the steps to run; the others are only recorded (``work`` holds their
+    outputs from an earlier build with the same inputs).
     """
     demo, run = work / "demo", work / "run"
     commands, seconds = [], {}
 
     def step(name, *args):
         t0 = time.perf_counter()
-        commands.append(speid(*args, dry=dry))
-        seconds[name] = None if dry else round(time.perf_counter() - t0, 1)
+        commands.append(speid(*args, dry=name not in only))
+        seconds[name] = round(time.perf_counter() - t0, 1) if name in only else None
 
     step("demo-data", "demo-data", demo, "--seed", DEMO["seed"], "--cell-lines", DEMO["cell_lines"],
          "--pairs-per-cell", DEMO["pairs_per_cell"])
@@ -108,13 +115,37 @@ def build(work: Path, dry: bool = False) -> tuple[Path, list, dict]:
     step("candidates", "candidates", "--enhancers", demo / "enhancers.bed", "--promoters",
          demo / "promoters.bed", "--max-distance", LINKS["max_distance"], "--genome",
          demo / "genome.fa", "--out", work / "candidates.bedpe", "--quiet")
-    if not dry:
-        one_chromosome(work / "candidates.bedpe", LINKS["chromosome"], work / "candidates_one.bedpe")
+    if "score" in only:
+        one_region(work / "candidates.bedpe", LINKS["chromosome"], LINKS["start"], LINKS["end"],
+                   work / "candidates_one.bedpe")
     gw = run / "genome_wide"
     gw.mkdir(exist_ok=True)
     step("score", "score", run, "--pairs", work / "candidates_one.bedpe", "--genome", demo / "genome.fa",
          "--out", gw / f"scores.{LINKS['format']}", "--format", LINKS["format"], "--quiet")
     return run, commands, seconds
+
+
+def slim_motifs(motifs: Path) -> None:
+    """Keep of ``motifs/`` only what the motifs dashboard reads, smaller.
+
+    ``activations.npz``: each branch's ``<branch>_max`` (n_windows, K) as float16 and the
+    per-kernel ``<branch>_max_activation`` and ``<branch>_n_sites`` (the argmax and window ids,
+    which no dashboard reads, are dropped); ``logos/``: the ``max_logos`` kernels with the
+    smallest best-match E-values (the dashboard draws the others).
+    """
+    import numpy as np
+    import pandas as pd
+
+    path = motifs / schema.MOTIF_ACTIVATIONS_FILE
+    with np.load(path) as acts:
+        kept = {k: (acts[k].astype(np.float16) if k.endswith("_max") else acts[k])
+                for k in acts.files if k.endswith(("_max", "_max_activation", "_n_sites"))}
+    np.savez_compressed(path, **kept)
+    best = pd.read_csv(motifs / schema.MOTIF_MATCHES_FILE).query("rank == 1")
+    keep = set(best.sort_values("evalue", kind="stable")["kernel_name"].head(MOTIFS["max_logos"]))
+    for png in (motifs / schema.MOTIF_LOGOS_DIR).glob("*.png"):
+        if png.stem not in keep:
+            png.unlink()
 
 
 def copy_example(run: Path, out: Path) -> list[str]:
@@ -126,6 +157,7 @@ def copy_example(run: Path, out: Path) -> list[str]:
         if (run / name).exists():
             shutil.copy2(run / name, tmp / name)
     shutil.copytree(run / schema.MOTIFS_DIR, tmp / schema.MOTIFS_DIR)
+    slim_motifs(tmp / schema.MOTIFS_DIR)
     shutil.copytree(run / "genome_wide", tmp / "genome_wide")
     shutil.rmtree(out, ignore_errors=True)
     os.replace(tmp, out)
@@ -164,14 +196,18 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", default=str(ROOT / schema.EXAMPLE_RUNS_DIR / "demo_cpu"))
     parser.add_argument("--keep-work", default=None, help="build in this folder and keep it")
-    parser.add_argument("--copy-only", action="store_true",
-                        help="run nothing: copy the example from the finished build in --keep-work")
+    parser.add_argument("--only", default=",".join(STEPS),
+                        help="comma-separated steps to run (default all); the others' outputs are "
+                        "taken from the build in --keep-work")
     parser.add_argument("--dataset-only", action="store_true",
                         help="only write OUT/dataset.h5 again (not committed: the windows the "
                         "predictions dashboard's attribution reads; about 2 minutes; postBuild runs it)")
     args = parser.parse_args(argv)
-    if args.copy_only and not args.keep_work:
-        parser.error("--copy-only needs --keep-work DIR, the folder of a finished build")
+    only = tuple(s for s in args.only.split(",") if s)
+    if set(only) - set(STEPS):
+        parser.error(f"--only: steps are {', '.join(STEPS)}")
+    if only != STEPS and not args.keep_work:
+        parser.error("--only needs --keep-work DIR, the folder of an earlier build")
     out = Path(args.out).resolve()
     work = Path(args.keep_work or tempfile.mkdtemp(prefix="speid_example_")).resolve()
     t0 = time.perf_counter()
@@ -179,7 +215,7 @@ def main(argv=None) -> None:
         if args.dataset_only:
             print(rebuild_dataset(out, work))
             return
-        run, commands, seconds = build(work, dry=args.copy_only)
+        run, commands, seconds = build(work, only)
         files = copy_example(run, out)
         metrics = json.loads((out / schema.METRICS_FILE).read_text())
         motifs = json.loads((out / schema.MOTIFS_DIR / schema.MOTIF_SUMMARY_FILE).read_text())
@@ -191,8 +227,11 @@ def main(argv=None) -> None:
             "inputs": {"demo": DEMO, "prepare": PREPARE, "train": TRAIN, "evaluate": EVALUATE,
                        "motifs": MOTIFS, "links": LINKS},
             "commands": commands,
-            "seconds": None if args.copy_only else {**seconds, "total": round(time.perf_counter() - t0, 1)},
+            "seconds": {**seconds, "total": round(time.perf_counter() - t0, 1)},
+            "steps_run_now": list(only),
             "left_out": {"dataset.h5": "not committed; scripts/make_example_run.py --dataset-only writes it",
+                         "motifs/activations.npz": "only what the dashboard reads, max as float16",
+                         "motifs/logos": f"the {MOTIFS['max_logos']} best-matched kernels only",
                          "checkpoints/": "only for resuming training"},
             "test_auroc": metrics.get("auroc"), "test_aupr": metrics.get("aupr"),
             "learned_tfs": motifs.get("learned_tfs"), "git_commit": commit,

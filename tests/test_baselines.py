@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from speidlib import schema as S
-from speidlib.data.encode import encode, reverse_complement
 from speidlib.app.reports import run_baselines
+from speidlib.data.encode import encode, reverse_complement
 from speidlib.evaluate import baselines as B
 from speidlib.evaluate.metrics import auroc
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -27,10 +26,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _environment_packages() -> list[tuple[str, str]]:
     """(distribution, specifier) of environment.yml's pip section."""
-    lines = (ROOT / "environment.yml").read_text().splitlines()
-    found = [re.match(r'\s*-\s*"?([A-Za-z0-9_.\-]+)\s*([<>=!~][^"]*)?"?\s*$', ln) for ln in lines]
-    pip = [m.groups() for m in found if m and m.group(1) not in ("pip", "conda-forge") and m.group(2)]
-    return [(name, spec or "") for name, spec in pip]
+    import yaml
+    from packaging.requirements import Requirement
+
+    deps = yaml.safe_load((ROOT / "environment.yml").read_text())["dependencies"]
+    pip = next(d["pip"] for d in deps if isinstance(d, dict) and "pip" in d)
+    return [(r.name, str(r.specifier)) for r in map(Requirement, pip)]
 
 
 def test_postbuild_installs_the_workbench_and_the_example_dataset(tmp_path):

@@ -23,7 +23,9 @@ def test_which_presets_bilstm_can_use_the_cudnn_kernel(preset):
     # Keras' conditions for the fused cuDNN LSTM (keras.layers.LSTM docstring and
     # keras/src/backend/tensorflow/rnn.py): tanh, sigmoid gates, no recurrent
     # dropout, not unrolled, with bias, use_cudnn "auto", no mask.
-    from keras.src.backend.tensorflow.rnn import _do_lstm_arguments_support_cudnn as supports
+    from keras.src.backend.tensorflow.rnn import (
+        _do_lstm_arguments_support_cudnn as supports,
+    )
 
     assert set(CUDNN_ELIGIBLE) == set(PRESETS)
     model = build_model(preset, 200, 200, jaspar_init=False)
@@ -46,7 +48,9 @@ def test_which_presets_bilstm_can_use_the_cudnn_kernel(preset):
 
 def test_hard_sigmoid_would_rule_cudnn_out():
     # the check above would catch a preset that switched to the released code's hard_sigmoid
-    from keras.src.backend.tensorflow.rnn import _do_lstm_arguments_support_cudnn as supports
+    from keras.src.backend.tensorflow.rnn import (
+        _do_lstm_arguments_support_cudnn as supports,
+    )
 
     ok = keras.layers.LSTM(4)
     hard = keras.layers.LSTM(4, recurrent_activation="hard_sigmoid")

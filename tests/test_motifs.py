@@ -417,7 +417,9 @@ def test_run_motifs_writes_every_artifact(tmp_path):
     """`speid motifs RUN` on a small demo run with an untrained, JASPAR-initialised model."""
     from speidlib.data import dataset
     from speidlib.demo import synthetic as demo
-    from speidlib.model import presets as speid_model
+    from speidlib.model.build import build_model
+    from speidlib.model.presets import ModelConfig
+    from speidlib.rundir import read_config
 
     demo.make_demo(tmp_path / "demo", n_pairs=400, enhancer_window=400, promoter_window=400,
                    n_chromosomes=2)
@@ -426,9 +428,9 @@ def test_run_motifs_writes_every_artifact(tmp_path):
                                           genome=str(tmp_path / "demo" / "genome.fa"),
                                           enhancer_window=400, promoter_window=400, augment=2),
                     run, progress=False)
-    config = speid_model.ModelConfig(name="tiny", n_kernels=8, kernel_size=20, lstm_units=4,
-                                     dense_units=8, n_jaspar_kernels=8)
-    speid_model.build_model(config, 400, 400).save(run / schema.MODEL_FILE)
+    config = ModelConfig(name="tiny", n_kernels=8, kernel_size=20, lstm_units=4,
+                         dense_units=8, n_jaspar_kernels=8)
+    build_model(config, 400, 400).save(run / schema.MODEL_FILE)
     result = report.run_motifs(run, logos="matched", max_logos=3, min_kernels=1, max_ablation_motifs=2,
                           n_jobs=1, progress=False)
     out = run / schema.MOTIFS_DIR
@@ -440,7 +442,13 @@ def test_run_motifs_writes_every_artifact(tmp_path):
     assert names[0] == "enhancer_k0000" and len(names) == 16
     matches = pd.read_csv(out / schema.MOTIF_MATCHES_FILE)
     assert list(matches.columns) == schema.MOTIF_MATCH_COLUMNS
-    assert (matches.groupby("kernel_name")["rank"].min() == 1).all() and matches["kernel_name"].nunique() == 16
+    # only informative kernels are matched (issue 14): exactly those of kernel_table.csv
+    kernels = pd.read_csv(out / schema.MOTIF_KERNEL_TABLE_FILE)
+    informative = set(kernels.loc[kernels["informative"].astype(bool), "kernel_name"])
+    assert (matches.groupby("kernel_name")["rank"].min() == 1).all()
+    assert 0 < len(informative) <= 16 and set(matches["kernel_name"]) == informative
+    assert result["n_informative_kernels"]["enhancer"] + result["n_informative_kernels"]["promoter"] \
+        == len(informative)
     assert list(pd.read_csv(out / schema.MOTIF_TF_SUMMARY_FILE).columns) == schema.TF_SUMMARY_COLUMNS
     top = pd.read_csv(out / schema.MOTIF_TOP_WINDOWS_FILE)
     assert list(top.columns) == schema.TOP_WINDOW_COLUMNS and len(top) == 2 * 8 * 10
@@ -452,7 +460,7 @@ def test_run_motifs_writes_every_artifact(tmp_path):
     ablation = pd.read_csv(out / schema.MOTIF_ABLATION_FILE)
     assert list(ablation.columns) == schema.ABLATION_COLUMNS and len(ablation) == 2 * 2
     assert (out / schema.MOTIF_SUMMARY_FILE).exists()
-    assert dataset.read_config(run)["motifs"]["release"] == "JASPAR2024"
+    assert read_config(run)["motifs"]["release"] == "JASPAR2024"
 
 
 @pytest.mark.slow

@@ -19,7 +19,6 @@ import sys
 import traceback
 from pathlib import Path
 
-
 # Each subcommand imports its step inside its handler: `speid --help` and the data
 # steps then start without loading TensorFlow (tests/test_architecture.py allows
 # deferred imports here and nowhere else in the package).

@@ -19,9 +19,9 @@ from pathlib import Path
 import pandas as pd
 
 from speidlib import schema as S
+from speidlib.app.quiet import gpu_line
 from speidlib.data.dataset import PrepareConfig, prepare
 from speidlib.demo.synthetic import make_demo
-from speidlib.app.quiet import gpu_line
 from speidlib.io import atomic_write_json
 from speidlib.rundir import DATASET_SHA256, read_config, write_config
 

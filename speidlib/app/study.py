@@ -17,6 +17,7 @@ from speidlib import schema
 from speidlib.data.dataset import PrepareConfig, prepare
 from speidlib.data.pairs import download_targetfinder, targetfinder_path
 from speidlib.evaluate.heldout import run_evaluate
+from speidlib.train.runtime import release_keras_state
 from speidlib.train.stages import train_run
 
 
@@ -73,6 +74,7 @@ def train_cell_lines(sources: Mapping[str, str], genome, run_prefix: str, prepar
                   retrain_epochs=training.retrain_epochs, seed=training.seed,
                   threads=training.threads, progress=False)
         run_evaluate(runs[cell], n_bootstrap=training.n_bootstrap, seed=training.seed)
+        release_keras_state()  # one cell line's TensorFlow state must not stay beside the next's
     metrics = pd.DataFrame({c: json.loads((r / schema.METRICS_FILE).read_text())
                             for c, r in runs.items()}).T
     return runs, metrics

@@ -25,8 +25,14 @@ from speidlib.data.leakage import leakage_report
 from speidlib.data.pairs import element_index, read_pairs_with_lines
 from speidlib.data.splits import split_pairs
 from speidlib.io import atomic_path, atomic_write_json, sha256
-from speidlib.rundir import (DATASET_SHA256, clear_run, existing_run, record_path, run_lock,
-                             write_config)
+from speidlib.rundir import (
+    DATASET_SHA256,
+    clear_run,
+    existing_run,
+    record_path,
+    run_lock,
+    write_config,
+)
 
 DATASET_VERSION = 1
 
@@ -305,6 +311,8 @@ def _text(values) -> np.ndarray:
     return np.char.decode(np.asarray(values, dtype=bytes), "utf-8")
 
 
+_WINDOW_CHUNK = 4096  # rows of windows gathered at once by Dataset.windows
+
 class Dataset:
     """A prepared dataset held in memory (base codes stay int8).
 
@@ -389,8 +397,14 @@ class Dataset:
         if offsets is None:
             offsets = self.default_offset[branch][element_index]
         w = self.window(branch)
-        cols = np.asarray(offsets, dtype=np.intp)[:, None] + np.arange(w)
-        return self.codes[branch][element_index[:, None], cols]
+        offsets = np.asarray(offsets, dtype=np.intp)
+        out = np.empty((len(element_index), w), dtype=self.codes[branch].dtype)
+        # in row chunks: the (n, W) index array would take 8 bytes per base returned
+        for lo in range(0, len(element_index), _WINDOW_CHUNK):
+            hi = lo + _WINDOW_CHUNK
+            cols = offsets[lo:hi, None] + np.arange(w)
+            out[lo:hi] = self.codes[branch][element_index[lo:hi, None], cols]
+        return out
 
     def default_window(self, branch: str, element: int):
         """One element's default (scored) window and where the element lies in it.

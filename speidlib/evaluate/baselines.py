@@ -378,13 +378,18 @@ class KmerBaseline:
                 or enhancer_codes.shape[0] != promoter_codes.shape[0]:
             raise ValueError(f"enhancer and promoter codes must be (n, L) arrays with the same n, "
                              f"got shapes {enhancer_codes.shape} and {promoter_codes.shape}")
-        blocks = []
+        # filled block by block in place (no list of blocks and stacked copy: with a run's
+        # training pairs this is hundreds of MB, and notebook 03 must stay within 2 GiB)
+        features = np.zeros((enhancer_codes.shape[0], len(self.feature_names())), dtype=np.float64)
+        col = 0
         for kk in self.k:
             for codes in (enhancer_codes, promoter_codes):
-                counts = kmer_counts(codes, kk).astype(np.float64)
+                counts = kmer_counts(codes, kk)
                 total = counts.sum(axis=1, keepdims=True)
-                blocks.append(np.divide(counts, total, out=np.zeros_like(counts), where=total > 0))
-        return np.hstack(blocks)
+                block = features[:, col:col + counts.shape[1]]
+                np.divide(counts, total, out=block, where=total > 0)
+                col += counts.shape[1]
+        return features
 
     def _codes(self, pairs, enhancer_codes, promoter_codes):
         if enhancer_codes is None or promoter_codes is None:
@@ -396,12 +401,21 @@ class KmerBaseline:
             raise ValueError(f"{len(pairs)} pairs but {len(enhancer_codes)} enhancer windows")
         return enhancer_codes, promoter_codes
 
+    def _pair_features(self, pairs, enhancer_codes, promoter_codes, chunk: int = 8192) -> np.ndarray:
+        """:meth:`features` of ``pairs``; windows read ``chunk`` pairs at a time when not given."""
+        if enhancer_codes is not None and promoter_codes is not None or len(pairs) <= chunk:
+            return self.features(*self._codes(pairs, enhancer_codes, promoter_codes))
+        X = np.empty((len(pairs), len(self.feature_names())), dtype=np.float64)
+        for lo in range(0, len(pairs), chunk):
+            X[lo:lo + chunk] = self.features(*self._codes(pairs.iloc[lo:lo + chunk], None, None))
+        return X
+
     def fit(self, pairs: pd.DataFrame, enhancer_codes: np.ndarray | None = None,
             promoter_codes: np.ndarray | None = None) -> "KmerBaseline":
         """Fit on training pairs (their ``label``) and their windows."""
         y = _labels(pairs, "the k-mer baseline")
-        X = self.features(*self._codes(pairs, enhancer_codes, promoter_codes))
-        self.model_ = make_pipeline(StandardScaler(),
+        X = self._pair_features(pairs, enhancer_codes, promoter_codes)
+        self.model_ = make_pipeline(StandardScaler(copy=False),   # X is ours: scaled in place
                                     LogisticRegression(C=self.C, max_iter=self.max_iter)).fit(X, y)
         return self
 
@@ -410,7 +424,7 @@ class KmerBaseline:
         """Scores, shape=(n,)."""
         if self.model_ is None:
             raise _not_fitted(self)
-        X = self.features(*self._codes(pairs, enhancer_codes, promoter_codes))
+        X = self._pair_features(pairs, enhancer_codes, promoter_codes)
         return self.model_.predict_proba(X)[:, 1]
 
 

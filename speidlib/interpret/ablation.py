@@ -55,10 +55,13 @@ from speidlib import schema
 from speidlib.data.encode import one_hot
 from speidlib.data.jaspar import Motif
 from speidlib.evaluate.metrics import aupr
-from speidlib.interpret.kernels import as_codes
+from speidlib.interpret.kernels import (
+    activation_baseline,
+    as_codes,
+    branch_conv,
+    keras_value,
+)
 from speidlib.model.infer import predict
-from speidlib.evaluate.metrics import aupr
-from speidlib.interpret.kernels import activation_baseline, branch_conv, keras_value
 
 # --- motif hits and ablation ------------------------------------------------
 

@@ -46,6 +46,8 @@ hits.
 """
 from __future__ import annotations
 
+import dataclasses
+
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -56,14 +58,17 @@ from speidlib import schema
 from speidlib.data import jaspar
 from speidlib.data.dataset import Dataset
 from speidlib.data.jaspar import write_meme
-from speidlib.interpret.ablation import ablation_motifs, motif_ablation
+from speidlib.interpret import null as nulls
+from speidlib.interpret.ablation import (
+    ablation_motifs,
+    kernel_silencing,
+    motif_ablation,
+)
 from speidlib.interpret.kernels import KernelPFMs, kernel_name, kernel_pfms
 from speidlib.interpret.logos import save_kernel_logos
 from speidlib.interpret.matching import kernel_matches, tf_summary
 from speidlib.io import atomic_path, atomic_write_json, package_versions
 from speidlib.rundir import check_model, load_model, write_config
-from speidlib.interpret import null as nulls
-from speidlib.interpret.ablation import kernel_silencing
 
 # --- writers ----------------------------------------------------------------
 
@@ -254,16 +259,64 @@ def held_out_windows(dataset, split: str = schema.TEST) -> dict:
     return out
 
 
-def run_motifs(run_dir, *, split: str = schema.TEST, fraction: float = 0.5,
-               min_information: float = 0.5, sites: str = "all", baseline: str = "batchnorm",
-               release: str | None = None,
-               n_best: int = 5, max_evalue: float = 0.5, min_kernels: int = 3, n_top: int = 10,
-               logos: str | None = "significant", max_logos: int | None = 200,
-               ablation: bool = True, max_ablation_motifs: int = 20, fimo_threshold: float = 1e-4,
-               seed: int = 0, batch_size: int | None = None, n_jobs: int = -1,
-               null: bool = True, null_draws: int = 4, alpha: float = 0.05,
-               importance: bool = True, max_importance_kernels: int = 32,
-               model=None, progress: bool = True) -> dict:
+@dataclasses.dataclass(frozen=True)
+class MotifsConfig:
+    """The parameters of ``speid motifs`` (recorded in ``motifs.json`` and ``config.json``).
+
+    Attributes
+    ----------
+    split : pairs whose windows are scanned and ablated (held-out: ``"test"``)
+    fraction, min_information, sites, baseline : see :func:`kernel_pfms`
+    release : JASPAR release (default ``speidlib.data.jaspar.DEFAULT_RELEASE``)
+    n_best : Tomtom matches kept per kernel (plus all with ``E < max_evalue``)
+    max_evalue, min_kernels : the redundancy rule (E < 0.5, at least 3 kernels)
+    n_top : top windows listed per kernel
+    logos : ``"significant"``, ``"matched"``, ``"all"`` or None (no logos)
+    ablation : run the motif ablation on the ``split`` pairs for the
+        matrices of :func:`ablation_motifs` (at most ``max_ablation_motifs``)
+    null, null_draws, alpha : the null comparison (skipped, with the reason in
+        ``motifs.json``, when the run's initial kernels are unknown)
+    importance, max_importance_kernels : silence each matched kernel (at most
+        this many, best-matched first) and record the held-out AUPR change
+        (:func:`speidlib.interpret.ablation.kernel_silencing`)
+    fimo_threshold : FIMO p-value threshold of the ablation's motif hits
+    seed : seeds the null redraws and the ablation's random bases
+    batch_size, n_jobs : scanning batch size (None: automatic) and Tomtom processes (-1: all)
+    """
+
+    split: str = schema.TEST
+    fraction: float = 0.5
+    min_information: float = 0.5
+    sites: str = "all"
+    baseline: str = "batchnorm"
+    release: str | None = None
+    n_best: int = 5
+    max_evalue: float = 0.5
+    min_kernels: int = 3
+    n_top: int = 10
+    logos: str | None = "significant"
+    max_logos: int | None = 200
+    ablation: bool = True
+    max_ablation_motifs: int = 20
+    fimo_threshold: float = 1e-4
+    seed: int = 0
+    batch_size: int | None = None
+    n_jobs: int = -1
+    null: bool = True
+    null_draws: int = 4
+    alpha: float = 0.05
+    importance: bool = True
+    max_importance_kernels: int = 32
+
+    def record(self) -> dict:
+        """The parameters as recorded, with the JASPAR release resolved."""
+        return {**dataclasses.asdict(self), "release": self.release or jaspar.DEFAULT_RELEASE,
+                "collection": jaspar.DEFAULT_COLLECTION, "tax_group": jaspar.DEFAULT_TAX_GROUP,
+                "score": "pearson", "background": "windows"}
+
+
+def run_motifs(run_dir, config: MotifsConfig | None = None, *, model=None, progress: bool = True,
+               **options) -> dict:
     """Everything of ``speid motifs RUN``: kernels -> PFMs -> JASPAR matches, logos, ablation.
 
     Reads ``RUN/model.keras`` and the ``split`` pairs of ``RUN/dataset.h5``;
@@ -286,20 +339,8 @@ def run_motifs(run_dir, *, split: str = schema.TEST, fraction: float = 0.5,
     Parameters
     ----------
     run_dir : the run directory
-    split : pairs whose windows are scanned and ablated (held-out: ``"test"``)
-    fraction, min_information, sites, baseline : see :func:`kernel_pfms`
-    release : JASPAR release (default ``speidlib.data.jaspar.DEFAULT_RELEASE``)
-    n_best : Tomtom matches kept per kernel (plus all with ``E < max_evalue``)
-    max_evalue, min_kernels : the redundancy rule (E < 0.5, at least 3 kernels)
-    n_top : top windows listed per kernel
-    logos : ``"significant"``, ``"matched"``, ``"all"`` or None (no logos)
-    ablation : run the motif ablation on the ``split`` pairs for the
-        matrices of :func:`ablation_motifs` (at most ``max_ablation_motifs``)
-    null, null_draws, alpha : the null comparison (skipped, with the reason in
-        ``motifs.json``, when the run's initial kernels are unknown)
-    importance, max_importance_kernels : silence each matched kernel (at most
-        this many, best-matched first) and record the held-out AUPR change
-        (:func:`speidlib.interpret.ablation.kernel_silencing`)
+    config : :class:`MotifsConfig` (default ``MotifsConfig()``), with any field replaced by
+        ``options``, e.g. ``run_motifs(run, max_logos=5)``
     model : an already loaded model (default: ``RUN/model.keras``)
 
     Returns
@@ -308,19 +349,12 @@ def run_motifs(run_dir, *, split: str = schema.TEST, fraction: float = 0.5,
     """
     from tqdm.auto import tqdm
 
+    c = dataclasses.replace(config or MotifsConfig(), **options)
     run_dir = Path(run_dir)
     out = run_dir / schema.MOTIFS_DIR
-    release = release or jaspar.DEFAULT_RELEASE
-    params = dict(split=split, fraction=fraction, min_information=min_information, sites=sites,
-                  baseline=baseline,
-                  release=release, collection=jaspar.DEFAULT_COLLECTION,
-                  tax_group=jaspar.DEFAULT_TAX_GROUP, n_best=n_best, max_evalue=max_evalue,
-                  min_kernels=min_kernels, n_top=n_top, logos=logos, max_logos=max_logos,
-                  ablation=ablation, max_ablation_motifs=max_ablation_motifs,
-                  fimo_threshold=fimo_threshold, seed=seed, score="pearson", background="windows",
-                  null=null, null_draws=null_draws, alpha=alpha, importance=importance,
-                  max_importance_kernels=max_importance_kernels)
-    steps = tqdm(total=6 + bool(logos) + bool(ablation) + bool(null) + bool(importance),
+    release = c.release or jaspar.DEFAULT_RELEASE
+    params = c.record()
+    steps = tqdm(total=6 + bool(c.logos) + bool(c.ablation) + bool(c.null) + bool(c.importance),
                  desc="speid motifs", disable=not progress)
 
     def step(text):
@@ -331,66 +365,71 @@ def run_motifs(run_dir, *, split: str = schema.TEST, fraction: float = 0.5,
         check_model(run_dir)  # refuses a model trained on another dataset
         model = load_model(run_dir)
     dataset = Dataset.load(run_dir / schema.DATASET_FILE)
-    windows = held_out_windows(dataset, split)
+    windows = held_out_windows(dataset, c.split)
     targets = jaspar.load_motifs(release)
     step("loaded model, windows, JASPAR")
 
-    pfms = [kernel_pfms(model, windows[b][0], b, fraction, min_information, sites, batch_size, progress,
-                        baseline) for b in schema.BRANCHES]
+    pfms = [kernel_pfms(model, windows[b][0], b, c.fraction, c.min_information, c.sites, c.batch_size, progress,
+                        c.baseline) for b in schema.BRANCHES]
     step("kernel PFMs")
     write_kernels_meme(pfms, out / schema.MOTIF_KERNELS_MEME)
     write_activations(pfms, out / schema.MOTIF_ACTIVATIONS_FILE, {b: windows[b][1] for b in windows})
-    write_csv(pd.concat([kp.top_windows(windows[kp.branch][0], n_top, windows[kp.branch][1])
+    write_csv(pd.concat([kp.top_windows(windows[kp.branch][0], c.n_top, windows[kp.branch][1])
                          for kp in pfms], ignore_index=True), out / schema.MOTIF_TOP_WINDOWS_FILE)
     step("activations, top windows")
 
-    matches = kernel_matches(pfms, targets, release, n_best, max_evalue, n_jobs=n_jobs)
+    matches = kernel_matches(pfms, targets, release, c.n_best, c.max_evalue, n_jobs=c.n_jobs)
     write_csv(matches, out / schema.MOTIF_MATCHES_FILE)
     step("Tomtom")
     n_kernels = {kp.branch: kp.n_kernels for kp in pfms}
     null_matches, null_info = None, {"used": False}
-    if null:
+    if c.null:
         null_matches, null_info = null_kernel_matches(run_dir, windows, targets, release, n_kernels,
-                                                      fraction, min_information, sites, batch_size,
-                                                      null_draws, seed, n_best, max_evalue, n_jobs)
+                                                      c.fraction, c.min_information, c.sites, c.batch_size,
+                                                      c.null_draws, c.seed, c.n_best, c.max_evalue, c.n_jobs)
         if null_matches is not None:
             write_csv(null_matches, out / schema.MOTIF_NULL_MATCHES_FILE)
         step("null kernels")
-    summary = tf_summary(matches, max_evalue, min_kernels, null_matches, n_kernels,
-                         {b: n * null_draws for b, n in n_kernels.items()}, null_draws, alpha)
+    summary = tf_summary(matches, c.max_evalue, c.min_kernels, null_matches, n_kernels,
+                         {b: n * c.null_draws for b, n in n_kernels.items()}, c.null_draws, c.alpha)
     write_csv(summary, out / schema.MOTIF_TF_SUMMARY_FILE)
     step("TF redundancy")
 
     silenced = None
-    if importance:
-        chosen = kernels_to_silence(matches, max_evalue, max_importance_kernels)
+    if c.importance:
+        chosen = kernels_to_silence(matches, c.max_evalue, c.max_importance_kernels)
         if chosen:
-
-            enh, prom, y = dataset.arrays(split, balanced=False)
+            enh, prom, y = dataset.arrays(c.split, balanced=False)
             silenced = kernel_silencing(model, enh, prom, y, chosen, progress=progress)
         step("kernel silencing")
-    write_csv(kernel_table(pfms, matches, summary, silenced, max_evalue),
+    write_csv(kernel_table(pfms, matches, summary, silenced, c.max_evalue),
               out / schema.MOTIF_KERNEL_TABLE_FILE)
 
     n_logos = 0
-    if logos:
-
+    if c.logos:
         n_logos = len(save_kernel_logos(pfms, matches, out / schema.MOTIF_LOGOS_DIR, targets,
-                                        which=logos, max_evalue=max_evalue, max_logos=max_logos,
+                                        which=c.logos, max_evalue=c.max_evalue, max_logos=c.max_logos,
                                         progress=progress))
         step("logos")
 
     ablated = []
-    if ablation:
-        ablated = ablation_motifs(matches, targets, max_evalue, min_kernels, max_ablation_motifs)
-        enh, prom, y = dataset.arrays(split, balanced=False)
-        table = motif_ablation(model, enh, prom, y, ablated, fimo_threshold, seed,
-                               progress=progress) if ablated else \
-            pd.DataFrame(columns=schema.ABLATION_COLUMNS)
-        write_csv(table, out / schema.MOTIF_ABLATION_FILE)
+    if c.ablation:
+        ablated = _run_ablation(model, dataset, matches, targets, c, out, progress)
         step("ablation")
 
-    result = {
+    result = _summary(params, release, targets, windows, pfms, matches, summary, null_info, n_logos,
+                      ablated, c.max_evalue)
+    atomic_write_json(out / schema.MOTIF_SUMMARY_FILE, result)
+    write_config(run_dir, "motifs", params)
+    step("done")
+    steps.close()
+    return result
+
+
+def _summary(params, release, targets, windows, pfms, matches, summary, null_info, n_logos, ablated,
+             max_evalue) -> dict:
+    """The content of ``motifs.json``: parameters, JASPAR release and what was found."""
+    return {
         "parameters": params,
         "jaspar": {"release": release, "collection": jaspar.DEFAULT_COLLECTION,
                    "tax_group": jaspar.DEFAULT_TAX_GROUP, "n_matrices": len(targets)},
@@ -410,8 +449,13 @@ def run_motifs(run_dir, *, split: str = schema.TEST, fraction: float = 0.5,
         "versions": package_versions(("numpy", "pandas", "keras", "tensorflow", "pyjaspar",
                                       "memelite", "logomaker")),
     }
-    atomic_write_json(out / schema.MOTIF_SUMMARY_FILE, result)
-    write_config(run_dir, "motifs", params)
-    step("done")
-    steps.close()
-    return result
+
+
+def _run_ablation(model, dataset, matches, targets, c: MotifsConfig, out: Path, progress: bool) -> list:
+    """Motif ablation on the ``c.split`` pairs; writes ``ablation.csv``; the motifs ablated."""
+    ablated = ablation_motifs(matches, targets, c.max_evalue, c.min_kernels, c.max_ablation_motifs)
+    enh, prom, y = dataset.arrays(c.split, balanced=False)
+    table = motif_ablation(model, enh, prom, y, ablated, c.fimo_threshold, c.seed,
+                           progress=progress) if ablated else pd.DataFrame(columns=schema.ABLATION_COLUMNS)
+    write_csv(table, out / schema.MOTIF_ABLATION_FILE)
+    return ablated

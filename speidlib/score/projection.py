@@ -65,7 +65,7 @@ class _Direction:
         n, t, k = features.shape
         return (features.reshape(n * t, k) @ self.kernel + self.bias).reshape(n, t, -1)
 
-    def run(self, steps, n: int, keep_sequence: bool):
+    def run(self, steps, n: int, keep_sequence: bool, state=None):
         """The recurrence over projected steps (given in processing order).
 
         Parameters
@@ -73,14 +73,19 @@ class _Direction:
         steps : iterable of arrays shape=(n, 4U), the projected inputs in processing order
         n : rows
         keep_sequence : also return every step's output
+        state : ``(h, c)``, each shape=(n, U), to continue from; zeros if None
 
         Returns
         -------
-        h : shape=(n, U), the last output; seq : list of shape=(n, U) per step, or None
+        h : shape=(n, U), the last output; c : shape=(n, U), the last cell state;
+        seq : list of shape=(n, U) per step, or None
         """
         u = self.units
-        h = np.zeros((n, u), dtype=np.float32)
-        c = np.zeros((n, u), dtype=np.float32)
+        if state is None:
+            h = np.zeros((n, u), dtype=np.float32)
+            c = np.zeros((n, u), dtype=np.float32)
+        else:
+            h, c = (np.asarray(a, dtype=np.float32) for a in state)
         seq = [] if keep_sequence else None
         for z in steps:
             z = z + h @ self.recurrent
@@ -90,27 +95,32 @@ class _Direction:
             h = gates[:, 3 * u:] * self.act(c)
             if keep_sequence:
                 seq.append(h)
-        return h, seq
+        return h, c, seq
 
 
 class _Pool:
     """Projected elements of one branch, in reusable slots; shape=(capacity, T, 2, 4U)."""
 
-    def __init__(self, n_elements: int, steps: int, width: int):
+    def __init__(self, n_elements: int, steps: int, width: int, units: int, sequences: bool):
         self.steps, self.width = steps, width
         self.data = np.empty((0, steps, 2, width), dtype=np.float32)
+        # the element's own prefix of one direction's recurrence: h and c after its
+        # steps (and each step's output when the LSTM returns sequences)
+        self.prefix = np.empty((0, 2 + (steps if sequences else 0), units), dtype=np.float32)
         self.free: list[int] = []
         self.slot = np.full(n_elements, -1, dtype=np.int64)
         self.peak = 0
 
-    def add(self, elements: np.ndarray, projected: np.ndarray) -> None:
+    def add(self, elements: np.ndarray, projected: np.ndarray, prefix: np.ndarray) -> None:
         while len(self.free) < len(elements):
             old = len(self.data)
             grow = max(len(elements) - len(self.free), old, 16)
             self.data = np.concatenate([self.data, np.empty((grow, *self.data.shape[1:]), np.float32)])
+            self.prefix = np.concatenate([self.prefix, np.empty((grow, *self.prefix.shape[1:]), np.float32)])
             self.free.extend(range(old + grow - 1, old - 1, -1))
         slots = np.array([self.free.pop() for _ in range(len(elements))], dtype=np.int64)
         self.data[slots] = projected
+        self.prefix[slots] = prefix
         self.slot[elements] = slots
         self.peak = max(self.peak, int((self.slot >= 0).sum()))
 
@@ -169,6 +179,24 @@ class ProjectionCachedScorer:
                         batch_size=self.batch_size)
         return np.stack([self.forward.project(feats), self.backward.project(feats)], axis=2)
 
+    def prefix(self, branch: str, projected: np.ndarray) -> np.ndarray:
+        """The part of the recurrence that one element determines alone, shape=(n, 2 [+ T], U).
+
+        The forward LSTM reads the enhancer's steps first and the backward LSTM the
+        promoter's (in reverse), so the forward state after the enhancer, and the
+        backward state after the promoter, depend on that element only: computed once
+        per element, they leave ``Tp`` forward and ``Te`` backward steps per pair.
+        Rows: ``h``, ``c`` and, when the LSTM returns sequences, each step's output in
+        processing order.
+        """
+        n, t = projected.shape[:2]
+        if branch == "enhancer":
+            h, c, seq = self.forward.run((projected[:, i, 0] for i in range(t)), n, self.sequences)
+        else:
+            h, c, seq = self.backward.run((projected[:, i, 1] for i in range(t - 1, -1, -1)), n,
+                                          self.sequences)
+        return np.stack([h, c, *(seq or [])], axis=1)
+
     def score(self, enhancer_codes, promoter_codes, enhancer_index, promoter_index,
               progress: bool = False) -> np.ndarray:
         """Scores, shape=(n_pairs,), in the order of the given pairs.
@@ -216,24 +244,27 @@ class ProjectionCachedScorer:
                 feed.fill(rows.stop)
             se = feeds[0].pool.slot[oe[rows]]
             sp = feeds[1].pool.slot[op[rows]]
-            scores[order[rows]] = self._pairs(feeds[0].pool.data, feeds[1].pool.data, se, sp)
+            scores[order[rows]] = self._pairs(feeds[0].pool.data, feeds[1].pool.data,
+                                              feeds[0].pool.prefix, feeds[1].pool.prefix, se, sp)
             for feed in feeds:
                 feed.release(rows.stop)
             bar.update(rows.stop - rows.start)
 
-    def _pairs(self, enh: np.ndarray, prom: np.ndarray, se: np.ndarray, sp: np.ndarray) -> np.ndarray:
+    def _pairs(self, enh: np.ndarray, prom: np.ndarray, enh_prefix: np.ndarray, prom_prefix: np.ndarray,
+               se: np.ndarray, sp: np.ndarray) -> np.ndarray:
         """Recurrence and head for one batch of pairs given their pool slots, shape=(b,)."""
         te, tp = enh.shape[1], prom.shape[1]
         m = len(se)
-
-        def steps(direction: int, reverse: bool):
-            times = range(te + tp - 1, -1, -1) if reverse else range(te + tp)
-            for t in times:
-                yield enh[se, t, direction] if t < te else prom[sp, t - te, direction]
-
-        hf, seq_f = self.forward.run(steps(0, False), m, self.sequences)
-        hb, seq_b = self.backward.run(steps(1, True), m, self.sequences)
+        pe, pp = enh_prefix[se], prom_prefix[sp]
+        # forward: from the enhancer's prefix over the promoter's steps; backward: from the
+        # promoter's prefix over the enhancer's steps, last to first
+        hf, _, seq_f = self.forward.run((prom[sp, t, 0] for t in range(tp)), m, self.sequences,
+                                        state=(pe[:, 0], pe[:, 1]))
+        hb, _, seq_b = self.backward.run((enh[se, t, 1] for t in range(te - 1, -1, -1)), m,
+                                         self.sequences, state=(pp[:, 0], pp[:, 1]))
         if self.sequences:
+            seq_f = [pe[:, 2 + t] for t in range(te)] + seq_f
+            seq_b = [pp[:, 2 + t] for t in range(tp)] + seq_b
             # Bidirectional flips the backward outputs back into time order
             feats = np.concatenate([np.stack(seq_f, axis=1), np.stack(seq_b[::-1], axis=1)], axis=-1)
         else:
@@ -256,13 +287,15 @@ class _Feed:
         self.q = self.r = 0
         self.n_used = len(used)
         steps = (scorer.enhancer_branch if branch == "enhancer" else scorer.promoter_branch).output.shape[1]
-        self.pool = _Pool(len(codes), int(steps), 4 * scorer.forward.units)
+        self.pool = _Pool(len(codes), int(steps), 4 * scorer.forward.units, scorer.forward.units,
+                          scorer.sequences)
 
     def fill(self, stop: int) -> None:
         """Project every element first used before pair position ``stop`` (whole batches)."""
         while self.q < len(self.queue) and self.first[self.q] < stop:
             chunk = self.queue[self.q:self.q + self.batch]
-            self.pool.add(chunk, self.scorer.project(self.branch, self.codes[chunk]))
+            projected = self.scorer.project(self.branch, self.codes[chunk])
+            self.pool.add(chunk, projected, self.scorer.prefix(self.branch, projected))
             self.q += len(chunk)
 
     def release(self, stop: int) -> None:

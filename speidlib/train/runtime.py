@@ -254,3 +254,23 @@ def synchronize_batchnorm(model, synchronized: bool = True) -> int:
             changed += 1
         stack.extend(getattr(layer, "layers", []) or [])
     return changed
+
+
+def release_keras_state() -> None:
+    """Forget the models and graphs Keras holds, and give freed memory back to the system.
+
+    For one process that trains or scores several runs one after the other (notebook 04
+    trains one model per cell line): without it each run's TensorFlow state stays
+    resident beside the next one's.
+    """
+    import ctypes
+    import gc
+
+    import keras
+
+    keras.backend.clear_session()
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: the freed memory is reused, not returned
+        pass
