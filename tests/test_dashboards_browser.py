@@ -139,7 +139,9 @@ def voila_fresh(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def browser(voila):
+def chromium():
+    """One Playwright and one browser for the module: a second sync_playwright() while the
+    first is open fails ("Sync API inside the asyncio loop")."""
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
@@ -147,11 +149,13 @@ def browser(voila):
 
 
 @pytest.fixture(scope="module")
-def browser_fresh(voila_fresh):
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+def browser(voila, chromium):
+    return chromium
+
+
+@pytest.fixture(scope="module")
+def browser_fresh(voila_fresh, chromium):
+    return chromium
 
 
 class Page:

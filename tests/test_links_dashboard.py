@@ -78,7 +78,8 @@ def test_ranks_of_the_fixture():
     assert t.loc[("E3", "GENEB"), [ENHANCER_RANK, PROMOTER_RANK]].tolist() == [2, 3]
 
 
-def test_opens_the_scored_run_on_the_best_links_enhancer(root):
+def test_opens_the_scored_run_on_the_best_links_enhancer(root, monkeypatch):
+    monkeypatch.setenv(schema.EXAMPLE_RUNS_ENV, "")   # the checkout's example runs are listed too otherwise
     m = LinksModel(root)
     assert m.runs == ("a_empty", "scored", "z_broken")   # folders with genome_wide/ count as runs
     assert m.run == "scored" and m.error == ""      # a_empty has no scored file
