@@ -1,4 +1,4 @@
-"""What the convolution kernels learned, in motifs: kernel -> PFM, Tomtom, redundancy, ablation.
+"""What the convolution kernels learned: kernel -> PFM (matching, null and ablation are beside it).
 
 Kernel to PFM follows Alipanahi et al. 2015 (DeepBind), supplementary section
 10.2, as DanQ and the SPEID preprint used it: every kernel is scanned over a
@@ -31,18 +31,8 @@ Where the activation's zero lies (``baseline``)
     ``baseline="zero"`` is the rule applied to ``conv + bias`` as it is (and
     what a bare kernel without a model gets).
 
-The matched PFMs are compared with JASPAR CORE vertebrates by Tomtom
-(``memelite.tomtom``); ``E = p * number of targets`` as in MEME's Tomtom, and
-q-values are Benjamini-Hochberg over one kernel's p-values against every
-target. Redundancy follows the preprint: a TF counts the kernels of each
-branch that match any of its matrices with ``E < 0.5``, and is reported when
-at least 3 kernels do.
-
-Motif importance is measured by ablation: each motif's FIMO hits
-(``memelite.fimo``) in one branch's windows are replaced with random bases,
-and the change in AUPR and mean score is set beside a control that
-randomises as many bases of the same windows at random positions outside the
-hits.
+Matching to JASPAR is :mod:`speidlib.interpret.matching`; the null of untrained
+kernels :mod:`speidlib.interpret.null`; motif ablation :mod:`speidlib.interpret.ablation`.
 """
 from __future__ import annotations
 

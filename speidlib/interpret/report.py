@@ -1,48 +1,11 @@
-"""What the convolution kernels learned, in motifs: kernel -> PFM, Tomtom, redundancy, ablation.
+"""``speid motifs``: kernels -> PFMs -> JASPAR matches against a null, logos, ablation.
 
-Kernel to PFM follows Alipanahi et al. 2015 (DeepBind), supplementary section
-10.2, as DanQ and the SPEID preprint used it: every kernel is scanned over a
-set of windows (the held-out windows by default); the kernel-width
-subsequences whose activation exceeds ``fraction`` (0.5) of the kernel's
-largest activation over the whole set are stacked into a position frequency
-matrix, and low-information flanks are trimmed.
-
-*Activation* here is the convolution of the one-hot window with the kernel
-plus its bias, with ``valid`` padding, before any ReLU: the activation at
-position ``p`` belongs to ``window[p : p + w]``. This is the same quantity
-whether or not the model's layer carries a ReLU (``> fraction * max`` with a
-positive maximum is unchanged by rectification), and its positions do not
-depend on the layer's padding.
-
-Where the activation's zero lies (``baseline``)
-    "``fraction`` of the maximum" presumes that zero means "nothing here", as
-    in DeepBind, whose rectification threshold is learned. In SPEID the
-    pooled branch outputs go through a BatchNorm (``merge_bn``), which
-    removes any constant offset: a kernel can carry any constant in its
-    bias, or spread over its four bases at a position, without changing what
-    the network computes, and a trained SPEID kernel's zero sits near the
-    median of random sequence. There, half the maximum admits thousands of
-    background subsequences, and the PFM is a blur of the motif and noise.
-    By default (``baseline="batchnorm"``) activations are therefore measured
-    from the level that BatchNorm maps to zero, ``mu - beta * sigma / gamma``
-    per kernel (its running mean ``mu``, standard deviation ``sigma``, scale
-    ``gamma`` and shift ``beta``; ``mu`` alone where ``gamma <= 0``): the
-    level the LSTM reads as nothing. The rest of the rule is unchanged.
-    ``baseline="zero"`` is the rule applied to ``conv + bias`` as it is (and
-    what a bare kernel without a model gets).
-
-The matched PFMs are compared with JASPAR CORE vertebrates by Tomtom
-(``memelite.tomtom``); ``E = p * number of targets`` as in MEME's Tomtom, and
-q-values are Benjamini-Hochberg over one kernel's p-values against every
-target. Redundancy follows the preprint: a TF counts the kernels of each
-branch that match any of its matrices with ``E < 0.5``, and is reported when
-at least 3 kernels do.
-
-Motif importance is measured by ablation: each motif's FIMO hits
-(``memelite.fimo``) in one branch's windows are replaced with random bases,
-and the change in AUPR and mean score is set beside a control that
-randomises as many bases of the same windows at random positions outside the
-hits.
+:func:`run_motifs` (parameters in :class:`MotifsConfig`) reads a run's model and
+held-out windows and writes ``RUN/motifs/`` (file names in :mod:`speidlib.schema`);
+the method of each step is described in :mod:`speidlib.interpret.kernels`
+(kernel -> PFM), :mod:`speidlib.interpret.matching` (Tomtom and redundancy),
+:mod:`speidlib.interpret.null` (the null of untrained kernels) and
+:mod:`speidlib.interpret.ablation`.
 """
 from __future__ import annotations
 

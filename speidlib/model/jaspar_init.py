@@ -1,54 +1,9 @@
-"""SPEID in Keras 3: presets, the network, and JASPAR initialisation.
+"""JASPAR initialisation: about half of a branch's kernels start as JASPAR motifs.
 
-The network (preprint Sections 2.1-2.2) has two branches, one per element,
-each a 1-D convolution (kernels of 40 bp) with ReLU and max-pooling (20/20).
-The pooled branch outputs are concatenated **along the sequence axis**, then
-BatchNorm, Dropout, a bidirectional LSTM, BatchNorm, Dropout, a dense layer
-with BatchNorm and ReLU, Dropout and a single sigmoid unit::
-
-    enhancer (We, 4) -> enhancer_conv -> pool [-> ReLU] ┐
-    promoter (Wp, 4) -> promoter_conv -> pool [-> ReLU] ┴> merge (axis 1)
-      -> BN -> Dropout -> bilstm                       = the *features* part
-      -> BN -> Dropout [-> Flatten] -> dense -> BN -> ReLU [-> BN] -> Dropout
-      -> logit [-> BN] -> sigmoid                      = the *head*
-
-Every preset lives in :data:`PRESETS` (``paper``, ``original``, ``cpu``);
-``ModelConfig.to_dict()`` is what a run records in ``RUN/config.json``.
-
-Pooling before the ReLU, and one layer per branch
-    ``max_pool(relu(x)) == relu(max_pool(x))`` exactly, because ReLU is
-    monotone, and the pooled tensor is 20x smaller than the convolution's
-    output, so the presets pool first. By default (``fused_conv=True``) each
-    branch is one :class:`speidlib.model.layers.PooledConv1D` named
-    ``enhancer_conv`` / ``promoter_conv``: convolution without bias, max-pool,
-    then bias and ReLU on the pooled tensor (also exact). It holds the
-    ``Conv1D`` weights (``kernel``, ``bias``), so kernel motifs read the same
-    way; its output is the pooled, rectified tensor. ``fused_conv=False``
-    builds the plain ``Conv1D -> MaxPooling1D -> Activation`` layers
-    (``pool_before_activation=False`` puts the ReLU first, as the preprint
-    writes it). ``benchmarks/RESULTS.md`` measures the forms against each
-    other.
-
-JASPAR initialisation
-    As in the preprint, 525 of 1,024 kernels per branch (the same share of
-    smaller presets) start from JASPAR CORE vertebrate motifs (pyjaspar,
-    default release JASPAR2024; the preprint used JASPAR2016, which
-    ``jaspar_release`` can name), each at a uniform random offset inside the
-    kernel. The preprint says "position weight matrix"; its released code
-    wrote the position *frequency* matrix minus the 0.25 background, which
-    keeps the values in [-0.25, 0.75], on the scale of the learned weights;
-    that is the default (``jaspar_matrix="pfm_centered"``), log2-odds is
-    ``"pwm"``. The rest of every kernel, and all other kernels, keep Keras'
-    Glorot-uniform start (the preprint's "standard uniform" would put every
-    weight in [0, 1); the released code, like this one, kept the framework's
-    initialiser). Biases start at 0 (in `original`, motif kernels draw theirs from
-    U(-1, 0), as released). :func:`jaspar_init_table` lists which
-    motif went where; it depends only on the config and the seed.
-
-Only ``keras`` and ``keras.ops`` are used, so the model also runs on JAX.
-The model is one flat functional graph, so ``model.get_layer(schema.ENHANCER_CONV)``
-works; :func:`split_model` cuts it into the frozen *features* part and the
-*head* (sharing the same layer objects) for stage 2 of training.
+:func:`jaspar_init_table` draws the motifs (and, for the ``original`` preset,
+their offsets and biases as the released code does); :func:`apply_jaspar_init`
+writes them into a built model's convolution kernels. The table is saved as
+``RUN/jaspar_init.csv`` by ``speid train``.
 """
 from __future__ import annotations
 

@@ -1,32 +1,10 @@
-"""Two-stage SPEID training (preprint Section 2.3), with checkpoints and resume.
+"""Checkpoints of two-stage training: resume exactly where a run stopped.
 
-Stage 1, :func:`pretrain`
-    The whole network on the balanced set (negatives plus the augmented,
-    shifted positives), Adam, binary cross-entropy; validation on the
-    balanced validation set after every epoch; the best epoch (by
-    ``config.monitor``) is kept and training stops after ``config.patience``
-    epochs without improvement.
-Stage 2, :func:`retrain_head`
-    Convolutions, merge BatchNorm and LSTM frozen (in inference mode: BatchNorm
-    uses its moving statistics, dropout is off); the dense head is retrained
-    on the original, imbalanced training pairs. Because the frozen part is a
-    fixed function in this stage, its output is computed **once**
-    (:func:`compute_features`) and the head is trained on the cached features;
-    ``cache=False`` trains through the frozen full model instead (same result,
-    for tests and benchmarks).
-
-Every epoch ends with validation AUROC/AUPR, a tqdm bar line, and, when a
-checkpoint directory is given, an atomic checkpoint: weights and optimizer
-state go to new files, then ``state.json`` (the commit point) names them and
-holds the history so far, then ``history.csv`` is rewritten from it. A run
-killed at any moment resumes from the last committed epoch, and
-``history.csv`` never repeats or skips an epoch.
-
-Batch sources are anything ``keras.Model.fit`` takes that can also be
-indexed: ``source[i] -> (x, y)`` for ``i < len(source)``, in a fixed order
-within an epoch (a :class:`keras.utils.PyDataset` such as
-:class:`speidlib.data.batches.PairBatches`, or :class:`ArrayBatches` here).
-:func:`train_run` is the one function that knows about ``RUN/dataset.h5``.
+:class:`Checkpoints` keeps ``RUN/checkpoints/``: weights and optimizer state of
+the last and the best epoch, the dropout random state and ``state.json``, the
+commit point written last (atomically), so a run killed at any moment resumes
+from the last committed epoch with the same weights and history as an
+unbroken run.
 """
 from __future__ import annotations
 

@@ -1,16 +1,6 @@
-"""Which bases drive one pair's score: in-silico mutagenesis and gradient x input.
+"""Plotly figure of one pair's attribution tracks, with element bounds and motif hits.
 
-Both methods work on the model's *logit* by default, ``log(p / (1 - p))`` of
-its sigmoid output ``p``, where effects add up instead of saturating; pass
-``output="probability"`` for the raw score.
-
-- In-silico mutagenesis (ISM): every position of both windows is set to each
-  of the 3 other bases, one at a time; ``scores[i, b]`` is the change in
-  output when position ``i`` becomes base ``b`` (0 for the reference base).
-  The per-position summary is minus the mean change over the alternatives,
-  i.e. how much the reference base adds compared with the others.
-- Gradient x input: ``scores[i, b] = d output / d x[i, b] * x[i, b]``, non-zero
-  only at the reference base; the summary is the row sum.
+The attributions themselves are computed in :mod:`speidlib.interpret.attribution`.
 """
 from __future__ import annotations
 
