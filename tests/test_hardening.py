@@ -226,6 +226,27 @@ def test_index_goes_to_the_cache_when_the_fasta_folder_is_read_only(tmp_path, mo
         ro.chmod(0o755)
 
 
+def test_index_goes_to_the_cache_when_the_fasta_folder_is_not_writable(tmp_path, monkeypatch):
+    """The same fallback, on any user (root included): the FASTA's folder reported unwritable."""
+    from speidlib.data import genome as G
+
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    (ro / "g.fa").write_text(">chr1\nACGT\n")
+    real_access = os.access
+    monkeypatch.setattr(G.os, "access", lambda path, mode: False if Path(path) == ro else real_access(path, mode))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    with Genome(ro / "g.fa") as g:
+        assert g.index_path.parent == tmp_path / "cache" / "speid" / "fai"
+        assert g.fetch("chr1", 0, 4).tolist() == [0, 1, 2, 3]
+    assert not (ro / "g.fa.fai").exists()
+    # and when the cache cannot be written either: one line saying so
+    monkeypatch.setattr(G.os, "access", lambda path, mode: False)
+    (ro / "h.fa").write_text(">chr1\nACGT\n")
+    with pytest.raises(ValueError, match="cannot be written there or in"):
+        Genome(ro / "h.fa")
+
+
 def test_fasta_path_that_is_a_folder_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="is a folder, not a FASTA file"):
         Genome(tmp_path)
