@@ -38,6 +38,7 @@ from speidlib import schema as S
 from speidlib.data.assembly import check_assembly, genome_assembly, identify_assembly
 from speidlib.data.crispr import evaluable_pairs, read_crispr_benchmark
 from speidlib.data.genome import Genome
+from speidlib.evaluate.metrics import resample_weights
 from speidlib.io import atomic_path, atomic_write_json
 from speidlib.rundir import load_model
 from speidlib.score.core import ElementCachedScorer
@@ -122,15 +123,8 @@ def curve_metrics(y, s, n_bootstrap: int = 1000, seed: int = 0, level: float = 0
     for m in names:
         out[f"{m}_low"] = out[f"{m}_high"] = float("nan")
     if n_bootstrap > 0:
-        rng = np.random.default_rng(seed)
-        n = y.size
-        chunk = max(1, max_cells // n)
-        parts = []
-        for start in range(0, n_bootstrap, chunk):
-            b = min(chunk, n_bootstrap - start)
-            idx = rng.integers(0, n, size=(b, n))
-            w = np.bincount((idx + n * np.arange(b)[:, None]).ravel(), minlength=b * n).reshape(b, n)
-            parts.append(_weighted_curve_metrics(w, y, s, recall))
+        parts = [_weighted_curve_metrics(w, y, s, recall)
+                 for w in resample_weights(y.size, n_bootstrap, seed, max_cells)]
         q = [100 * (1 - level) / 2, 100 * (1 + level) / 2]
         for m in names:
             v = np.concatenate([p[m] for p in parts])

@@ -174,16 +174,25 @@ def bootstrap_metrics(y, s, threshold: float, n_bootstrap: int = 1000, seed: int
     y, s = checks.labels_scores(y, s)
     if n_bootstrap < 1:
         raise ValueError(f"n_bootstrap must be at least 1, got {n_bootstrap}")
-    n = y.size
+    parts = [_weighted_metrics(w, y, s, threshold)
+             for w in resample_weights(y.size, n_bootstrap, seed, max_cells)]
+    return {m: np.concatenate([p[m] for p in parts]) for m in METRICS}
+
+
+def resample_weights(n: int, n_bootstrap: int, seed: int = 0, max_cells: int = 4_000_000):
+    """Bootstrap resamples of ``n`` items as count weights, in chunks that bound memory.
+
+    Yields
+    ------
+    np.ndarray, shape=(b, n), int: how often each item is drawn in each of ``b``
+    resamples (``b`` at most ``max_cells // n``); ``n_bootstrap`` resamples in all.
+    """
     rng = np.random.default_rng(seed)
     chunk = max(1, max_cells // n)
-    parts = []
     for start in range(0, n_bootstrap, chunk):
         b = min(chunk, n_bootstrap - start)
         idx = rng.integers(0, n, size=(b, n))
-        w = np.bincount((idx + n * np.arange(b)[:, None]).ravel(), minlength=b * n).reshape(b, n)
-        parts.append(_weighted_metrics(w, y, s, threshold))
-    return {m: np.concatenate([p[m] for p in parts]) for m in METRICS}
+        yield np.bincount((idx + n * np.arange(b)[:, None]).ravel(), minlength=b * n).reshape(b, n)
 
 
 def bootstrap_ci(y, s, threshold: float, n_bootstrap: int = 1000, seed: int = 0,
