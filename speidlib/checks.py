@@ -70,3 +70,18 @@ def branch(name: str) -> str:
     if name not in schema.BRANCHES:
         raise ValueError(f"branch must be one of {schema.BRANCHES}, got {name!r}")
     return name
+
+
+def numeric_columns(df: pd.DataFrame, columns, where, hint: str = "") -> None:
+    """Convert ``columns`` of ``df`` to numbers in place; a located error at the first that is not.
+
+    ``where(row)`` names the 0-based table row in the message (e.g. file and line);
+    ``hint`` ends it (what to do).
+    """
+    for col in columns:
+        values = pd.to_numeric(df[col], errors="coerce")
+        if values.isna().any():
+            row = int(np.flatnonzero(values.isna().to_numpy())[0])
+            raise ValueError(f"{where(row)}: column {col!r} must be a number, "
+                             f"got {df[col].iloc[row]!r}.{' ' + hint if hint else ''}")
+        df[col] = values

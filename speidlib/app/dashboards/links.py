@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import traitlets as tl
 
-from speidlib import schema
+from speidlib import checks, schema
 from speidlib.app.dashboards.runs import RunModel, describe_error
 from speidlib.rundir import read_config
 from speidlib.score.formats import (
@@ -64,14 +64,10 @@ def read_link_file(path) -> pd.DataFrame:
     except (pd.errors.ParserError, pd.errors.EmptyDataError, KeyError, UnicodeDecodeError) as e:
         raise ValueError(f"{path} is not a scored links file ({type(e).__name__}: {e}); "
                          "write it with `speid score`.") from e
-    for col in (schema.ENHANCER_START, schema.ENHANCER_END, schema.PROMOTER_START,
-                schema.PROMOTER_END, schema.DISTANCE, schema.SCORE, ENHANCER_RANK, PROMOTER_RANK):
-        values = pd.to_numeric(links[col], errors="coerce")
-        if values.isna().any():
-            row = int(np.flatnonzero(values.isna().to_numpy())[0])
-            raise ValueError(f"{path}, row {row + 1} of the table: {col!r} must be a number, "
-                             f"got {links[col].iloc[row]!r}; write it with `speid score`.")
-        links[col] = values
+    checks.numeric_columns(links, (schema.ENHANCER_START, schema.ENHANCER_END, schema.PROMOTER_START,
+                                   schema.PROMOTER_END, schema.DISTANCE, schema.SCORE, ENHANCER_RANK,
+                                   PROMOTER_RANK),
+                           lambda row: f"{path}, row {row + 1} of the table", "Write it with `speid score`.")
     links[schema.CHROM] = links[schema.CHROM].astype(str)
     for col in (schema.ENHANCER_NAME, schema.PROMOTER_NAME):
         links[col] = links[col].astype(str)

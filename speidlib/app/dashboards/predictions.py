@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import traitlets as tl
 
-from speidlib import schema
+from speidlib import checks, schema
 from speidlib.app.dashboards.runs import RunModel, describe_error, require_files
 from speidlib.app.quiet import import_tensorflow_quietly
 from speidlib.data.dataset import Dataset
@@ -62,13 +62,7 @@ def read_predictions(run_dir) -> pd.DataFrame:
                          f"rewrite it with `speid evaluate {run_dir}`.")
     if df.empty:
         raise ValueError(f"{path} holds no pairs.")
-    for col in _NUMERIC:
-        values = pd.to_numeric(df[col], errors="coerce")
-        if values.isna().any():
-            row = int(np.flatnonzero(values.isna().to_numpy())[0])
-            raise ValueError(f"{path}, row {row + 2}: column {col!r} must be a number, "
-                             f"got {df[col].iloc[row]!r}.")
-        df[col] = values
+    checks.numeric_columns(df, _NUMERIC, lambda row: f"{path}, row {row + 2}")  # row 1 is the header
     df[schema.CHROM] = df[schema.CHROM].astype(str)
     return df.reset_index(drop=True)
 
