@@ -86,9 +86,10 @@ MOTIF_MATCH_COLUMNS = ["branch", "kernel", "kernel_name", "target_id", "target_n
                        "evalue", "qvalue", "offset", "strand", "overlap", "n_sites", "width", "rank"]
 TF_SUMMARY_COLUMNS = ["tf", "target_id", "n_enhancer_kernels", "n_promoter_kernels",
                       "redundant_enhancer", "redundant_promoter", "redundant", "best_evalue",
-                      # the same counts for kernels that learned nothing (per null draw),
-                      # one-sided Fisher test per TF and branch, BH over all of them
-                      "n_enhancer_null", "n_promoter_null", "enrichment_enhancer",
+                      # kernels whose best match is the TF, the same for kernels that
+                      # learned nothing (per null draw), one-sided Fisher test per TF and
+                      # branch on these best-match counts, BH over all of them
+                      "n_enhancer_best", "n_promoter_best", "n_enhancer_null", "n_promoter_null", "enrichment_enhancer",
                       "enrichment_promoter", "pvalue_enhancer", "pvalue_promoter",
                       "qvalue_enhancer", "qvalue_promoter", "learned_enhancer",
                       "learned_promoter", "learned"]

@@ -95,8 +95,10 @@ def test_tf_summary_ranks_by_the_null():
     def table(rows):
         return pd.DataFrame(rows, columns=["branch", "kernel", "target_id", "target_name", "evalue"])
 
-    # trained: 6 enhancer kernels match ZNF1, 4 match CTCF; 1 promoter kernel matches CTCF
+    # trained: 6 enhancer kernels match ZNF1 best and a look-alike (LOOK) second, 4 match
+    # CTCF; 1 promoter kernel matches CTCF
     trained = table([("enhancer", k, "MA1", "ZNF1", 0.01) for k in range(6)]
+                    + [("enhancer", k, "MA9", "LOOK", 0.05) for k in range(6)]
                     + [("enhancer", k, "MA2", "CTCF", 0.1) for k in range(6, 10)]
                     + [("promoter", 0, "MA2", "CTCF", 0.2), ("promoter", 1, "MA3", "SP1", 0.9)])
     # null, 2 draws of 20 kernels: CTCF matches 8 enhancer kernels, ZNF1 none
@@ -105,9 +107,13 @@ def test_tf_summary_ranks_by_the_null():
     n, nn = {"enhancer": 20, "promoter": 20}, {"enhancer": 40, "promoter": 40}
     s = matching.tf_summary(trained, null_matches=nullm, n_kernels=n, n_null_kernels=nn, n_null_draws=2)
     assert list(s.columns) == schema.TF_SUMMARY_COLUMNS
-    assert s["tf"].tolist() == ["ZNF1", "CTCF", "MAZ"]            # learned first; SP1 has no E < 0.5
-    z, c, m = (s.set_index("tf").loc[t] for t in ("ZNF1", "CTCF", "MAZ"))
-    assert (z.n_enhancer_kernels, z.n_enhancer_null, z.learned_enhancer, z.learned) == (6, 0, True, True)
+    assert s["tf"].tolist() == ["ZNF1", "CTCF", "MAZ", "LOOK"]    # learned first; SP1 has no E < 0.5
+    z, c, m, look = (s.set_index("tf").loc[t] for t in ("ZNF1", "CTCF", "MAZ", "LOOK"))
+    assert (z.n_enhancer_kernels, z.n_enhancer_best, z.n_enhancer_null, z.learned_enhancer,
+            z.learned) == (6, 6, 0, True, True)
+    # the look-alike matches the same 6 kernels, but is none's best match: not tested, not learned
+    assert (look.n_enhancer_kernels, look.n_enhancer_best, look.learned) == (6, 0, False)
+    assert np.isnan(look.pvalue_enhancer)
     assert (c.n_enhancer_kernels, c.n_enhancer_null, c.n_promoter_kernels) == (4, 4.0, 1)
     assert not c.learned and c.redundant_enhancer                 # redundant, yet no more than the null
     assert (m.n_promoter_kernels, m.n_promoter_null, m.target_id) == (0, 0.5, "")
@@ -122,7 +128,7 @@ def test_tf_summary_ranks_by_the_null():
     np.testing.assert_allclose(z.qvalue_enhancer, false_discovery_control(p_all)[0])
     # without a null: the old ranking, nothing learned
     plain = matching.tf_summary(trained)
-    assert plain["tf"].tolist() == ["ZNF1", "CTCF"] and not plain["learned"].any()
+    assert plain["tf"].tolist() == ["LOOK", "ZNF1", "CTCF"] and not plain["learned"].any()
 
 
 def test_null_draws_are_deterministic_for_a_seed():

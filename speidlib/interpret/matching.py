@@ -190,8 +190,28 @@ def kernel_matches(pfms: Sequence[KernelPFMs], targets=None, release: str | None
     return pd.concat(frames, ignore_index=True)[schema.MOTIF_MATCH_COLUMNS]
 
 
-def kernels_per_tf(matches: pd.DataFrame, max_evalue: float = 0.5) -> pd.DataFrame:
+def best_matches(matches: pd.DataFrame) -> pd.DataFrame:
+    """Each kernel's best match only: its row with the smallest E-value (ties: the first).
+
+    Parameters
+    ----------
+    matches : from :func:`kernel_matches`, any number of rows per kernel
+
+    Returns
+    -------
+    DataFrame, the same columns, one row per (branch, kernel)
+    """
+    order = ["branch", "kernel", "evalue"] + (["rank"] if "rank" in matches.columns else [])
+    ranked = matches.sort_values(order, kind="stable")
+    return ranked.groupby(["branch", "kernel"], sort=False).head(1).reset_index(drop=True)
+
+
+def kernels_per_tf(matches: pd.DataFrame, max_evalue: float = 0.5, best_only: bool = False) -> pd.DataFrame:
     """Kernels of each branch matching each TF (any of its matrices) with ``E < max_evalue``.
+
+    With ``best_only`` a kernel counts only for the TF of its best match
+    (:func:`best_matches`), so a kernel that learned one motif is not also
+    counted for every look-alike JASPAR matrix.
 
     Returns
     -------
@@ -202,6 +222,8 @@ def kernels_per_tf(matches: pd.DataFrame, max_evalue: float = 0.5) -> pd.DataFra
     if missing:
         raise ValueError(f"matches lacks the columns {sorted(missing)}")
     sig = matches[matches["evalue"] < max_evalue]
+    if best_only:
+        sig = best_matches(sig)
     rows = {}
     for tf, g in sig.groupby("target_name", sort=True):
         rows[tf] = {**{b: g.loc[g["branch"] == b, "kernel"].nunique() for b in schema.BRANCHES},
@@ -215,7 +237,7 @@ def tf_summary(matches: pd.DataFrame, max_evalue: float = 0.5, min_kernels: int 
                null_matches: pd.DataFrame | None = None, n_kernels: Mapping[str, int] | None = None,
                n_null_kernels: Mapping[str, int] | None = None, n_null_draws: int = 1,
                alpha: float = 0.05) -> pd.DataFrame:
-    """Redundancy of each TF across kernels (the preprint's rule), set beside a null.
+    """Redundancy of each TF across kernels (the preprint's rule), and a test against a null.
 
     Parameters
     ----------
@@ -235,9 +257,15 @@ def tf_summary(matches: pd.DataFrame, max_evalue: float = 0.5, min_kernels: int 
     -------
     DataFrame with ``schema.TF_SUMMARY_COLUMNS``, one row per TF matched by
     the trained or the null kernels (``target_id`` lists its matched JASPAR
-    matrices, ``;``-separated). Without a null, the enrichment columns are
+    matrices, ``;``-separated). ``n_<branch>_kernels`` counts every kernel
+    matching the TF (the redundancy of the preprint); ``n_<branch>_best``
+    only the kernels whose *best* match is the TF, and ``n_<branch>_null``
+    the same for the null kernels, per draw. The test uses best matches:
+    a kernel that learned MYBL1 also matches look-alike matrices (OVOL2,
+    say) at small E, and counting it for all of them would call the
+    look-alikes learned too. Without a null, the enrichment columns are
     NaN and ``learned`` False, most-matched first. With one, each branch's
-    count is tested against the null's by a one-sided Fisher exact test
+    best-match count is tested against the null's by a one-sided Fisher exact test
     (:func:`speidlib.interpret.null.tf_enrichment`; NaN where neither
     matches the TF in that branch), Benjamini-Hochberg across the tested
     (TF, branch) pairs, and TFs come ranked:
@@ -245,7 +273,8 @@ def tf_summary(matches: pd.DataFrame, max_evalue: float = 0.5, min_kernels: int 
     """
 
     trained = kernels_per_tf(matches, max_evalue)
-    null = None if null_matches is None else kernels_per_tf(null_matches, max_evalue)
+    best = kernels_per_tf(matches, max_evalue, best_only=True)
+    null = None if null_matches is None else kernels_per_tf(null_matches, max_evalue, best_only=True)
     tfs = sorted(set(trained.index) | (set() if null is None else set(null.index)))
     rows = []
     for tf in tfs:
@@ -257,6 +286,7 @@ def tf_summary(matches: pd.DataFrame, max_evalue: float = 0.5, min_kernels: int 
                "redundant": max(n.values()) >= min_kernels,
                "best_evalue": float(trained.at[tf, "best_evalue"]) if tf in trained.index else np.nan}
         for b in schema.BRANCHES:
+            row[f"n_{b}_best"] = int(best.at[tf, b]) if tf in best.index else 0
             row[f"n_{b}_null"] = (int(null.at[tf, b]) if null is not None and tf in null.index else 0)
         rows.append(row)
     df = pd.DataFrame(rows)
@@ -264,7 +294,7 @@ def tf_summary(matches: pd.DataFrame, max_evalue: float = 0.5, min_kernels: int 
         if n_kernels is None or n_null_kernels is None:
             raise ValueError("tf_summary: a null needs n_kernels and n_null_kernels per branch")
         for b in schema.BRANCHES:
-            e = tf_enrichment(df[f"n_{b}_kernels"].to_numpy(), n_kernels[b],
+            e = tf_enrichment(df[f"n_{b}_best"].to_numpy(), n_kernels[b],
                               df[f"n_{b}_null"].to_numpy(), n_null_kernels[b])
             df[f"n_{b}_null"] = df[f"n_{b}_null"] / n_null_draws
             df[f"enrichment_{b}"], df[f"pvalue_{b}"] = e["enrichment"], e["pvalue"]
@@ -272,7 +302,7 @@ def tf_summary(matches: pd.DataFrame, max_evalue: float = 0.5, min_kernels: int 
 
         # only (TF, branch) pairs some kernel matches are tested: the filter is
         # a margin of the Fisher table, so it leaves the tests valid
-        tested = np.concatenate([(df[f"n_{b}_kernels"] + df[f"n_{b}_null"] > 0).to_numpy()
+        tested = np.concatenate([(df[f"n_{b}_best"] + df[f"n_{b}_null"] > 0).to_numpy()
                                  for b in schema.BRANCHES])
         p = np.concatenate([df[f"pvalue_{b}"].to_numpy() for b in schema.BRANCHES])
         q = np.full(len(p), np.nan)
@@ -282,7 +312,7 @@ def tf_summary(matches: pd.DataFrame, max_evalue: float = 0.5, min_kernels: int 
         p, q = p.reshape(len(schema.BRANCHES), -1), q.reshape(len(schema.BRANCHES), -1)
         for i, b in enumerate(schema.BRANCHES):
             df[f"pvalue_{b}"], df[f"qvalue_{b}"] = p[i], q[i]
-            df[f"learned_{b}"] = (q[i] < alpha) & (df[f"n_{b}_kernels"] > df[f"n_{b}_null"])
+            df[f"learned_{b}"] = (q[i] < alpha) & (df[f"n_{b}_best"] > df[f"n_{b}_null"])
         df["learned"] = df["learned_enhancer"] | df["learned_promoter"]
         df["_q"] = df[["qvalue_enhancer", "qvalue_promoter"]].min(axis=1)
     else:

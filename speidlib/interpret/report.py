@@ -10,7 +10,6 @@ the method of each step is described in :mod:`speidlib.interpret.kernels`
 from __future__ import annotations
 
 import dataclasses
-
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
