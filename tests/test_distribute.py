@@ -109,6 +109,34 @@ def test_unknown_device_is_refused_with_a_sentence():
         distribution_strategy("/gpu:7")
 
 
+KEYS_SCRIPT = textwrap.dedent("""
+    import tensorflow as tf
+
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    from speidlib.train.runtime import distribution_strategy
+
+    for shape in ([3], [5], [2, 2]):   # each strategy's first all-reduce has another shape
+        strategy = distribution_strategy("cpu:0,cpu:1")
+        step = tf.function(lambda: strategy.run(
+            lambda: tf.distribute.get_replica_context().all_reduce("sum", tf.ones(shape))))
+        print("RESULT", [r.numpy().tolist() for r in strategy.experimental_local_results(step())])
+""")
+
+
+def test_strategies_one_after_another_in_one_process_do_not_share_collective_keys(tmp_path):
+    """Every strategy numbers its all-reduces from the same start, and the runtime remembers each
+    number's shape for the life of the process: without fresh keys per strategy the second one
+    fails with "Shape mismatch in the collective instance 100"."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
+    proc = subprocess.run([sys.executable, "-c", KEYS_SCRIPT], capture_output=True, text=True,
+                          env=env, timeout=300, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    results = [json.loads(l[7:]) for l in proc.stdout.splitlines() if l.startswith("RESULT ")]
+    # two replicas, each all-reducing ones: sums of 2, in the shape that strategy asked for
+    assert results == [[[2.0] * 3] * 2, [[2.0] * 5] * 2, [[[2.0, 2.0]] * 2] * 2]
+
+
 RESUME_SCRIPT = textwrap.dedent("""
     import json, shutil, sys
     from pathlib import Path
@@ -157,12 +185,11 @@ RESUME_SCRIPT = textwrap.dedent("""
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="known bug: with 2 pretraining epochs, retrain_head under "
-                   "MirroredStrategy fails (collective shape mismatch between replicas, [4609] vs [64]) "
-                   "even without a resume; strict, so fixing it turns this test on")
 def test_resume_under_mirrored_strategy_equals_an_unbroken_run(tmp_path):
     """Checkpoints and resume work under the strategy: stop after the first pretraining epoch on
-    two devices, resume, and end where the unbroken two-device run ends."""
+    two devices, resume, and end where the unbroken two-device run ends. Three two-device runs in
+    one process: before each strategy got its own collective keys, the third one's stage 2 failed
+    (collective shape mismatch between replicas, [4609] vs [64])."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
     proc = subprocess.run([sys.executable, "-c", RESUME_SCRIPT, str(tmp_path)], capture_output=True,
                           text=True, env=env, timeout=900)

@@ -244,6 +244,43 @@ def test_interrupted_and_resumed_run_equals_an_unbroken_one(run_dir, trained, tm
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-5)
 
 
+class _OptimizerAtStart(keras.callbacks.Callback):
+    """Record the stage-1 optimizer's variables when its (resumed) fit begins."""
+
+    def __init__(self):
+        super().__init__()
+        self.arrays = None
+
+    def on_train_begin(self, logs=None):
+        if self.model.name != "head" and self.arrays is None:
+            self.arrays = [np.array(v.numpy()) for v in self.model.optimizer.variables]
+
+
+def test_resume_restores_the_adam_state_of_the_stopped_epoch(run_dir, tmp_path):
+    import shutil
+    import warnings
+
+    run = tmp_path / "run"
+    shutil.copytree(run_dir, run)
+    kw = dict(preset=TINY, pretrain_epochs=2, retrain_epochs=1, progress=False, seed=3)
+    with pytest.raises(KeyboardInterrupt):
+        T.train_run(run, callbacks=[_StopAfter("pretrain", 1)], **kw)
+    state = json.loads((run / schema.CHECKPOINT_DIR / schema.CHECKPOINT_STATE).read_text())
+    with np.load(run / schema.CHECKPOINT_DIR / state["optimizer"]) as z:
+        saved = [z[f"arr_{i}"] for i in range(len(z.files))]
+    look = _OptimizerAtStart()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        T.train_run(run, resume=True, callbacks=[look], **kw)
+    # no part of the checkpoint is skipped (the weights file's copy of the optimizer state included)
+    assert not [w for w in caught if "Skipping variable loading" in str(w.message)]
+    assert len(look.arrays) == len(saved) > 2          # step, learning rate and the Adam moments
+    assert int(look.arrays[0]) == int(saved[0]) > 0    # the step count of the stopped epoch
+    for a, b in zip(look.arrays, saved):
+        np.testing.assert_array_equal(a, b)
+    assert sum(np.abs(a).max() > 0 for a in saved[2:]) > len(saved[2:]) // 2   # moments, not zeros
+
+
 _SCRIPT = textwrap.dedent("""
     import sys, time, keras
     from speidlib.model.presets import ModelConfig

@@ -152,7 +152,9 @@ def distribution_strategy(devices=None):
     device, no replication). Under a mirrored strategy each batch the batch
     source yields (the preset's ``batch_size``) is the *global* batch: it is
     split evenly across the replicas, and gradients are summed across them,
-    so the step is the same as on one device.
+    so the step is the same as on one device. Each call returns a new strategy
+    whose collective keys no earlier one used (:func:`_fresh_collective_keys`),
+    so one process may train (and resume) several runs on several devices.
 
     Parameters
     ----------
@@ -184,7 +186,30 @@ def distribution_strategy(devices=None):
                          f"visible devices: {', '.join(sorted(visible)) or 'none'}")
     if len(names) < 2:
         return tf.distribute.get_strategy()
+    _fresh_collective_keys(tf.distribute.MirroredStrategy)
     return tf.distribute.MirroredStrategy(names)
+
+
+COLLECTIVE_KEY_STEP = 100_000   # group keys one strategy may use; TensorFlow's own tests step so
+
+
+def _fresh_collective_keys(strategy_class) -> None:
+    """Give the next ``strategy_class`` collective keys no earlier strategy of this process used.
+
+    Each ``MirroredStrategy`` numbers its all-reduce groups and instances from the
+    class attribute ``_collective_key_base`` (0 unless set), while TensorFlow's
+    runtime remembers every (group, instance) it has seen, with its tensor shape,
+    until the process ends. A second strategy in the same process (a resume or
+    a second run after a first: notebooks, the study, tests) then reuses the
+    first one's keys, and when its ops come in another order the replicas fail
+    with "Shape mismatch in the collective instance ...". Raising the base before
+    every strategy keeps each one's keys apart, as TensorFlow's tests do.
+    """
+    if hasattr(strategy_class, "_collective_key_base"):
+        strategy_class._collective_key_base += COLLECTIVE_KEY_STEP
+    else:  # a TensorFlow without the attribute: a second strategy per process may fail
+        logger.warning("tf.distribute.MirroredStrategy has no _collective_key_base; run one "
+                       "multi-device training per process")
 
 
 def replica_batch_size(global_batch_size: int, replicas: int) -> int:

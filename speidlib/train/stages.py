@@ -275,10 +275,13 @@ def _run_stage(stage, fit_model, weights_model, train_batches, evaluate, epochs,
     st = checkpoints.state
     done = st["epoch"]
     if st["weights"] and done > 0:
-        checkpoints.restore_weights(weights_model, st["weights"])
+        # the optimizer first: a weights file also holds the state of a compiled model's optimizer,
+        # which Keras skips (with a warning) while the optimizer is unbuilt; the .optimizer.npz and
+        # the weights file were written at the same epoch's end and hold the same state
         if st["optimizer"]:
             checkpoints.restore_optimizer(fit_model.optimizer, fit_model.trainable_variables,
                                           st["optimizer"])
+        checkpoints.restore_weights(weights_model, st["weights"])
     if st.get("rng"):  # dropout masks continue as in an unbroken run
         checkpoints.restore_rng([weights_model, fit_model], st["rng"])
     if st["weights"] and done > 0:
