@@ -93,9 +93,12 @@ def existing_run(run_dir) -> list[str]:
 def clear_run(run_dir) -> list[str]:
     """Remove every artifact of ``schema.RUN_FILES`` from a run directory; the names removed.
 
-    Other files in the folder are left alone.
+    The scored links of ``schema.RUN_OUTPUT_DIRS`` go with them (they were made
+    from the run's model). Other files in the folder are left alone.
     """
     removed = existing_run(run_dir)
+    if removed:
+        removed += [n for n in schema.RUN_OUTPUT_DIRS if (Path(run_dir) / n).exists()]
     for name in removed:
         path = Path(run_dir) / name
         if path.is_dir() and not path.is_symlink():

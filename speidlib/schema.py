@@ -147,3 +147,6 @@ ALL = "all"                                 # the cell type / data set of pooled
 RUN_FILES = (DATASET_FILE, CONFIG_FILE, LEAKAGE_FILE, MODEL_FILE, HISTORY_FILE, CHECKPOINT_DIR,
              METRICS_FILE, PREDICTIONS_FILE, PREDICTIONS_BEDPE, MOTIFS_DIR, JASPAR_INIT_FILE,
              INITIAL_KERNELS_FILE, CROSS_CELL_DIR, RUN_NOTEBOOKS_DIR)
+# written into a run by `speid score` (anywhere the user likes, so not refused as an --out),
+# and made from the run's model: removed with the run by `prepare --overwrite`
+RUN_OUTPUT_DIRS = (LINKS_DIR,)

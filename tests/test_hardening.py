@@ -88,6 +88,8 @@ def test_prepare_refuses_an_existing_run_and_overwrite_removes_every_derived_art
         (run / name).write_text("old")
     (run / schema.CHECKPOINT_DIR).mkdir()
     (run / schema.CHECKPOINT_DIR / schema.CHECKPOINT_STATE).write_text("{}")
+    (run / schema.LINKS_DIR).mkdir()                       # `speid score`'s default output folder
+    (run / schema.LINKS_DIR / "pairs.bedpe").write_text("old")
     (run / "my_notes.txt").write_text("keep")
     before = _snapshot(run)
     with pytest.raises(ValueError, match="already holds a run .*--overwrite"):
