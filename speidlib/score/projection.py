@@ -5,16 +5,21 @@ promoter's ``Tp`` feature vectors along *time*; the merge BatchNorm and the
 LSTM input projection ``x W + b`` then act on each time step on its own
 (dropout is off at inference). So each element's part of the projection,
 ``BN(x) W + b`` for the forward and the backward LSTM (shape=(T, 4 * units)
-each), can be computed once per element; per pair only the recurrence
-(``Te + Tp`` steps each way, ``h W_rec``) and the dense head remain.
+each), can be computed once per element, and so can the part of the
+recurrence that one element determines alone (its *prefix*: the forward LSTM
+reads the enhancer first, the backward LSTM the promoter); per pair only
+``Tp`` forward and ``Te`` backward steps and the dense head remain.
 
 :class:`ProjectionCachedScorer` keeps a pool of projected elements that is
-filled in first-use order (in fixed-size element batches through
-:func:`speidlib.model.infer.predict`) and emptied as soon as an element's last
-pair is scored. With pairs in genome order (enhancer, then promoter) the pool
-holds only the elements near the pairs being scored, so memory does not grow
-with the number of pairs. The recurrence runs in numpy on fixed-size pair
-batches; the head is run through :func:`speidlib.model.infer.infer_batch`.
+filled in first-use order (whole element batches through one compiled
+function per branch: branch, projection and prefix,
+:func:`speidlib.score.recurrence.element_function`) and emptied as soon as an
+element's last pair is scored. With pairs in genome order (enhancer, then
+promoter) the pool holds only the elements near the pairs being scored, so
+memory does not grow with the number of pairs. Each fixed-size pair batch runs
+the rest of the recurrence in numpy on one BLAS thread
+(:func:`speidlib.score.recurrence.run_pairs`), then the head through
+:func:`speidlib.model.infer.infer_batch`.
 """
 from __future__ import annotations
 
@@ -26,119 +31,73 @@ from speidlib.data.encode import one_hot
 from speidlib.model.build import split_model
 from speidlib.model.infer import infer_batch, predict
 from speidlib.score.core import branch_and_pair_models
+from speidlib.score.recurrence import (
+    Direction,
+    element_function,
+    run_pairs,
+    split_element,
+)
+
+#: the last, partial element batch of a chromosome runs in batches of this many rows
+TAIL_BATCH = 32
+#: bytes of gathered projections per pair batch that set the default pair batch
+PAIR_BATCH_BYTES = 128 * 2**20
 
 
-def _activation(fn):
-    """numpy form of an LSTM cell's activation function (matched by its name)."""
-    name = getattr(fn, "__name__", str(fn))
-    acts = {
-        "tanh": np.tanh,
-        "sigmoid": lambda x: 0.5 * (1.0 + np.tanh(0.5 * x)),
-        "hard_sigmoid": lambda x: np.clip(x / 6.0 + 0.5, 0.0, 1.0),
-        "keras1_hard_sigmoid": lambda x: np.clip(0.2 * x + 0.5, 0.0, 1.0),
-        "relu": lambda x: np.maximum(x, 0.0),
-        "linear": lambda x: x,
-    }
-    if name not in acts:
-        raise ValueError(f"the LSTM uses activation {name!r}; the projection cache supports "
-                         f"{', '.join(acts)} (use --no-cache)")
-    return acts[name]
+class _Compiled:
+    """A compiled function in the shape :func:`speidlib.model.infer.infer_batch` calls."""
 
+    def __init__(self, fn):
+        self.fn = fn
 
-class _Direction:
-    """One LSTM direction: BatchNorm folded into its input kernel, and its recurrence."""
-
-    def __init__(self, lstm, bn_scale, bn_shift):
-        cfg = lstm.get_config()
-        kernel, recurrent, *bias = [np.asarray(w, dtype=np.float64) for w in lstm.get_weights()]
-        b = bias[0] if bias else np.zeros(kernel.shape[1])
-        # BN(x) W + b == x (diag(scale) W) + (shift W + b)
-        self.kernel = (bn_scale[:, None] * kernel).astype(np.float32)      # (K, 4U)
-        self.bias = (bn_shift @ kernel + b).astype(np.float32)              # (4U,)
-        self.recurrent = recurrent.astype(np.float32)                       # (U, 4U)
-        self.units = int(cfg["units"])
-        self.act = _activation(lstm.cell.activation)
-        self.rec_act = _activation(lstm.cell.recurrent_activation)
-
-    def project(self, features: np.ndarray) -> np.ndarray:
-        """``BN(x) W + b``: features shape=(n, T, K) -> shape=(n, T, 4U), float32."""
-        n, t, k = features.shape
-        return (features.reshape(n * t, k) @ self.kernel + self.bias).reshape(n, t, -1)
-
-    def run(self, steps, n: int, keep_sequence: bool, state=None):
-        """The recurrence over projected steps (given in processing order).
-
-        Parameters
-        ----------
-        steps : iterable of arrays shape=(n, 4U), the projected inputs in processing order
-        n : rows
-        keep_sequence : also return every step's output
-        state : ``(h, c)``, each shape=(n, U), to continue from; zeros if None
-
-        Returns
-        -------
-        h : shape=(n, U), the last output; c : shape=(n, U), the last cell state;
-        seq : list of shape=(n, U) per step, or None
-        """
-        u = self.units
-        if state is None:
-            h = np.zeros((n, u), dtype=np.float32)
-            c = np.zeros((n, u), dtype=np.float32)
-        else:
-            h, c = (np.asarray(a, dtype=np.float32) for a in state)
-        seq = [] if keep_sequence else None
-        for z in steps:
-            z = z + h @ self.recurrent
-            gates = self.rec_act(z)  # i, f, (unused), o in one call: fewer numpy calls per step
-            g = self.act(z[:, 2 * u:3 * u])
-            c = gates[:, u:2 * u] * c + gates[:, :u] * g
-            h = gates[:, 3 * u:] * self.act(c)
-            if keep_sequence:
-                seq.append(h)
-        return h, c, seq
+    def predict_on_batch(self, x):
+        return self.fn(x).numpy()
 
 
 class _Pool:
-    """Projected elements of one branch, in reusable slots; shape=(capacity, T, 2, 4U)."""
+    """One branch's projections kept for pairs, shape=(capacity, T, 4U), and prefixes, in slots."""
 
-    def __init__(self, n_elements: int, steps: int, width: int, units: int, sequences: bool):
-        self.steps, self.width = steps, width
-        self.data = np.empty((0, steps, 2, width), dtype=np.float32)
-        # the element's own prefix of one direction's recurrence: h and c after its
-        # steps (and each step's output when the LSTM returns sequences)
-        self.prefix = np.empty((0, 2 + (steps if sequences else 0), units), dtype=np.float32)
+    def __init__(self, n_elements: int, steps: int, width: int, prefix_rows: int, units: int):
+        self.data = np.empty((0, steps, width), dtype=np.float32)
+        self.prefix = np.empty((0, prefix_rows, units), dtype=np.float32)
         self.free: list[int] = []
         self.slot = np.full(n_elements, -1, dtype=np.int64)
-        self.peak = 0
+        self.live = self.peak = 0
 
     def add(self, elements: np.ndarray, projected: np.ndarray, prefix: np.ndarray) -> None:
-        while len(self.free) < len(elements):
+        if len(self.free) < len(elements):
             old = len(self.data)
             grow = max(len(elements) - len(self.free), old, 16)
             self.data = np.concatenate([self.data, np.empty((grow, *self.data.shape[1:]), np.float32)])
             self.prefix = np.concatenate([self.prefix, np.empty((grow, *self.prefix.shape[1:]), np.float32)])
             self.free.extend(range(old + grow - 1, old - 1, -1))
-        slots = np.array([self.free.pop() for _ in range(len(elements))], dtype=np.int64)
+        slots = np.array(self.free[-len(elements):][::-1], dtype=np.int64)
+        del self.free[-len(elements):]
         self.data[slots] = projected
         self.prefix[slots] = prefix
         self.slot[elements] = slots
-        self.peak = max(self.peak, int((self.slot >= 0).sum()))
+        self.live += len(elements)
+        self.peak = max(self.peak, self.live)
 
     def drop(self, elements: np.ndarray) -> None:
         slots = self.slot[elements]
-        self.free.extend(int(s) for s in slots[slots >= 0])
+        slots = slots[slots >= 0]
+        self.free.extend(slots.tolist())
+        self.live -= len(slots)
         self.slot[elements] = -1
 
 
 class ProjectionCachedScorer:
-    """Score pairs from cached per-element LSTM input projections.
+    """Score pairs from cached per-element LSTM input projections and recurrence prefixes.
 
     Parameters
     ----------
     model : SPEID keras.Model (``speidlib.model.build_model`` or ``RUN/model.keras``)
-    batch_size : elements per branch batch (every branch pass has this many rows)
-    pair_batch : pairs per recurrence and head batch (every head pass has this many
-        rows); larger batches spread numpy's per-step overhead over more pairs
+    batch_size : elements per branch batch (a chromosome's last, partial batch runs
+        in batches of :data:`TAIL_BATCH`)
+    pair_batch : pairs per recurrence and head batch; None: the largest power
+        of two from 64 to 1,024 whose gathered projections take at most
+        :data:`PAIR_BATCH_BYTES`
 
     Attributes
     ----------
@@ -147,7 +106,7 @@ class ProjectionCachedScorer:
         ``peak_promoters`` (most elements held at once)
     """
 
-    def __init__(self, model, batch_size: int = 256, pair_batch: int = 1024):
+    def __init__(self, model, batch_size: int = 256, pair_batch: int | None = None):
         self.enhancer_branch, self.promoter_branch, _ = branch_and_pair_models(model)
         _, self.head = split_model(model)
         bn = model.get_layer(schema.MERGE_BATCHNORM)
@@ -159,10 +118,18 @@ class ProjectionCachedScorer:
         if bilstm.merge_mode != "concat":
             raise ValueError(f"the projection cache needs merge_mode='concat', the model has "
                              f"{bilstm.merge_mode!r} (use --no-cache)")
-        self.forward = _Direction(bilstm.forward_layer, scale, shift)
-        self.backward = _Direction(bilstm.backward_layer, scale, shift)
+        self.forward = Direction(bilstm.forward_layer, scale, shift)
+        self.backward = Direction(bilstm.backward_layer, scale, shift)
         self.sequences = bool(bilstm.return_sequences)
-        self.batch_size, self.pair_batch = int(batch_size), int(pair_batch)
+        self.steps = {"enhancer": int(self.enhancer_branch.output.shape[1]),
+                      "promoter": int(self.promoter_branch.output.shape[1])}
+        self.windows = {"enhancer": int(self.enhancer_branch.input.shape[1]),
+                        "promoter": int(self.promoter_branch.input.shape[1])}
+        self.batch_size = int(batch_size)
+        per_pair = 16 * self.forward.units * (self.steps["enhancer"] + self.steps["promoter"])
+        self.pair_batch = int(pair_batch) if pair_batch else \
+            int(np.clip(2 ** int(np.log2(max(PAIR_BATCH_BYTES // per_pair, 1))), 64, 1024))
+        self._compiled: dict = {}
         self.stats: dict = {}
 
     @staticmethod
@@ -172,30 +139,42 @@ class ProjectionCachedScorer:
         return (w.get("gamma", np.ones(k)), w.get("beta", np.zeros(k)), w["moving_mean"],
                 w["moving_variance"])
 
-    def project(self, branch: str, codes: np.ndarray) -> np.ndarray:
-        """Projected windows of one branch: codes shape=(n, W) int8 -> shape=(n, T, 2, 4U)."""
-        model = self.enhancer_branch if branch == "enhancer" else self.promoter_branch
-        feats = predict(model, lambda rows: one_hot(codes[rows]), n=len(codes),
-                        batch_size=self.batch_size)
-        return np.stack([self.forward.project(feats), self.backward.project(feats)], axis=2)
+    def _element_fn(self, branch: str, size: int) -> _Compiled:
+        key = (branch, size)
+        if key not in self._compiled:
+            model = self.enhancer_branch if branch == "enhancer" else self.promoter_branch
+            self._compiled[key] = _Compiled(element_function(
+                model, self.forward, self.backward, branch, self.sequences, size, self.windows[branch]))
+        return self._compiled[key]
 
-    def prefix(self, branch: str, projected: np.ndarray) -> np.ndarray:
-        """The part of the recurrence that one element determines alone, shape=(n, 2 [+ T], U).
+    def project(self, branch: str, codes: np.ndarray):
+        """Projection kept for pairs and prefix of a batch of elements.
 
-        The forward LSTM reads the enhancer's steps first and the backward LSTM the
-        promoter's (in reverse), so the forward state after the enhancer, and the
-        backward state after the promoter, depend on that element only: computed once
-        per element, they leave ``Tp`` forward and ``Te`` backward steps per pair.
-        Rows: ``h``, ``c`` and, when the LSTM returns sequences, each step's output in
-        processing order.
+        Parameters
+        ----------
+        branch : ``"enhancer"`` or ``"promoter"``
+        codes : shape=(n, W) int8 windows; ``n`` is ``batch_size`` or (a last batch)
+            any number, run in batches of :data:`TAIL_BATCH`
+
+        Returns
+        -------
+        projected : shape=(n, T, 4U), the enhancers' backward / the promoters' forward
+            ``BN(x) W + b``
+        prefix : shape=(n, 2 [+ T], U): ``h``, ``c`` of the element's own direction
+            after its steps (and, when the LSTM returns sequences, each step's output
+            in processing order)
         """
-        n, t = projected.shape[:2]
-        if branch == "enhancer":
-            h, c, seq = self.forward.run((projected[:, i, 0] for i in range(t)), n, self.sequences)
-        else:
-            h, c, seq = self.backward.run((projected[:, i, 1] for i in range(t - 1, -1, -1)), n,
-                                          self.sequences)
-        return np.stack([h, c, *(seq or [])], axis=1)
+        size = self.batch_size if len(codes) == self.batch_size else min(TAIL_BATCH, self.batch_size)
+        flat = predict(self._element_fn(branch, size), lambda rows: one_hot(codes[rows]), n=len(codes),
+                       batch_size=size)
+        return split_element(flat, self.steps[branch], self.forward.units)
+
+    def compile(self) -> None:
+        """Trace and compile every function :meth:`score` may call (else done on first use)."""
+        for branch in ("enhancer", "promoter"):
+            for n in {self.batch_size, 1}:
+                self.project(branch, np.zeros((n, self.windows[branch]), dtype=np.int8))
+        infer_batch(self.head, np.zeros((1, *self.head.input.shape[1:]), np.float32), self.pair_batch)
 
     def score(self, enhancer_codes, promoter_codes, enhancer_index, promoter_index,
               progress: bool = False) -> np.ndarray:
@@ -223,10 +202,10 @@ class ProjectionCachedScorer:
             return scores
         order = np.lexsort((p_idx, e_idx))
         oe, op = e_idx[order], p_idx[order]
-        b = self.batch_size
-        feeds = [_Feed(self, "enhancer", enhancer_codes, oe, b),
-                 _Feed(self, "promoter", promoter_codes, op, b)]
+        feeds = [_Feed(self, "enhancer", enhancer_codes, oe), _Feed(self, "promoter", promoter_codes, op)]
         bar = tqdm(total=n, desc="scoring pairs", unit="pair", disable=not progress, mininterval=0.5)
+        # The recurrence's products are small ((b, U) @ (U, 4U)); multi-threaded BLAS
+        # makes them tens of times slower on a busy machine, so they run on one thread.
         with threadpool_limits(1, user_api="blas"):
             self._score_batches(feeds, oe, op, order, scores, bar)
         bar.close()
@@ -235,48 +214,32 @@ class ProjectionCachedScorer:
         return scores
 
     def _score_batches(self, feeds, oe, op, order, scores, bar) -> None:
-        # The recurrence's products are small ((b, U) @ (U, 4U)); multi-threaded BLAS
-        # makes them tens of times slower on a busy machine, so they run on one thread.
         n, b = len(oe), self.pair_batch
+        pools = [feed.pool for feed in feeds]
+        # gather buffers of full batches, reused (no reallocation per batch)
+        bufs = [np.empty((b, *pool.data.shape[1:]), np.float32) for pool in pools]
         for s in range(0, n, b):
             rows = slice(s, min(s + b, n))
             for feed in feeds:
                 feed.fill(rows.stop)
-            se = feeds[0].pool.slot[oe[rows]]
-            sp = feeds[1].pool.slot[op[rows]]
-            scores[order[rows]] = self._pairs(feeds[0].pool.data, feeds[1].pool.data,
-                                              feeds[0].pool.prefix, feeds[1].pool.prefix, se, sp)
+            slots = [pools[0].slot[oe[rows]], pools[1].slot[op[rows]]]
+            if rows.stop - rows.start == b:
+                proj = [np.take(pool.data, sl, axis=0, out=buf) for pool, sl, buf in zip(pools, slots, bufs)]
+            else:
+                proj = [pool.data[sl] for pool, sl in zip(pools, slots)]
+            feats = run_pairs(self.forward, self.backward, *proj, pools[0].prefix[slots[0]],
+                              pools[1].prefix[slots[1]], self.sequences)
+            scores[order[rows]] = infer_batch(self.head, feats, b).reshape(-1)
             for feed in feeds:
                 feed.release(rows.stop)
             bar.update(rows.stop - rows.start)
-
-    def _pairs(self, enh: np.ndarray, prom: np.ndarray, enh_prefix: np.ndarray, prom_prefix: np.ndarray,
-               se: np.ndarray, sp: np.ndarray) -> np.ndarray:
-        """Recurrence and head for one batch of pairs given their pool slots, shape=(b,)."""
-        te, tp = enh.shape[1], prom.shape[1]
-        m = len(se)
-        pe, pp = enh_prefix[se], prom_prefix[sp]
-        # forward: from the enhancer's prefix over the promoter's steps; backward: from the
-        # promoter's prefix over the enhancer's steps, last to first
-        hf, _, seq_f = self.forward.run((prom[sp, t, 0] for t in range(tp)), m, self.sequences,
-                                        state=(pe[:, 0], pe[:, 1]))
-        hb, _, seq_b = self.backward.run((enh[se, t, 1] for t in range(te - 1, -1, -1)), m,
-                                         self.sequences, state=(pp[:, 0], pp[:, 1]))
-        if self.sequences:
-            seq_f = [pe[:, 2 + t] for t in range(te)] + seq_f
-            seq_b = [pp[:, 2 + t] for t in range(tp)] + seq_b
-            # Bidirectional flips the backward outputs back into time order
-            feats = np.concatenate([np.stack(seq_f, axis=1), np.stack(seq_b[::-1], axis=1)], axis=-1)
-        else:
-            feats = np.concatenate([hf, hb], axis=-1)
-        return infer_batch(self.head, feats, self.pair_batch).reshape(-1).astype(np.float64)
 
 
 class _Feed:
     """Brings one branch's elements into the pool in first-use order, drops them after last use."""
 
-    def __init__(self, scorer: ProjectionCachedScorer, branch: str, codes, ordered_index, batch: int):
-        self.scorer, self.branch, self.codes, self.batch = scorer, branch, codes, batch
+    def __init__(self, scorer: ProjectionCachedScorer, branch: str, codes, ordered_index):
+        self.scorer, self.branch, self.codes, self.batch = scorer, branch, codes, scorer.batch_size
         used, first = np.unique(ordered_index, return_index=True)
         last = np.full(len(codes), -1, dtype=np.int64)
         np.maximum.at(last, ordered_index, np.arange(len(ordered_index)))
@@ -286,16 +249,14 @@ class _Feed:
         self.last_sorted = np.sort(last[used])
         self.q = self.r = 0
         self.n_used = len(used)
-        steps = (scorer.enhancer_branch if branch == "enhancer" else scorer.promoter_branch).output.shape[1]
-        self.pool = _Pool(len(codes), int(steps), 4 * scorer.forward.units, scorer.forward.units,
-                          scorer.sequences)
+        steps, u = scorer.steps[branch], scorer.forward.units
+        self.pool = _Pool(len(codes), steps, 4 * u, 2 + (steps if scorer.sequences else 0), u)
 
     def fill(self, stop: int) -> None:
         """Project every element first used before pair position ``stop`` (whole batches)."""
         while self.q < len(self.queue) and self.first[self.q] < stop:
             chunk = self.queue[self.q:self.q + self.batch]
-            projected = self.scorer.project(self.branch, self.codes[chunk])
-            self.pool.add(chunk, projected, self.scorer.prefix(self.branch, projected))
+            self.pool.add(chunk, *self.scorer.project(self.branch, self.codes[chunk]))
             self.q += len(chunk)
 
     def release(self, stop: int) -> None:
