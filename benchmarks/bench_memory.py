@@ -5,7 +5,9 @@ Binder-style services give a session 1-2 GB; the target is **2 GiB** per kernel.
 * Notebooks: each numbered notebook runs with papermill on the demo, in order,
   in a run directory of its own (``--work``, default ``benchmarks/.cache/memory``),
   with one cell added at its end that prints the kernel's ``VmHWM`` from
-  ``/proc/self/status`` (the peak resident set over the kernel's life).
+  ``/proc/self/status`` (the peak resident set over the kernel's life) and
+  the largest peak of the processes it ran (``RUSAGE_CHILDREN``: notebook
+  04 trains each cell line in a ``speid`` process of its own).
 * Dashboards: voila (``scripts/serve_dashboards.sh``) serves both dashboards
   over ``--runs-root`` (default: an empty folder, so they open the committed
   example run, as on a fresh clone); headless Chromium opens each, and opens
@@ -39,8 +41,9 @@ sys.path.insert(0, str(ROOT))
 from speidlib.app.notebooks import NOTEBOOKS, notebook_parameters, notebook_path  # noqa: E402
 
 LIMIT_KB = 2 * 1024 * 1024          # 2 GiB
-PEAK_CELL = ("import re as _re\n"
-             "print('SPEID_VMHWM_KB', _re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1))")
+PEAK_CELL = ("import re as _re, resource as _resource\n"
+             "print('SPEID_VMHWM_KB', _re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1))\n"
+             "print('SPEID_CHILD_MAXRSS_KB', _resource.getrusage(_resource.RUSAGE_CHILDREN).ru_maxrss)")
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
@@ -53,7 +56,7 @@ def vmhwm_kb(pid: int) -> int:
 
 
 def notebook_peaks(work: Path, names) -> dict:
-    """Run ``names`` in order with papermill; notebook -> (peak kB, seconds)."""
+    """Run ``names`` in order with papermill; notebook -> (peak kB, seconds, largest child's peak kB)."""
     import nbformat
     import papermill
 
@@ -75,8 +78,10 @@ def notebook_peaks(work: Path, names) -> dict:
         seconds = time.perf_counter() - t0
         done = nbformat.read(out_dir / f"{name}.ipynb", as_version=4)
         text = "".join(o.get("text", "") for o in done.cells[-1].get("outputs", []))
-        peaks[name] = (int(re.search(r"SPEID_VMHWM_KB (\d+)", text).group(1)), round(seconds, 1))
-        print(f"notebook  {name:<22} peak {peaks[name][0] / 2**20:5.2f} GiB  ({seconds:6.0f} s)", flush=True)
+        child = int(re.search(r"SPEID_CHILD_MAXRSS_KB (\d+)", text).group(1))
+        peaks[name] = (int(re.search(r"SPEID_VMHWM_KB (\d+)", text).group(1)), round(seconds, 1), child)
+        print(f"notebook  {name:<22} peak {peaks[name][0] / 2**20:5.2f} GiB  ({seconds:6.0f} s; "
+              f"largest child process {child / 2**20:4.2f} GiB)", flush=True)
     return peaks
 
 

@@ -9,7 +9,9 @@ dashboards list it beside the runs under the runs root
 its model when notebook 01 prepared the same dataset (the defaults), so that
 ``make demo`` does not train it again.
 
-Every step is the ``speid`` command line, in a scratch folder, with the
+Every step is the ``speid`` command line, started in a scratch folder with
+paths relative to it (``demo/``, ``run/``: the layout of the repository after
+notebook 01, whose default ``demo/`` holds the same demo), with the
 inputs notebook 01 uses by default (demo seed 0, three cell lines of
 105,000 pairs, ``DEMO1``, 1,000 bp windows, 4 shifts, random split, seed 0).
 Only what the dashboards and notebook 02 read is copied into the example;
@@ -19,7 +21,11 @@ trained on (``postBuild`` runs it on Binder); without it the predictions
 dashboard shows the example's table and curves, and says that a pair's
 attribution needs ``dataset.h5``.
 ``example.json`` records the inputs, seeds, commands, versions and the
-example's files.
+example's files. No record names a machine's path: the commands are relative
+to the scratch folder, and so are the example's ``config.json`` paths
+(``prepare.pairs`` ``demo/pairs_DEMO1.csv``, ``prepare.genome``
+``demo/genome.fa``; ``speidlib.rundir.config_path`` resolves them against the
+run's parent folders, so from a checkout where notebook 01 wrote ``demo/``).
 
     .venv/bin/python scripts/make_example_run.py          # about 15 minutes on 2 quiet cores
 
@@ -60,13 +66,36 @@ COPIED = (schema.CONFIG_FILE, schema.MODEL_FILE, schema.HISTORY_FILE, schema.MET
           schema.INITIAL_KERNELS_FILE)
 
 
-def speid(*args, dry: bool = False) -> list[str]:
-    """Run one ``speid`` command (this interpreter), echoing it; return the command."""
+def speid(*args, cwd: Path, dry: bool = False) -> list[str]:
+    """Run one ``speid`` command (this interpreter, this checkout's speidlib) in ``cwd``,
+    echoing it; return the command."""
     cmd = [sys.executable, "-m", "speidlib.app.cli", *map(str, args)]
     print("$ speid " + " ".join(map(str, args)), flush=True)
     if not dry:
-        subprocess.run(cmd, check=True, cwd=ROOT, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+        path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
+        subprocess.run(cmd, check=True, cwd=cwd,
+                       env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=path))
     return ["speid", *map(str, args)]
+
+
+def relative_records(config_file: Path, work: Path) -> dict:
+    """Rewrite ``config_file``'s paths inside ``work`` relative to ``work`` (atomically); return it.
+
+    ``speid prepare`` records absolute paths (``prepare.pairs``, ``prepare.genome``);
+    those of the scratch folder mean nothing on another machine.
+    """
+    prefix = str(work.resolve()) + os.sep
+
+    def rel(value):
+        if isinstance(value, dict):
+            return {k: rel(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [rel(v) for v in value]
+        return value[len(prefix):] if isinstance(value, str) and value.startswith(prefix) else value
+
+    config = rel(json.loads(config_file.read_text()))
+    atomic_write_json(config_file, config)
+    return config
 
 
 def one_region(candidates: Path, chrom: str, start: int, end: int, out: Path) -> int:
@@ -93,12 +122,12 @@ def build(work: Path, only=STEPS) -> tuple[Path, list, dict]:
     ``only``: the steps to run; the others are only recorded (``work`` holds their
     outputs from an earlier build with the same inputs).
     """
-    demo, run = work / "demo", work / "run"
+    demo, run = Path("demo"), Path("run")  # relative to work, where the commands run
     commands, seconds = [], {}
 
     def step(name, *args):
         t0 = time.perf_counter()
-        commands.append(speid(*args, dry=name not in only))
+        commands.append(speid(*args, cwd=work, dry=name not in only))
         seconds[name] = round(time.perf_counter() - t0, 1) if name in only else None
 
     step("demo-data", "demo-data", demo, "--seed", DEMO["seed"], "--cell-lines", DEMO["cell_lines"],
@@ -114,15 +143,15 @@ def build(work: Path, only=STEPS) -> tuple[Path, list, dict]:
          MOTIFS["null_draws"], "--seed", MOTIFS["seed"])
     step("candidates", "candidates", "--enhancers", demo / "enhancers.bed", "--promoters",
          demo / "promoters.bed", "--max-distance", LINKS["max_distance"], "--genome",
-         demo / "genome.fa", "--out", work / "candidates.bedpe", "--quiet")
+         demo / "genome.fa", "--out", "candidates.bedpe", "--quiet")
     if "score" in only:
         one_region(work / "candidates.bedpe", LINKS["chromosome"], LINKS["start"], LINKS["end"],
                    work / "candidates_one.bedpe")
     gw = run / "genome_wide"
-    gw.mkdir(exist_ok=True)
-    step("score", "score", run, "--pairs", work / "candidates_one.bedpe", "--genome", demo / "genome.fa",
+    (work / gw).mkdir(exist_ok=True)
+    step("score", "score", run, "--pairs", "candidates_one.bedpe", "--genome", demo / "genome.fa",
          "--out", gw / f"scores.{LINKS['format']}", "--format", LINKS["format"], "--quiet")
-    return run, commands, seconds
+    return work / run, commands, seconds
 
 
 def slim_motifs(motifs: Path) -> None:
@@ -176,13 +205,14 @@ def rebuild_dataset(out: Path, work: Path) -> str:
     target = out / schema.DATASET_FILE
     if target.exists() and wanted and sha256(target) == wanted:
         return f"{target} is already the dataset the example was trained on"
-    demo, run = work / "demo", work / "run"
+    demo, run = Path("demo"), Path("run")  # relative to work, as in build()
     speid("demo-data", demo, "--seed", DEMO["seed"], "--cell-lines", DEMO["cell_lines"],
-          "--pairs-per-cell", DEMO["pairs_per_cell"])
+          "--pairs-per-cell", DEMO["pairs_per_cell"], cwd=work)
     speid("prepare", "--pairs", demo / f"pairs_{DEMO['cell_line']}.csv", "--genome", demo / "genome.fa",
           "--run", run, "--enhancer-window", PREPARE["enhancer_window"], "--promoter-window",
           PREPARE["promoter_window"], "--augment", PREPARE["augment"], "--split", PREPARE["split"],
-          "--seed", PREPARE["seed"])
+          "--seed", PREPARE["seed"], cwd=work)
+    run = work / run
     made = sha256(run / schema.DATASET_FILE)
     if made != wanted:
         raise ValueError(f"the dataset made ({made[:12]}) is not the one {out / schema.CONFIG_FILE} "
@@ -217,6 +247,7 @@ def main(argv=None) -> None:
             return
         run, commands, seconds = build(work, only)
         files = copy_example(run, out)
+        relative_records(out / schema.CONFIG_FILE, work)
         metrics = json.loads((out / schema.METRICS_FILE).read_text())
         motifs = json.loads((out / schema.MOTIFS_DIR / schema.MOTIF_SUMMARY_FILE).read_text())
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,

@@ -206,3 +206,71 @@ def test_licence_file_matches_pyproject_and_readme_names_the_data_licences():
     assert declared == "MIT" and (ROOT / "LICENSE").read_text().startswith("MIT License")
     readme = (ROOT / "README.md").read_text()
     assert "TargetFinder" in readme and "GPL-3.0" in readme and "MIT" in readme
+
+
+# --- no machine's path in the example's records ----------------------------------------------
+
+def _make_example_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_example_run", ROOT / "scripts" / "make_example_run.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _strings(value):
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return [value] if isinstance(value, str) else []
+
+
+@needs_example
+def test_committed_example_records_no_absolute_path():
+    for name in ("example.json", schema.CONFIG_FILE):
+        absolute = [s for s in _strings(json.loads((EXAMPLE / name).read_text()))
+                    if s.startswith(("/", "~")) or re.match(r"[A-Za-z]:\\", s)]
+        assert not absolute, f"{name}: {absolute}"
+    config = json.loads((EXAMPLE / schema.CONFIG_FILE).read_text())
+    demo = json.loads((EXAMPLE / "example.json").read_text())["inputs"]["demo"]
+    assert config["prepare"]["pairs"] == f"demo/pairs_{demo['cell_line']}.csv"
+    assert config["prepare"]["genome"] == "demo/genome.fa"
+
+
+def test_example_commands_are_relative_to_the_build_folder(tmp_path):
+    script = _make_example_module()
+    (tmp_path / "run").mkdir()
+    run, commands, seconds = script.build(tmp_path, only=())  # every step recorded, none run
+    assert run == tmp_path / "run" and set(seconds.values()) == {None}
+    assert [c[1] for c in commands] == list(script.STEPS)
+    args = [a for c in commands for a in c]
+    assert not [a for a in args if str(tmp_path) in a or a.startswith("/")], args
+    prepare = commands[1]
+    assert prepare[prepare.index("--pairs") + 1] == "demo/pairs_DEMO1.csv"
+    assert prepare[prepare.index("--run") + 1] == "run"
+
+
+def test_relative_records_resolve_from_a_checkout_with_the_demo(tmp_path):
+    """config.json's scratch paths become relative; config_path finds them from the checkout
+    where notebook 01 wrote demo/ (the predictions dashboard's planted motifs), paths outside
+    the scratch folder stay as they were."""
+    from speidlib.rundir import config_path
+
+    script = _make_example_module()
+    work = tmp_path / "scratch"
+    example = tmp_path / "checkout" / "examples" / "demo_cpu"
+    example.mkdir(parents=True)
+    (example / schema.CONFIG_FILE).write_text(json.dumps({
+        "prepare": {"pairs": str(work / "demo" / "pairs_DEMO1.csv"), "genome": str(work / "demo" / "genome.fa"),
+                    "seed": 0},
+        "train": {"reused_from": "/elsewhere/run", "list": [str(work / "run" / "x.csv")]}}))
+    config = script.relative_records(example / schema.CONFIG_FILE, work)
+    assert config == json.loads((example / schema.CONFIG_FILE).read_text())
+    assert config["prepare"] == {"pairs": "demo/pairs_DEMO1.csv", "genome": "demo/genome.fa", "seed": 0}
+    assert config["train"] == {"reused_from": "/elsewhere/run", "list": ["run/x.csv"]}
+    demo = tmp_path / "checkout" / "demo"
+    demo.mkdir()
+    (demo / "pairs_DEMO1.csv").write_text("enhancer_name,promoter_name,label\n")
+    assert config_path(example, "prepare", "pairs") == demo.resolve() / "pairs_DEMO1.csv"

@@ -1,12 +1,18 @@
 """Several cell lines at once: one run per cell line, prepared, trained and evaluated.
 
 Notebook 04 calls these; the same steps run one job each on a cluster through
-the ``speid`` command line.
+the ``speid`` command line. Each cell line's steps run as ``speid`` commands in
+processes of their own, so a kernel that trains several cell lines holds no
+TensorFlow state from any of them (one cell line's training alone peaks at
+1.3-1.8 GiB; in one process the kernel kept 0.3-0.4 GiB more after each).
 """
 from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -14,16 +20,17 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from speidlib import schema
-from speidlib.data.dataset import PrepareConfig, prepare
+from speidlib.data.dataset import PrepareConfig
 from speidlib.data.pairs import download_targetfinder, targetfinder_path
-from speidlib.evaluate.heldout import run_evaluate
-from speidlib.train.runtime import release_keras_state
-from speidlib.train.stages import train_run
+from speidlib.rundir import read_config
+
+STDERR_LINES = 20  # the last lines of a failed step's stderr shown in the error
+PACKAGE_PARENT = Path(__file__).resolve().parents[2]  # the folder holding this speidlib
 
 
 @dataclasses.dataclass(frozen=True)
 class CellLineTraining:
-    """How each cell line's run is trained (``train_run`` and ``run_evaluate`` options)."""
+    """How each cell line's run is trained (``speid train`` and ``speid evaluate`` options)."""
 
     preset: str = "cpu"
     pretrain_epochs: int | None = None
@@ -48,9 +55,69 @@ def find_targetfinder_tables(cells: Sequence[str], folders: Sequence, download_t
     return found
 
 
+def _optional(flag: str, value) -> list[str]:
+    return [] if value is None else [flag, str(value)]
+
+
+def cell_line_commands(run_dir, prepare_config: PrepareConfig, training: CellLineTraining) -> dict:
+    """The ``speid`` arguments of one cell line's three steps.
+
+    Returns
+    -------
+    dict ``"prepare"``, ``"train"``, ``"evaluate"`` -> list of arguments after ``speid``
+    """
+    c, t, run = prepare_config, training, str(run_dir)
+    if c.extra:
+        raise ValueError(f"PrepareConfig.extra ({sorted(c.extra)}) has no `speid prepare` option; "
+                         "leave it empty for train_cell_lines")
+    chromosomes = [arg for flag, names in (("--test-chromosomes", c.test_chromosomes),
+                                           ("--valid-chromosomes", c.valid_chromosomes)) if names
+                   for arg in (flag, ",".join(names))]
+    return {
+        "prepare": ["prepare", "--pairs", str(c.pairs), "--genome", str(c.genome), "--run", run,
+                    "--split", c.split, *chromosomes, "--test-fraction", str(c.test_fraction),
+                    "--valid-fraction", str(c.valid_fraction), "--enhancer-window",
+                    str(c.enhancer_window), "--promoter-window", str(c.promoter_window),
+                    "--augment", str(c.augment), "--seed", str(c.seed), "--overwrite", "--quiet"],
+        "train": ["train", run, "--preset", t.preset, *_optional("--pretrain-epochs", t.pretrain_epochs),
+                  *_optional("--retrain-epochs", t.retrain_epochs), *_optional("--threads", t.threads),
+                  "--seed", str(t.seed), "--quiet"],
+        "evaluate": ["evaluate", run, "--bootstrap", str(t.n_bootstrap), "--seed", str(t.seed)],
+    }
+
+
+def run_speid(args: Sequence[str], cell: str) -> None:
+    """Run ``speid ARGS`` in a new process of this Python; raise naming ``cell`` if it fails.
+
+    The child imports the same ``speidlib`` as this process (its folder leads
+    ``PYTHONPATH``). On failure the error names the cell line, the command and
+    the last :data:`STDERR_LINES` lines of its standard error; exit status 2
+    (the command's own check of its input) raises ``ValueError``, any other
+    ``RuntimeError``.
+    """
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        p for p in (str(PACKAGE_PARENT), os.environ.get("PYTHONPATH")) if p))
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    proc = subprocess.run([sys.executable, "-m", "speidlib.app.cli", *args], env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if proc.returncode != 0:
+        tail = "\n".join(proc.stderr.rstrip().splitlines()[-STDERR_LINES:]) or "(no output on stderr)"
+        error = ValueError if proc.returncode == 2 else RuntimeError
+        how = (f"was killed by signal {-proc.returncode} (out of memory?)" if proc.returncode < 0
+               else f"failed (exit status {proc.returncode})")
+        raise error(f"cell line {cell}: `speid {' '.join(args)}` {how}; the last lines of its "
+                    f"stderr:\n{tail}")
+
+
 def train_cell_lines(sources: Mapping[str, str], genome, run_prefix: str, prepare_config: PrepareConfig,
                      training: CellLineTraining = CellLineTraining()) -> tuple[dict, pd.DataFrame]:
     """Prepare, train and evaluate one run ``<run_prefix>_<CELL>`` per cell line.
+
+    Each step is a ``speid prepare|train|evaluate`` command in a process of its
+    own (:func:`run_speid`), so this process's memory does not grow with the
+    number of cell lines (and it need not import TensorFlow); a tqdm bar counts
+    the cell lines, and one line per cell line names the device it trained on
+    (``RUN/config.json``, ``train.device``).
 
     Parameters
     ----------
@@ -67,14 +134,14 @@ def train_cell_lines(sources: Mapping[str, str], genome, run_prefix: str, prepar
     metrics : one row per cell line, each run's own held-out metrics (``RUN/metrics.json``)
     """
     runs = {cell: Path(f"{run_prefix}_{cell}") for cell in sources}
-    for cell, pairs_path in tqdm(sources.items(), desc="cell lines"):
+    bar = tqdm(sources.items(), desc="cell lines", total=len(runs))
+    for cell, pairs_path in bar:
         config = dataclasses.replace(prepare_config, pairs=str(pairs_path), genome=str(genome))
-        prepare(config, runs[cell], progress=False, overwrite=True)
-        train_run(runs[cell], preset=training.preset, pretrain_epochs=training.pretrain_epochs,
-                  retrain_epochs=training.retrain_epochs, seed=training.seed,
-                  threads=training.threads, progress=False)
-        run_evaluate(runs[cell], n_bootstrap=training.n_bootstrap, seed=training.seed)
-        release_keras_state()  # one cell line's TensorFlow state must not stay beside the next's
+        for step, args in cell_line_commands(runs[cell], config, training).items():
+            bar.set_postfix_str(f"{cell}: {step}")
+            run_speid(args, cell)
+        device = (read_config(runs[cell]).get("train", {}).get("device") or {}).get("device", "?")
+        bar.write(f"{cell}: trained on {device}, wrote {runs[cell]}")
     metrics = pd.DataFrame({c: json.loads((r / schema.METRICS_FILE).read_text())
                             for c, r in runs.items()}).T
     return runs, metrics

@@ -32,6 +32,7 @@ from speidlib.evaluate.metrics import aupr, auroc
 from speidlib.io import atomic_path, atomic_write_json
 from speidlib.rundir import load_model
 from speidlib.score.core import ElementCachedScorer
+from speidlib.train.runtime import release_keras_state
 
 __all__ = ["MODELS", "METRICS", "run_cell_lines", "split_windows", "speid_cross_cell",
            "propensity_cross_cell", "cross_cell_runs", "matrix_path", "read_matrix"]
@@ -142,6 +143,10 @@ def speid_cross_cell(runs, batch_size: int = 256, progress: bool = False) -> dic
     -------
     dict ``"auroc"``/``"aupr"`` -> DataFrame, shape=(n_cells, n_cells), index
     ``train``, columns ``test``; the diagonal is each run's own test split.
+
+    One model is loaded at a time and released (Keras state cleared) before
+    the next; the test windows of every run stay in memory (int8, each
+    distinct element once).
     """
     from tqdm.auto import tqdm
 
@@ -160,6 +165,8 @@ def speid_cross_cell(runs, batch_size: int = 256, progress: bool = False) -> dic
             for m, f in METRICS.items():
                 out[m].loc[train_cell, test_cell] = f(w["label"], s)
             bar.update(1)
+        del scorer, model
+        release_keras_state()  # one model in memory at a time
     bar.close()
     return out
 
