@@ -246,6 +246,9 @@ def main(argv=None) -> None:
             print(rebuild_dataset(out, work))
             return
         run, commands, seconds = build(work, only)
+        if (out / "example.json").exists():  # the steps not run now keep their recorded times
+            earlier = json.loads((out / "example.json").read_text()).get("seconds", {})
+            seconds = {k: earlier.get(k) if v is None else v for k, v in seconds.items()}
         files = copy_example(run, out)
         relative_records(out / schema.CONFIG_FILE, work)
         metrics = json.loads((out / schema.METRICS_FILE).read_text())
