@@ -70,6 +70,35 @@ def test_the_pool_holds_only_live_elements():
     assert scorer.stats["peak_promoters"] < n_p
 
 
+def test_each_element_projected_once_by_functions_traced_once():
+    """Every distinct element goes through its branch once; no compiled function is retraced."""
+    model = build_model("cpu", WE, WP, jaspar_init=False, seed=3)
+    rng = np.random.default_rng(2)
+    enh = rng.integers(0, 5, (150, WE)).astype(np.int8)
+    prom = rng.integers(0, 5, (40, WP)).astype(np.int8)
+    e_idx = np.repeat(np.arange(150), 2)
+    p_idx = rng.integers(0, 40, 300)
+    scorer = ProjectionCachedScorer(model, batch_size=64, pair_batch=64)
+    projected = {"enhancer": [], "promoter": []}
+    project = scorer.project
+
+    def counting(branch, codes):
+        projected[branch].append(len(codes))
+        return project(branch, codes)
+
+    scorer.project = counting
+    for _ in range(2):
+        cached = scorer.score(enh, prom, e_idx, p_idx)
+    np.testing.assert_allclose(cached, score_pairs_naive(model, enh, prom, e_idx, p_idx, batch_size=64),
+                               atol=1e-5)
+    # two runs: each distinct element once per run, in whole batches of 64 and a last partial one
+    assert projected["enhancer"] == [64, 64, 22] * 2
+    assert sum(projected["promoter"]) == 2 * len(np.unique(p_idx))
+    # 40 promoters: one partial batch, run in batches of TAIL_BATCH = 32
+    assert sorted(scorer._compiled) == [("enhancer", 32), ("enhancer", 64), ("promoter", 32)]
+    assert all(c.fn.experimental_get_tracing_count() == 1 for c in scorer._compiled.values())
+
+
 def test_rank_within_groups_ties_broken_by_distance():
     groups = np.array(["a", "a", "a", "b", "b"])
     scores = np.array([0.2, 0.9, 0.2, 0.5, 0.7])

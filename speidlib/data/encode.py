@@ -42,7 +42,7 @@ def encode(sequence: str | bytes) -> np.ndarray:
 
 def decode(codes: np.ndarray) -> str:
     """Turn int8 codes, shape=(L,), back into an upper-case string (N for 4)."""
-    codes = _check_codes(codes)
+    codes = check_codes(codes)
     return np.frombuffer(b"ACGTN", dtype=np.uint8)[codes].tobytes().decode()
 
 
@@ -57,7 +57,7 @@ def one_hot(codes: np.ndarray, dtype=np.float32) -> np.ndarray:
     -------
     X : np.ndarray, shape=(..., L, 4), A/C/G/T columns; N is all zeros.
     """
-    codes = _check_codes(codes)
+    codes = check_codes(codes)
     return _ONEHOT_TABLE.astype(dtype, copy=False)[codes]
 
 
@@ -73,13 +73,18 @@ def from_one_hot(X: np.ndarray) -> np.ndarray:
 
 def reverse_complement(codes: np.ndarray) -> np.ndarray:
     """Reverse complement of codes, shape=(..., L); N stays N."""
-    codes = _check_codes(codes)
+    codes = check_codes(codes)
     return _COMPLEMENT[codes][..., ::-1]
 
 
 
 
-def _check_codes(codes) -> np.ndarray:
+def check_codes(codes) -> np.ndarray:
+    """``codes`` as an integer array after checking every value lies in 0-4 (A, C, G, T, N).
+
+    Raises ValueError naming the dtype or the range found. int8 arrays come back
+    as they are, other integer types as ``np.intp``.
+    """
     codes = np.asarray(codes)
     if codes.dtype.kind not in "iu":
         raise ValueError(f"base codes must be integers 0-4, got dtype {codes.dtype}")
