@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's main command: set up, run the five notebooks in order on the
+# The README's main command: set up, run the seven notebooks in order on the
 # built-in synthetic demo (papermill; executed copies in RUN/notebooks/), then
 # serve the dashboards over the runs. Everything lands in runs/demo (override
 # with RUN=...) and runs/demo_<CELL> (the cross-cell runs of notebook 04); the
@@ -12,7 +12,7 @@ export TF_CPP_MIN_LOG_LEVEL=2
 DEMO=${DEMO:-demo}
 RUN=${RUN:-runs/demo}
 
-echo "== notebooks 01-05 on the demo -> $RUN (executed copies in $RUN/notebooks/)"
+echo "== notebooks 01-07 on the demo -> $RUN (executed copies in $RUN/notebooks/)"
 bash scripts/run_notebooks.sh "$RUN" "$DEMO"
 echo "== done: $RUN"
 

@@ -4,6 +4,7 @@ TensorFlow import, the README's Binder links and the licence."""
 from __future__ import annotations
 
 import http.server
+import io
 import json
 import re
 import subprocess
@@ -17,7 +18,12 @@ import pytest
 from speidlib import schema
 from speidlib.app.dashboards import PredictionsModel
 from speidlib.app.dashboards.runs import list_all_runs, resolve_run
-from speidlib.app.notebooks import EXAMPLE_RUN, notebook_parameters, reuse_trained_model
+from speidlib.app.notebooks import (
+    EXAMPLE_RUN,
+    notebook_parameters,
+    reuse_example_motifs,
+    reuse_trained_model,
+)
 from speidlib.data.pairs import targetfinder_download
 from speidlib.io import sha256
 
@@ -99,6 +105,35 @@ def test_reuse_trained_model_copies_only_a_model_of_the_same_dataset_and_options
     config = json.loads((same / schema.CONFIG_FILE).read_text())
     assert config["prepare"] == {"dataset_sha256": "abc"}
     assert config["train"] == {**train, "reused_from": str(source)}
+
+
+def test_reuse_example_motifs_copies_only_motifs_of_the_same_model_dataset_and_parameters(tmp_path):
+    from speidlib.interpret.report import MotifsConfig
+
+    config = MotifsConfig(max_logos=12)
+    source = _run(tmp_path / "example", {"prepare": {"dataset_sha256": "abc"}, "motifs": config.record()},
+                  b"weights")
+    (source / schema.MOTIFS_DIR).mkdir()
+    (source / schema.MOTIFS_DIR / schema.MOTIF_SUMMARY_FILE).write_text("{}")
+    (source / schema.MOTIFS_DIR / schema.MOTIF_MATCHES_FILE).write_text("kernel\n1\n")
+    same = _run(tmp_path / "same", {"prepare": {"dataset_sha256": "abc"}}, b"weights")
+    (same / schema.MOTIFS_DIR).mkdir()
+    (same / schema.MOTIFS_DIR / "old.csv").write_text("stale")
+    retrained = _run(tmp_path / "retrained", {"prepare": {"dataset_sha256": "abc"}}, b"other weights")
+    other = _run(tmp_path / "other", {"prepare": {"dataset_sha256": "xyz"}}, b"weights")
+
+    assert reuse_example_motifs(retrained, source, config) == \
+        f"{retrained / schema.MODEL_FILE} is not the model of {source}"
+    assert reuse_example_motifs(other, source, config) == \
+        f"{source} was made from another dataset than {other / schema.DATASET_FILE}"
+    assert reuse_example_motifs(same, source, MotifsConfig(max_logos=24, null_draws=2)) == \
+        f"{source}'s motifs were made with other parameters (max_logos, null_draws)"
+    assert not (other / schema.MOTIFS_DIR).exists() and (same / schema.MOTIFS_DIR / "old.csv").exists()
+    assert reuse_example_motifs(same, source, config) == ""
+    assert sorted(p.name for p in (same / schema.MOTIFS_DIR).iterdir()) == \
+        sorted([schema.MOTIF_SUMMARY_FILE, schema.MOTIF_MATCHES_FILE])
+    recorded = json.loads((same / schema.CONFIG_FILE).read_text())["motifs"]
+    assert recorded == {**config.record(), "reused_from": str(source)}
 
 
 # --- the committed example ----------------------------------------------------------------
@@ -274,3 +309,45 @@ def test_relative_records_resolve_from_a_checkout_with_the_demo(tmp_path):
     demo.mkdir()
     (demo / "pairs_DEMO1.csv").write_text("enhancer_name,promoter_name,label\n")
     assert config_path(example, "prepare", "pairs") == demo.resolve() / "pairs_DEMO1.csv"
+
+
+@needs_example
+def test_example_motif_summary_is_what_the_current_rule_gives_its_matches():
+    """The example's ``tf_summary.csv`` (which notebook 05 and the motifs dashboard show) must
+    follow from its committed Tomtom matches and null matches by today's ``tf_summary``:
+    a change of the learned-TF rule without ``make_example_run.py`` fails here."""
+    from speidlib.interpret.matching import tf_summary
+
+    motifs = EXAMPLE / schema.MOTIFS_DIR
+    record = json.loads((motifs / schema.MOTIF_SUMMARY_FILE).read_text())
+    p = record["parameters"]
+    n = record["n_kernels"]
+    expected = tf_summary(pd.read_csv(motifs / schema.MOTIF_MATCHES_FILE), p["max_evalue"], p["min_kernels"],
+                          pd.read_csv(motifs / schema.MOTIF_NULL_MATCHES_FILE), n,
+                          {b: k * p["null_draws"] for b, k in n.items()}, p["null_draws"], p["alpha"])
+    committed = pd.read_csv(motifs / schema.MOTIF_TF_SUMMARY_FILE)
+    assert list(committed.columns) == schema.TF_SUMMARY_COLUMNS
+    expected = pd.read_csv(io.StringIO(expected.to_csv(index=False)))  # as the CSV reads back
+    pd.testing.assert_frame_equal(committed, expected, check_exact=False)
+
+
+def test_cell_line_models_are_made_with_the_inputs_of_notebooks_01_and_04():
+    """Else notebook 04 cannot reuse the committed cell-line models and trains them again."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("cells", ROOT / "scripts" / "make_cell_line_models.py")
+    cells = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cells)
+    nb1, nb4 = notebook_parameters("01_data_prep"), notebook_parameters("04_cross_cell")
+    assert (int(nb1["seed"]), int(nb1["n_cell_lines"]), int(nb1["n_pairs"])) == \
+        (cells.DEMO["seed"], cells.DEMO["cell_lines"], cells.DEMO["pairs_per_cell"])
+    assert {k: nb4[k].strip("\"'") for k in ("split", "seed", "enhancer_window", "promoter_window")} == \
+        {k: str(v) for k, v in cells.PREPARE.items()}
+    assert {k: nb4[k].strip("\"'") for k in ("preset", "pretrain_epochs", "retrain_epochs", "random_init",
+                                             "n_bootstrap", "seed")} == {k: str(v) for k, v in cells.TRAIN.items()}
+    assert nb4["augment"] == "None" and nb4["reuse_example"] == "True"
+    for cell in ("DEMO2", "DEMO3"):
+        record = json.loads((cells.OUT / cell / "cell_line.json").read_text())
+        assert record["inputs"]["train"] == cells.TRAIN
+        for name, digest in record["files"].items():
+            assert sha256(cells.OUT / cell / name)[:16] == digest, (cell, name)

@@ -83,3 +83,42 @@ def test_train_cell_lines_trains_each_cell_line_in_its_own_process(tmp_path):
         assert ds.enhancer_window == WINDOW and set(ds.pairs[schema.CELL_LINE]) == {cell}
         own = json.loads((run / schema.METRICS_FILE).read_text())
         assert metrics.loc[cell, "auroc"] == own["auroc"] and metrics.loc[cell, "n_test"] == own["n_test"]
+
+
+def test_a_cell_line_reuses_a_model_trained_on_its_dataset_with_the_same_options(tmp_path, monkeypatch):
+    """Notebook 04 on the demo: a committed model of the same dataset and options is copied,
+    not trained again; a cell line whose dataset differs trains."""
+    import speidlib.app.study as study
+
+    train = {"status": "done", "dataset_sha256": "abc", "seed": 0, "random_init": True,
+             "pretrain_epochs": 12, "retrain_epochs": 6,
+             "preset": {"name": "cpu", "pretrain_epochs": 12, "retrain_epochs": 6}}
+    source = tmp_path / "example"
+    source.mkdir()
+    (source / schema.CONFIG_FILE).write_text(json.dumps({"prepare": {"dataset_sha256": "abc"}, "train": train}))
+    (source / schema.MODEL_FILE).write_bytes(b"committed weights")
+    (source / schema.HISTORY_FILE).write_text("stage,epoch\npretrain,1\n")
+    calls = []
+
+    def fake_speid(args, cell):  # each step leaves what the real one would leave for the next
+        step, run = args[0], tmp_path / f"run_{cell}"
+        calls.append((cell, step))
+        if step == "prepare":
+            run.mkdir()
+            sha = "abc" if cell == "A" else "xyz"
+            (run / schema.CONFIG_FILE).write_text(json.dumps({"prepare": {"dataset_sha256": sha}}))
+        elif step == "train":
+            (run / schema.MODEL_FILE).write_bytes(b"trained here")
+        else:
+            (run / schema.METRICS_FILE).write_text(json.dumps({"auroc": 0.9}))
+
+    monkeypatch.setattr(study, "run_speid", fake_speid)
+    training = CellLineTraining(random_init=True, n_bootstrap=10)
+    assert build_parser().parse_args(cell_line_commands(tmp_path / "r", PrepareConfig(pairs="p", genome="g"),
+                                                        training)["train"]).random_init
+    runs, _ = train_cell_lines({"A": "a.csv", "B": "b.csv"}, "g.fa", str(tmp_path / "run"),
+                               PrepareConfig(pairs="", genome=""), training, reuse={"A": source, "B": source})
+    assert calls == [("A", "prepare"), ("A", "evaluate"), ("B", "prepare"), ("B", "train"), ("B", "evaluate")]
+    assert (runs["A"] / schema.MODEL_FILE).read_bytes() == b"committed weights"
+    assert (runs["B"] / schema.MODEL_FILE).read_bytes() == b"trained here"
+    assert json.loads((runs["A"] / schema.CONFIG_FILE).read_text())["train"]["reused_from"] == str(source)

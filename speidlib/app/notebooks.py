@@ -22,11 +22,11 @@ from speidlib import schema as S
 from speidlib.app.quiet import gpu_line
 from speidlib.data.dataset import PrepareConfig, prepare
 from speidlib.demo.synthetic import make_demo
-from speidlib.io import atomic_write_json
+from speidlib.io import atomic_write_json, sha256
 from speidlib.rundir import DATASET_SHA256, read_config, write_config
 
 __all__ = ["NOTEBOOKS", "project_root", "notebook_path", "notebook_parameters", "run_notebooks",
-           "written_files", "prepare_demo", "example_run", "reuse_trained_model"]
+           "written_files", "prepare_demo", "example_run", "reuse_trained_model", "reuse_example_motifs"]
 
 #: the committed example run (``scripts/make_example_run.py``), relative to the project root
 EXAMPLE_RUN = f"{S.EXAMPLE_RUNS_DIR}/demo_cpu"
@@ -248,4 +248,44 @@ def reuse_trained_model(run_dir, source, **train_options) -> str:
         if (source / name).exists():
             shutil.copy2(source / name, run_dir / name)
     write_config(run_dir, "train", {**train, "reused_from": str(source)})
+    return ""
+
+
+def reuse_example_motifs(run_dir, source, config) -> str:
+    """Copy ``source``'s ``motifs/`` into ``run_dir`` when ``speid motifs`` would write the same.
+
+    The same means: the two runs' ``model.keras`` files are identical (notebook
+    02 copied it with :func:`reuse_trained_model`), their datasets have the same
+    content hash, and ``source`` recorded the motif parameters of ``config``
+    (a :class:`speidlib.interpret.report.MotifsConfig`; ``config.json``,
+    ``"motifs"``). Then ``motifs/`` is copied (replacing the run's) and the
+    ``motifs`` section of ``config.json`` records where it came from.
+
+    Returns
+    -------
+    str : "" when the motifs were copied, else the reason they were not (one sentence).
+    """
+    run_dir, source = Path(run_dir), Path(source)
+    try:
+        mine, theirs = read_config(run_dir), read_config(source)
+    except ValueError as e:
+        return str(e)
+    if not (source / S.MOTIFS_DIR / S.MOTIF_SUMMARY_FILE).exists():
+        return f"{source} holds no motifs"
+    if not (run_dir / S.MODEL_FILE).exists() or sha256(run_dir / S.MODEL_FILE) != sha256(source / S.MODEL_FILE):
+        return f"{run_dir / S.MODEL_FILE} is not the model of {source}"
+    dataset = mine.get("prepare", {}).get(DATASET_SHA256)
+    if not dataset or dataset != theirs.get("prepare", {}).get(DATASET_SHA256):
+        return f"{source} was made from another dataset than {run_dir / S.DATASET_FILE}"
+    wanted, recorded = config.record(), theirs.get("motifs", {})
+    differ = sorted(k for k in wanted if recorded.get(k) != wanted[k])
+    if differ:
+        return f"{source}'s motifs were made with other parameters ({', '.join(differ)})"
+    target = run_dir / S.MOTIFS_DIR
+    staging = run_dir / f".{S.MOTIFS_DIR}.{os.getpid()}.tmp"
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.copytree(source / S.MOTIFS_DIR, staging, copy_function=shutil.copy)  # new times: 'written now'
+    shutil.rmtree(target, ignore_errors=True)
+    staging.rename(target)
+    write_config(run_dir, "motifs", {**recorded, "reused_from": str(source)})
     return ""

@@ -20,6 +20,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from speidlib import schema
+from speidlib.app.notebooks import reuse_trained_model
 from speidlib.data.dataset import PrepareConfig
 from speidlib.data.pairs import download_targetfinder, targetfinder_path
 from speidlib.rundir import read_config
@@ -35,6 +36,7 @@ class CellLineTraining:
     preset: str = "cpu"
     pretrain_epochs: int | None = None
     retrain_epochs: int | None = None
+    random_init: bool = False
     threads: int | None = 2
     n_bootstrap: int = 1000
     seed: int = 0
@@ -81,7 +83,7 @@ def cell_line_commands(run_dir, prepare_config: PrepareConfig, training: CellLin
                     "--augment", str(c.augment), "--seed", str(c.seed), "--overwrite", "--quiet"],
         "train": ["train", run, "--preset", t.preset, *_optional("--pretrain-epochs", t.pretrain_epochs),
                   *_optional("--retrain-epochs", t.retrain_epochs), *_optional("--threads", t.threads),
-                  "--seed", str(t.seed), "--quiet"],
+                  *(["--random-init"] if t.random_init else []), "--seed", str(t.seed), "--quiet"],
         "evaluate": ["evaluate", run, "--bootstrap", str(t.n_bootstrap), "--seed", str(t.seed)],
     }
 
@@ -109,8 +111,14 @@ def run_speid(args: Sequence[str], cell: str) -> None:
                     f"stderr:\n{tail}")
 
 
+def _train_options(t: CellLineTraining) -> dict:
+    return {"preset": t.preset, "seed": t.seed, "random_init": t.random_init,
+            "pretrain_epochs": t.pretrain_epochs, "retrain_epochs": t.retrain_epochs}
+
+
 def train_cell_lines(sources: Mapping[str, str], genome, run_prefix: str, prepare_config: PrepareConfig,
-                     training: CellLineTraining = CellLineTraining()) -> tuple[dict, pd.DataFrame]:
+                     training: CellLineTraining = CellLineTraining(),
+                     reuse: Mapping[str, Path] | None = None) -> tuple[dict, pd.DataFrame]:
     """Prepare, train and evaluate one run ``<run_prefix>_<CELL>`` per cell line.
 
     Each step is a ``speid prepare|train|evaluate`` command in a process of its
@@ -127,6 +135,10 @@ def train_cell_lines(sources: Mapping[str, str], genome, run_prefix: str, prepar
     prepare_config : split, windows, augmentation and seed (its ``pairs`` and
         ``genome`` are replaced per cell line)
     training : preset, epochs, threads, bootstrap resamples
+    reuse : cell line -> a run whose trained model is copied instead of training,
+        when it was trained on this cell line's dataset (the same content hash)
+        with these options (:func:`speidlib.app.notebooks.reuse_trained_model`);
+        otherwise the cell line trains, and a line says why
 
     Returns
     -------
@@ -138,6 +150,12 @@ def train_cell_lines(sources: Mapping[str, str], genome, run_prefix: str, prepar
     for cell, pairs_path in bar:
         config = dataclasses.replace(prepare_config, pairs=str(pairs_path), genome=str(genome))
         for step, args in cell_line_commands(runs[cell], config, training).items():
+            if step == "train" and (reuse or {}).get(cell) is not None:
+                why = reuse_trained_model(runs[cell], reuse[cell], **_train_options(training))
+                if not why:
+                    bar.write(f"{cell}: reused the model trained in {reuse[cell]} (same dataset and options)")
+                    continue
+                bar.write(f"{cell}: trains here: {why}")
             bar.set_postfix_str(f"{cell}: {step}")
             run_speid(args, cell)
         device = (read_config(runs[cell]).get("train", {}).get("device") or {}).get("device", "?")
