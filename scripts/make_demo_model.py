@@ -36,9 +36,9 @@ def main() -> None:
     import pandas as pd
 
     from speidlib import schema
+    from speidlib.app.notebooks import prepare_demo
     from speidlib.evaluate.heldout import run_evaluate
     from speidlib.interpret.report import planted_recovery, run_motifs
-    from speidlib.app.notebooks import prepare_demo
     from speidlib.train.stages import train_run
 
     work = Path(tempfile.mkdtemp(prefix="demo_model_"))

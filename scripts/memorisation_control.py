@@ -66,7 +66,11 @@ def main(argv=None) -> int:
     from speidlib import schema as S
     from speidlib.data.dataset import Dataset, PrepareConfig, prepare
     from speidlib.data.random_genome import write_random_genome
-    from speidlib.evaluate.baselines import DistanceBaseline, PropensityBaseline, fit_evaluate
+    from speidlib.evaluate.baselines import (
+        DistanceBaseline,
+        PropensityBaseline,
+        fit_evaluate,
+    )
     from speidlib.evaluate.heldout import run_evaluate
     from speidlib.train.stages import train_run
 
