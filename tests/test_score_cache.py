@@ -18,6 +18,7 @@ from speidlib.score.formats import (
     write_links,
 )
 from speidlib.score.projection import ProjectionCachedScorer
+from speidlib.score.recurrence import row_parts
 from speidlib.score.run import run_score
 
 WE, WP = 120, 100
@@ -97,6 +98,39 @@ def test_each_element_projected_once_by_functions_traced_once():
     # 40 promoters: one partial batch, run in batches of TAIL_BATCH = 32
     assert sorted(scorer._compiled) == [("enhancer", 32), ("enhancer", 64), ("promoter", 32)]
     assert all(c.fn.experimental_get_tracing_count() == 1 for c in scorer._compiled.values())
+
+
+def test_recurrence_on_threads_equals_one_thread(preset_model):
+    """Pairs and element prefixes cut into parts on 3 threads give the one-thread scores."""
+    rng = np.random.default_rng(3)
+    enh = rng.integers(0, 5, (150, WE)).astype(np.int8)
+    prom = rng.integers(0, 5, (70, WP)).astype(np.int8)
+    e_idx, p_idx = rng.integers(0, 150, 300), rng.integers(0, 70, 300)
+    scores = {}
+    for threads in (1, 3):
+        scorer = ProjectionCachedScorer(preset_model, batch_size=128, pair_batch=128, threads=threads)
+        scores[threads] = scorer.score(enh, prom, e_idx, p_idx)
+    np.testing.assert_allclose(scores[3], scores[1], atol=1e-6, rtol=0)
+    np.testing.assert_allclose(scores[1], score_pairs_naive(preset_model, enh, prom, e_idx, p_idx, batch_size=64),
+                               atol=1e-5, rtol=0)
+
+
+def test_row_parts_cover_the_rows_once():
+    for n, threads in ((0, 2), (31, 4), (64, 2), (1000, 3), (100, 8)):
+        parts = row_parts(n, threads)
+        assert parts[0].start == 0 and parts[-1].stop == n
+        assert all(a.stop == b.start for a, b in zip(parts, parts[1:]))
+        assert len(parts) <= max(1, threads) and (len(parts) == 1 or min(p.stop - p.start for p in parts) >= 32)
+    assert len(row_parts(1000, 3)) == 3
+
+
+def test_element_batches_sized_by_the_convolution_output():
+    """Large branches run fewer elements at a time; small ones the batch size."""
+    paper = ProjectionCachedScorer(build_model("paper", 3000, 2000, jaspar_init=False), batch_size=256)
+    # 1,024 kernels: 12.3 MB (3 kb) and 8.2 MB (2 kb) of convolution output per element
+    assert paper.element_batch == {"enhancer": 32, "promoter": 64}
+    cpu = ProjectionCachedScorer(build_model("cpu", 3000, 2000, jaspar_init=False), batch_size=256)
+    assert cpu.element_batch == {"enhancer": 256, "promoter": 256}
 
 
 def test_rank_within_groups_ties_broken_by_distance():

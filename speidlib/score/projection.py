@@ -11,14 +11,16 @@ reads the enhancer first, the backward LSTM the promoter); per pair only
 ``Tp`` forward and ``Te`` backward steps and the dense head remain.
 
 :class:`ProjectionCachedScorer` keeps a pool of projected elements that is
-filled in first-use order (whole element batches through one compiled
-function per branch: branch, projection and prefix,
-:func:`speidlib.score.recurrence.element_function`) and emptied as soon as an
+filled in first-use order (element batches through one compiled function per
+branch, :func:`speidlib.score.recurrence.element_function`: branch and
+projection; then the prefix in numpy,
+:func:`speidlib.score.recurrence.element_prefix`) and emptied as soon as an
 element's last pair is scored. With pairs in genome order (enhancer, then
 promoter) the pool holds only the elements near the pairs being scored, so
 memory does not grow with the number of pairs. Each fixed-size pair batch runs
-the rest of the recurrence in numpy on one BLAS thread, reading each step's
-projections from the pools (:func:`speidlib.score.recurrence.run_pairs`), then the head through
+the rest of the recurrence in numpy, parts of the batch on threads side by
+side, reading each step's projections from the pools
+(:func:`speidlib.score.recurrence.run_pairs`), then the head through
 :func:`speidlib.model.infer.infer_batch`.
 """
 from __future__ import annotations
@@ -33,13 +35,19 @@ from speidlib.model.infer import infer_batch, predict
 from speidlib.score.core import branch_and_pair_models
 from speidlib.score.recurrence import (
     Direction,
+    default_threads,
     element_function,
+    element_prefix,
     run_pairs,
-    split_element,
 )
 
 #: the last, partial element batch of a chromosome runs in batches of this many rows
 TAIL_BATCH = 32
+#: bytes of one element batch's convolution output (float32, window x kernels) that set
+#: its size: ``paper`` enhancers of 3 kb (12 MB each) run 32 at a time, which measured
+#: 6.8 ms an element against 7.5 ms in batches of 256 (and 5.6 s for a first batch
+#: of 256 after other work, whose 3 GB intermediate is allocated anew)
+ELEMENT_BATCH_BYTES = 512 * 2**20
 #: bytes of the projections one pair batch reads that set the default pair batch
 PAIR_BATCH_BYTES = 128 * 2**20
 
@@ -93,11 +101,14 @@ class ProjectionCachedScorer:
     Parameters
     ----------
     model : SPEID keras.Model (``speidlib.model.build_model`` or ``RUN/model.keras``)
-    batch_size : elements per branch batch (a chromosome's last, partial batch runs
-        in batches of :data:`TAIL_BATCH`)
+    batch_size : elements brought into the pool at a time; each branch runs them in
+        batches of at most this many, fewer where the convolution output would pass
+        :data:`ELEMENT_BATCH_BYTES` (:attr:`element_batch`), and a chromosome's last,
+        partial batch in batches of :data:`TAIL_BATCH`
     pair_batch : pairs per recurrence and head batch; None: the largest power
         of two from 64 to 1,024 whose projections (read step by step) take at most
         :data:`PAIR_BATCH_BYTES`
+    threads : threads for the numpy recurrences (None: :func:`~speidlib.score.recurrence.default_threads`)
 
     Attributes
     ----------
@@ -106,7 +117,8 @@ class ProjectionCachedScorer:
         ``peak_promoters`` (most elements held at once)
     """
 
-    def __init__(self, model, batch_size: int = 256, pair_batch: int | None = None):
+    def __init__(self, model, batch_size: int = 256, pair_batch: int | None = None,
+                 threads: int | None = None):
         self.enhancer_branch, self.promoter_branch, _ = branch_and_pair_models(model)
         _, self.head = split_model(model)
         bn = model.get_layer(schema.MERGE_BATCHNORM)
@@ -126,6 +138,12 @@ class ProjectionCachedScorer:
         self.windows = {"enhancer": int(self.enhancer_branch.input.shape[1]),
                         "promoter": int(self.promoter_branch.input.shape[1])}
         self.batch_size = int(batch_size)
+        self.threads = int(threads) if threads else default_threads()
+        self.element_batch = {}
+        for branch, m in (("enhancer", self.enhancer_branch), ("promoter", self.promoter_branch)):
+            per_element = 4 * self.windows[branch] * int(m.output.shape[-1])
+            fits = 2 ** int(np.log2(max(ELEMENT_BATCH_BYTES // per_element, 1)))
+            self.element_batch[branch] = min(self.batch_size, fits)
         per_pair = 16 * self.forward.units * (self.steps["enhancer"] + self.steps["promoter"])
         self.pair_batch = int(pair_batch) if pair_batch else \
             int(np.clip(2 ** int(np.log2(max(PAIR_BATCH_BYTES // per_pair, 1))), 64, 1024))
@@ -143,8 +161,8 @@ class ProjectionCachedScorer:
         key = (branch, size)
         if key not in self._compiled:
             model = self.enhancer_branch if branch == "enhancer" else self.promoter_branch
-            self._compiled[key] = _Compiled(element_function(
-                model, self.forward, self.backward, branch, self.sequences, size, self.windows[branch]))
+            self._compiled[key] = _Compiled(element_function(model, self.forward, self.backward, size,
+                                                             self.windows[branch]))
         return self._compiled[key]
 
     def project(self, branch: str, codes: np.ndarray):
@@ -153,8 +171,8 @@ class ProjectionCachedScorer:
         Parameters
         ----------
         branch : ``"enhancer"`` or ``"promoter"``
-        codes : shape=(n, W) int8 windows; ``n`` is ``batch_size`` or (a last batch)
-            any number, run in batches of :data:`TAIL_BATCH`
+        codes : shape=(n, W) int8 windows, run in batches of :attr:`element_batch`
+            (fewer than that: of :data:`TAIL_BATCH`)
 
         Returns
         -------
@@ -164,16 +182,24 @@ class ProjectionCachedScorer:
             after its steps (and, when the LSTM returns sequences, each step's output
             in processing order)
         """
-        size = self.batch_size if len(codes) == self.batch_size else min(TAIL_BATCH, self.batch_size)
+        full = self.element_batch[branch]
+        size = full if len(codes) >= full else min(TAIL_BATCH, full)
         codes = check_codes(codes).astype(np.int8, copy=False)  # one-hot inside the compiled function
-        flat = predict(self._element_fn(branch, size), lambda rows: codes[rows], n=len(codes),
+        proj = predict(self._element_fn(branch, size), lambda rows: codes[rows], n=len(codes),
                        batch_size=size)
-        return split_element(flat, self.steps[branch], self.forward.units)
+        width = 4 * self.forward.units
+        enh = branch == "enhancer"
+        own = np.ascontiguousarray(proj[:, :, :width] if enh else proj[:, :, width:])
+        kept = proj[:, :, width:] if enh else proj[:, :, :width]
+        with threadpool_limits(1, user_api="blas"):
+            prefix = element_prefix(self.forward if enh else self.backward, own, self.sequences,
+                                    reverse=not enh, threads=self.threads)
+        return kept, prefix
 
     def compile(self) -> None:
         """Trace and compile every function :meth:`score` may call (else done on first use)."""
         for branch in ("enhancer", "promoter"):
-            for n in {self.batch_size, 1}:
+            for n in {self.element_batch[branch], 1}:
                 self.project(branch, np.zeros((n, self.windows[branch]), dtype=np.int8))
         infer_batch(self.head, np.zeros((1, *self.head.input.shape[1:]), np.float32), self.pair_batch)
 
@@ -227,7 +253,8 @@ class ProjectionCachedScorer:
             slots = [pools[0].slot[oe[rows]], pools[1].slot[op[rows]]]
             # the recurrence reads each step's projections straight from the pools
             feats = run_pairs(self.forward, self.backward, pools[0].data, slots[0], pools[1].data, slots[1],
-                              pools[0].prefix[slots[0]], pools[1].prefix[slots[1]], self.sequences)
+                              pools[0].prefix[slots[0]], pools[1].prefix[slots[1]], self.sequences,
+                              threads=self.threads)
             scores[order[rows]] = infer_batch(self.head, feats, b).reshape(-1)
             for feed in feeds:
                 feed.release(rows.stop)

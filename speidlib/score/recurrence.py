@@ -4,17 +4,23 @@
 into its input kernel. Used by
 :class:`speidlib.score.projection.ProjectionCachedScorer`:
 
-* per element (:func:`element_function`, a TensorFlow function of fixed shape
-  on int8 base codes, traced once per model and batch size, run through
-  :func:`speidlib.model.infer.infer_batch`): its branch, its projection ``BN(x) W + b`` for both directions
-  (one matrix product, ``(K, 8U)``), the recurrence that the element determines
-  alone (its *prefix*), flattened into one array;
-* per pair (:func:`run_pairs`): the rest of both recurrences, in numpy
-  (measured: an XLA-compiled
-  ``tf.while_loop`` was up to 2x slower than numpy on one BLAS thread for these
-  small products, ``(b, U) @ (U, 4U)``), then the head through ``infer_batch``.
+* per element: its branch and its projection ``BN(x) W + b`` for both
+  directions (:func:`element_function`, a TensorFlow function of fixed shape on
+  int8 base codes, traced once per model and batch size, run through
+  :func:`speidlib.model.infer.infer_batch`), then in numpy the recurrence that
+  the element determines alone, its *prefix* (:func:`element_prefix`);
+* per pair (:func:`run_pairs`): the rest of both recurrences, in numpy, then
+  the head through ``infer_batch``.
+
+The recurrences run in numpy on one BLAS thread per part of the rows, parts on
+threads side by side (:func:`map_rows`). Measured: an XLA-compiled
+``tf.while_loop`` was up to 2x slower than numpy for the pairs' small products,
+``(b, U) @ (U, 4U)``, and about 6x slower for the elements' prefixes.
 """
 from __future__ import annotations
+
+import functools
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -70,7 +76,7 @@ class Direction:
 
     def run_numpy(self, z: np.ndarray, h: np.ndarray, c: np.ndarray, keep_sequence: bool,
                   rows: np.ndarray | None = None, reverse: bool = False):
-        """:meth:`run` in numpy, reading each step's inputs from ``z`` as it goes.
+        """The recurrence over projected steps, reading each step's inputs from ``z`` as it goes.
 
         Parameters
         ----------
@@ -103,99 +109,108 @@ class Direction:
                 seq[:, i] = h
         return h, c, seq
 
-    def run(self, z, h, c, keep_sequence: bool):
-        """The recurrence over projected steps, inside a TensorFlow function.
 
-        Parameters
-        ----------
-        z : tensor shape=(T, b, 4U), the projected inputs, time-major in processing order
-        h, c : tensors shape=(b, U), the state to start from
-        keep_sequence : also return every step's output
-
-        Returns
-        -------
-        h, c : shape=(b, U) after the last step; seq : shape=(T, b, U) (processing
-        order) or None
-        """
-        import tensorflow as tf
-
-        u, steps = self.units, int(z.shape[0])
-        rec, act, rec_act = tf.constant(self.recurrent), self.act, self.rec_act
-        seq = tf.TensorArray(tf.float32, size=steps) if keep_sequence else None
-
-        def body(t, h, c, *acc):
-            gates = z[t] + tf.matmul(h, rec)
-            s = rec_act(gates)  # i, f, (unused), o in one call
-            c = s[:, u:2 * u] * c + s[:, :u] * act(gates[:, 2 * u:3 * u])
-            h = s[:, 3 * u:] * act(c)
-            return (t + 1, h, c) + ((acc[0].write(t, h),) if acc else ())
-
-        out = tf.while_loop(lambda t, *_: t < steps, body, (tf.constant(0), h, c, *([seq] if seq else [])))
-        return out[1], out[2], (out[3].stack() if keep_sequence else None)
+def row_parts(n: int, threads: int, min_rows: int = 32) -> list[slice]:
+    """``n`` rows cut into at most ``threads`` contiguous parts of at least ``min_rows`` rows."""
+    parts = max(1, min(int(threads), n // min_rows))
+    bounds = np.linspace(0, n, parts + 1).astype(int)
+    return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
 
 
-def element_function(branch_model, forward: Direction, backward: Direction, which: str,
-                     sequences: bool, batch: int, window: int):
-    """Branch, projection and prefix of a batch of elements, as one flat array.
+@functools.lru_cache(maxsize=None)
+def _executor(threads: int) -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=threads, thread_name_prefix="speid-recurrence")
 
-    The forward LSTM reads the enhancer's steps first and the backward LSTM the
-    promoter's (last to first), so the forward state after the enhancer and the
-    backward state after the promoter depend on that element alone (its prefix).
-    A pair needs the other direction's projection of each element: the
-    enhancer's backward, the promoter's forward one.
+
+def map_rows(fn, n: int, threads: int) -> list:
+    """``fn(rows)`` for the parts of :func:`row_parts`, on ``threads`` threads at once.
+
+    The recurrence's numpy calls on ``(rows, 4U)`` arrays release the interpreter
+    lock for most of their time, so row parts run side by side (measured on
+    2 quiet cores, ``cpu`` preset, 1,024 rows of 149 steps: 1.6-2.2x faster on
+    two threads than on one).
+    """
+    parts = row_parts(n, threads)
+    if len(parts) == 1:
+        return [fn(parts[0])]
+    return list(_executor(int(threads)).map(fn, parts))
+
+
+def default_threads() -> int:
+    """Threads for the numpy recurrence: the CPUs this process may use, at most 8.
+
+    ``joblib.cpu_count`` honours the CPU affinity and a container's CPU quota
+    (Binder's, say, where ``os.cpu_count`` reports the host's CPUs).
+    """
+    import joblib
+
+    return max(1, min(8, joblib.cpu_count()))
+
+
+def element_function(branch_model, forward: Direction, backward: Direction, batch: int, window: int):
+    """Branch and projection of a batch of elements, for both LSTM directions.
 
     The one-hot encoding happens inside (base codes 0-4, N all zeros as
-    :func:`speidlib.data.encode.one_hot`), and the prefix recurrence is an
-    XLA-compiled function of its own (measured on the ``cpu`` preset, 256
-    enhancers of 3 kb: 0.145 s before, 0.127 s with both).
+    :func:`speidlib.data.encode.one_hot`); the projection is one matrix product,
+    ``(K, 8U)``. The element's own recurrence (its prefix, :func:`element_prefix`)
+    runs in numpy: an XLA-compiled ``tf.while_loop`` over 256 ``cpu`` enhancers
+    took about 0.6 ms a step, numpy on two threads about 0.1 ms.
 
     Returns
     -------
-    tf.function, int8 base codes shape=(batch, window) -> shape=(batch, T * 4U + R * U):
-    the projection kept for pairs, shape=(T, 4U), then the prefix rows, shape=(R, U),
-    ``h``, ``c`` and (LSTM sequences) each step's output in processing order
-    (``R = 2 [+ T]``); see :func:`split_element`.
+    tf.function, int8 base codes shape=(batch, window) -> shape=(batch, T, 8U):
+    ``BN(x) W + b`` of the forward direction (the first ``4U`` columns), then of the
+    backward one
     """
     import tensorflow as tf
 
-    enh = which == "enhancer"
-    own, kept = (forward, backward) if enh else (backward, forward)
-    w = tf.constant(np.concatenate([own.kernel, kept.kernel], axis=1))
-    b = tf.constant(np.concatenate([own.bias, kept.bias]))
-    width = 4 * own.units
-
-    @tf.function(jit_compile=True)
-    def prefix_rows(z):
-        zeros = tf.zeros((batch, own.units), tf.float32)
-        h, c, seq = own.run(z, zeros, zeros, sequences)
-        return [h[:, None], c[:, None]] + ([tf.transpose(seq, (1, 0, 2))] if sequences else [])
+    w = tf.constant(np.concatenate([forward.kernel, backward.kernel], axis=1))
+    b = tf.constant(np.concatenate([forward.bias, backward.bias]))
 
     @tf.function(input_signature=[tf.TensorSpec((batch, window), tf.int8)], reduce_retracing=True)
     def run(codes):
         x = tf.one_hot(tf.cast(codes, tf.int32), 4, dtype=tf.float32)    # N (4): all zeros
         feats = branch_model(x, training=False)                             # (b, T, K)
-        proj = tf.einsum("btk,kj->btj", feats, w) + b                       # (b, T, 8U)
-        z = tf.transpose(proj[:, :, :width], (1, 0, 2))                     # (T, b, 4U)
-        prefix = prefix_rows(z if enh else z[::-1])
-        return tf.concat([tf.reshape(proj[:, :, width:], (batch, -1)),
-                          tf.reshape(tf.concat(prefix, axis=1), (batch, -1))], axis=1)
+        return tf.einsum("btk,kj->btj", feats, w) + b                       # (b, T, 8U)
 
     return run
 
 
-def split_element(flat: np.ndarray, steps: int, units: int):
-    """The parts of :func:`element_function`'s output: (projection (n, T, 4U), prefix (n, R, U))."""
-    n, cut = len(flat), steps * 4 * units
-    return flat[:, :cut].reshape(n, steps, 4 * units), flat[:, cut:].reshape(n, -1, units)
+def element_prefix(own: Direction, z: np.ndarray, sequences: bool, reverse: bool,
+                   threads: int = 1) -> np.ndarray:
+    """The recurrence an element determines alone: its own direction over its steps.
+
+    The forward LSTM reads the enhancer's steps first and the backward LSTM the
+    promoter's (last to first), so the forward state after the enhancer and the
+    backward state after the promoter depend on that element alone.
+
+    Parameters
+    ----------
+    own : the element's own direction (enhancers: forward; promoters: backward)
+    z : shape=(n, T, 4U), contiguous, the element's projection for that direction, time order
+    reverse : run from the last step to the first (promoters)
+
+    Returns
+    -------
+    shape=(n, 2 [+ T], U): ``h``, ``c`` after the element's steps and (LSTM
+    sequences) each step's output in processing order
+    """
+    zeros = np.zeros((len(z), own.units), np.float32)
+
+    def part(rows: slice) -> np.ndarray:
+        idx = np.arange(rows.start, rows.stop)
+        h, c, seq = own.run_numpy(z, zeros[rows], zeros[rows], sequences, rows=idx, reverse=reverse)
+        return np.concatenate([h[:, None], c[:, None]] + ([seq] if sequences else []), axis=1)
+
+    return np.concatenate(map_rows(part, len(z), threads))
 
 
 def run_pairs(forward: Direction, backward: Direction, enh, enh_rows, prom, prom_rows, enh_prefix,
-              prom_prefix, sequences: bool) -> np.ndarray:
+              prom_prefix, sequences: bool, threads: int = 1) -> np.ndarray:
     """The rest of both recurrences for a batch of pairs: the head's input features.
 
-    The two directions run one after the other (on two threads at once they were
-    no faster on the shared 2-core machine: numpy's calls on ``(b, 4U)`` arrays
-    are too short to release the interpreter lock for long).
+    The pairs are cut into parts run on ``threads`` threads (:func:`map_rows`);
+    within a part the two directions run one after the other.
 
     Parameters
     ----------
@@ -209,14 +224,17 @@ def run_pairs(forward: Direction, backward: Direction, enh, enh_rows, prom, prom
     -------
     shape=(b, 2U), or (LSTM sequences) shape=(b, Te + Tp, 2U): the BiLSTM's output
     """
-    # forward: from the enhancer's prefix over the promoter's steps; backward: from
-    # the promoter's prefix over the enhancer's steps, last to first
-    hf, _, seq_f = forward.run_numpy(prom, enh_prefix[:, 0], enh_prefix[:, 1], sequences, rows=prom_rows)
-    hb, _, seq_b = backward.run_numpy(enh, prom_prefix[:, 0], prom_prefix[:, 1], sequences, rows=enh_rows,
-                                      reverse=True)
-    if not sequences:
-        return np.concatenate([hf, hb], axis=-1)
-    f = np.concatenate([enh_prefix[:, 2:], seq_f], axis=1)
-    # Bidirectional flips the backward outputs back into time order
-    b = np.concatenate([prom_prefix[:, 2:], seq_b], axis=1)[:, ::-1]
-    return np.concatenate([f, b], axis=-1)
+    def part(r: slice) -> np.ndarray:
+        ep, pp = enh_prefix[r], prom_prefix[r]
+        # forward: from the enhancer's prefix over the promoter's steps; backward: from
+        # the promoter's prefix over the enhancer's steps, last to first
+        hf, _, seq_f = forward.run_numpy(prom, ep[:, 0], ep[:, 1], sequences, rows=prom_rows[r])
+        hb, _, seq_b = backward.run_numpy(enh, pp[:, 0], pp[:, 1], sequences, rows=enh_rows[r], reverse=True)
+        if not sequences:
+            return np.concatenate([hf, hb], axis=-1)
+        f = np.concatenate([ep[:, 2:], seq_f], axis=1)
+        # Bidirectional flips the backward outputs back into time order
+        b = np.concatenate([pp[:, 2:], seq_b], axis=1)[:, ::-1]
+        return np.concatenate([f, b], axis=-1)
+
+    return np.concatenate(map_rows(part, len(enh_rows), threads))
