@@ -225,3 +225,21 @@ def test_speid_score_unknown_extension_is_a_one_line_error(tiny_score_run, capsy
                str(root / "g.fa"), "--out", str(root / "x.xyz"), "--quiet"])
     err = capsys.readouterr().err.strip()
     assert rc == 2 and err.startswith("speid score: error: cannot tell the format") and "\n" not in err
+
+
+def test_speid_score_threads(tiny_score_run, capsys):
+    """--threads reaches the scorer (same scores on one thread); 0 threads is a one-line error."""
+    from speidlib.app.cli import main
+
+    root = tiny_score_run
+    base = ["score", str(root / "run"), "--pairs", str(root / "pairs.bedpe"), "--genome", str(root / "g.fa"),
+            "--quiet"]
+    assert main(base + ["--out", str(root / "one.csv"), "--threads", "1"]) == 0
+    run_score(root / "run", root / "pairs.bedpe", root / "g.fa", root / "default.csv", progress=False)
+    np.testing.assert_allclose(pd.read_csv(root / "one.csv")[schema.SCORE],
+                               pd.read_csv(root / "default.csv")[schema.SCORE], atol=1e-6)
+    capsys.readouterr()
+    assert main(base + ["--out", str(root / "zero.csv"), "--threads", "0"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "threads must be at least 1" in err and not (root / "zero.csv").exists()
+

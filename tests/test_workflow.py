@@ -130,6 +130,9 @@ def test_targetfinder_dry_run_plans_six_cell_lines(tmp_path):
     # every training job asks the cluster for one GPU
     train_blocks = out.split("rule train:")[1:]
     assert len(train_blocks) == 12 and all("gpu=1" in b.split("\n\n")[0] for b in train_blocks)
+    scores = re.findall(r"\bspeid score .*", out)
+    # each job's CPU threads (the config's, capped by Snakemake at the cores it may use)
+    assert len(scores) == 6 * chroms and all(re.search(r"--threads [1-9]\d* ", l) for l in scores)
     prepares = re.findall(r"\bspeid prepare .*", out)
     assert sum("--split chromosome" in l for l in prepares) == 6
     assert all("--enhancer-window 3000 --promoter-window 2000" in l for l in prepares)

@@ -270,6 +270,9 @@ def _add_score(sub) -> None:
     p.add_argument("--no-cache", action="store_true",
                    help="run every pair through the whole model (slow; for comparison)")
     p.add_argument("--batch-size", type=int, default=256, help="examples per forward pass (default 256)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="CPU threads for TensorFlow and the recurrences (default: the CPUs this "
+                   "process may use; give the cores a scheduler allotted)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_run_score)
 
@@ -279,7 +282,7 @@ def _run_score(args) -> None:
 
     out = run_score(args.run, args.pairs, args.genome, args.out, fmt=args.format,
                     cache=not args.no_cache, batch_size=args.batch_size, cell_type=args.cell_type,
-                    progress=not args.quiet)
+                    progress=not args.quiet, threads=args.threads)
     print(f"wrote {out['out']} ({out['n_pairs']} pairs on {out['n_chromosomes']} chromosome(s), "
           f"{out['format']}, {out['seconds']:.1f} s)")
 

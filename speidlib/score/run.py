@@ -24,6 +24,7 @@ from speidlib.score.core import score_pairs_naive
 from speidlib.score.formats import LinkWriter, format_from_path
 from speidlib.score.genome_wide import chromosome_windows, iter_chromosomes
 from speidlib.score.projection import ProjectionCachedScorer
+from speidlib.train.runtime import set_threads
 
 
 def element_windows(pairs: pd.DataFrame, genome, enhancer_window: int, promoter_window: int,
@@ -62,7 +63,8 @@ def default_links_path(run_dir, pairs_path, fmt: str | None = None) -> Path:
 
 
 def run_score(run_dir, pairs_path, genome_path, out_path=None, fmt: str | None = None, cache: bool = True,
-              batch_size: int = 256, cell_type: str | None = None, progress: bool = True) -> dict:
+              batch_size: int = 256, cell_type: str | None = None, progress: bool = True,
+              threads: int | None = None) -> dict:
     """``speid score``: score a pair file with a run's model, chromosome by chromosome.
 
     Parameters
@@ -79,6 +81,9 @@ def run_score(run_dir, pairs_path, genome_path, out_path=None, fmt: str | None =
         (each element's branch and input projection once); False runs every pair
         through the whole model (for comparison)
     cell_type : the ABC table's ``CellType`` (default: the run's cell line, else ".")
+    threads : CPU threads for TensorFlow and the cached path's numpy recurrences
+        (None: TensorFlow's default and :func:`speidlib.score.recurrence.default_threads`);
+        set it to the cores a scheduler gave the job
 
     Returns
     -------
@@ -94,11 +99,14 @@ def run_score(run_dir, pairs_path, genome_path, out_path=None, fmt: str | None =
     check_output_path(out_path, run_dir, {"--pairs": pairs_path, "--genome": genome_path})
     fmt = format_from_path(out_path, fmt)
     check_model(run_dir)  # refuses a model trained on another dataset
+    if threads is not None and threads < 1:
+        raise ValueError(f"threads must be at least 1, got {threads}")
+    set_threads(threads)
     prep = read_config(run_dir).get("prepare", {})
     model = load_model(run_dir)
     we = int(model.inputs[0].shape[1])
     wp = int(model.inputs[1].shape[1])
-    scorer = ProjectionCachedScorer(model, batch_size=batch_size) if cache else None
+    scorer = ProjectionCachedScorer(model, batch_size=batch_size, threads=threads) if cache else None
     if cell_type is None:
         cell_type = str(prep.get("cell_line") or ".")
     summary = {"n_pairs": 0, "n_chromosomes": 0, "n_enhancers": 0, "n_promoters": 0}

@@ -44,6 +44,26 @@ def device_info() -> dict:
     return {"backend": backend, "gpus": gpus, "device": gpus[0] if gpus else "CPU"}
 
 
+def set_threads(threads: int | None) -> None:
+    """TensorFlow's intra- and inter-op threads (and ``OMP_NUM_THREADS``); None leaves them alone.
+
+    Has no effect on TensorFlow once it has run an op: its thread pools are fixed then.
+    """
+    if threads is None:
+        return
+    import keras
+
+    os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+    if keras.config.backend() == "tensorflow":
+        import tensorflow as tf
+
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(threads)
+        except RuntimeError:  # TF already running: its thread pools are fixed
+            pass
+
+
 def configure(seed: int | None = 0, threads: int | None = 2, mixed_precision: bool = False,
               deterministic: bool | None = None) -> dict:
     """Set threads, seeds, determinism and the float policy before building a model.
@@ -65,16 +85,7 @@ def configure(seed: int | None = 0, threads: int | None = 2, mixed_precision: bo
     """
     import keras
 
-    if threads is not None:
-        os.environ.setdefault("OMP_NUM_THREADS", str(threads))
-    if keras.config.backend() == "tensorflow" and threads is not None:
-        import tensorflow as tf
-
-        try:
-            tf.config.threading.set_intra_op_parallelism_threads(threads)
-            tf.config.threading.set_inter_op_parallelism_threads(threads)
-        except RuntimeError:  # TF already running: its thread pools are fixed
-            pass
+    set_threads(threads)
     info = device_info()
     if seed is not None:
         keras.utils.set_random_seed(int(seed))
