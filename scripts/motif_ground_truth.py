@@ -9,7 +9,12 @@ TFs called learned with the planted set. Jobs:
 * ``demo_jaspar``: the default demo trained from JASPAR-initialised kernels;
 * ``g2_random`` / ``g2_jaspar``: a second grammar (demo seed 1, 3 classes,
   60,000 pairs; CTCF, ZNF343, ZFP42 planted in enhancers only, RFX4, PROX1,
-  ZNF85 in promoters only), random and JASPAR initialisation.
+  ZNF85 in promoters only), random and JASPAR initialisation;
+* ``demo_shuffled``: the default demo's pairs with their labels permuted
+  (seed 0) before ``prepare``, random initialisation: the shuffled-label
+  null. The elements and their planted motifs are the same, only the
+  pairing signal is gone, so a TF called learned here was not learned from
+  the labels (and "recall" counts such calls).
 
 Training jobs take 15-25 minutes each on 2 cores; ``--reuse`` keeps a trained
 model already in ``ROOT/<job>``. One JSON per job goes to ``ROOT/<job>.json``.
@@ -49,7 +54,9 @@ GRAMMARS = {
                planted_motifs=(("MA0139.2", "MA0799.3"), ("MA1711.2", "MA0794.1"), ("MA1651.2", "MA1720.2"))),
 }
 JOBS = {"committed": ("demo", None), "demo_jaspar": ("demo", False),
-        "g2_random": ("g2", True), "g2_jaspar": ("g2", False)}
+        "g2_random": ("g2", True), "g2_jaspar": ("g2", False), "demo_shuffled": ("demo", True)}
+#: jobs whose training labels are permuted (the shuffled-label null)
+SHUFFLED = {"demo_shuffled"}
 
 
 def base_run(root: Path, grammar: str) -> tuple[Path, Path]:
@@ -58,6 +65,24 @@ def base_run(root: Path, grammar: str) -> tuple[Path, Path]:
     if not (base / schema.DATASET_FILE).exists():
         prepare_demo(demo, base, **GRAMMARS[grammar])
     return demo, base
+
+
+def shuffled_base(root: Path, grammar: str, seed: int = 0) -> Path:
+    """A run prepared from the grammar's pairs with their labels permuted (built once)."""
+    from speidlib.data.dataset import PrepareConfig, prepare
+
+    demo, _ = base_run(root, grammar)
+    base = root / f"{grammar}_shuffled_base"
+    if not (base / schema.DATASET_FILE).exists():
+        info = load_demo(demo)
+        pairs = pd.read_csv(info.pairs_path(info.cell_lines[0]))
+        pairs[schema.LABEL] = np.random.default_rng(seed).permutation(pairs[schema.LABEL].to_numpy())
+        table = root / f"{grammar}_shuffled_pairs.csv"
+        pairs.to_csv(table, index=False)
+        prepare(PrepareConfig(pairs=str(table), genome=str(info.genome), enhancer_window=info.enhancer_window,
+                              promoter_window=info.promoter_window, augment=info.augment, seed=0), base,
+                overwrite=True)
+    return base
 
 
 def fresh_run(root: Path, name: str, base: Path) -> Path:
@@ -90,6 +115,8 @@ def job(root: Path, name: str, reuse: bool) -> dict:
     grammar, random_init = JOBS[name]
     t0 = time.time()
     demo, base = base_run(root, grammar)
+    if name in SHUFFLED:
+        base = shuffled_base(root, grammar)
     info = load_demo(demo)
     if name == "committed":
         run, model, auroc = committed_run(root, base)
@@ -109,6 +136,7 @@ def job(root: Path, name: str, reuse: bool) -> dict:
     calls = {(b, t.upper()) for b in schema.BRANCHES for t in summary.loc[summary[f"learned_{b}"], "tf"]}
     hits = calls & planted
     return {"job": name, "grammar": grammar, "random_init": random_init is not False,
+            "labels": "permuted" if name in SHUFFLED else "true",
             "test_auroc": auroc, "null": result["null"],
             "planted": sorted(planted), "learned_calls": sorted(calls),
             "precision": f"{len(hits)}/{len(calls)}", "recall": f"{len(hits)}/{len(planted)}",
