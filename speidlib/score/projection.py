@@ -52,6 +52,11 @@ ELEMENT_BATCH_BYTES = 512 * 2**20
 PAIR_BATCH_BYTES = 128 * 2**20
 
 
+def _power_of_two_within(budget: int, per_item: int) -> int:
+    """The largest power of two ``n`` with ``n * per_item <= budget`` (at least 1)."""
+    return 2 ** int(np.log2(max(budget // per_item, 1)))
+
+
 class _Compiled:
     """A compiled function in the shape :func:`speidlib.model.infer.infer_batch` calls."""
 
@@ -142,11 +147,11 @@ class ProjectionCachedScorer:
         self.element_batch = {}
         for branch, m in (("enhancer", self.enhancer_branch), ("promoter", self.promoter_branch)):
             per_element = 4 * self.windows[branch] * int(m.output.shape[-1])
-            fits = 2 ** int(np.log2(max(ELEMENT_BATCH_BYTES // per_element, 1)))
-            self.element_batch[branch] = min(self.batch_size, fits)
+            self.element_batch[branch] = min(self.batch_size, _power_of_two_within(ELEMENT_BATCH_BYTES,
+                                                                                   per_element))
         per_pair = 16 * self.forward.units * (self.steps["enhancer"] + self.steps["promoter"])
         self.pair_batch = int(pair_batch) if pair_batch else \
-            int(np.clip(2 ** int(np.log2(max(PAIR_BATCH_BYTES // per_pair, 1))), 64, 1024))
+            int(np.clip(_power_of_two_within(PAIR_BATCH_BYTES, per_pair), 64, 1024))
         self._compiled: dict = {}
         self.stats: dict = {}
 
