@@ -6,19 +6,13 @@ import ipywidgets as w
 from speidlib import schema
 from speidlib.app.dashboards.links import MIME, TABLE_COLUMNS, TOP_COLUMNS, LinksModel
 from speidlib.app.dashboards.runs import download_link, html_table
-from speidlib.app.dashboards.widgets import (
-    figure_output,
-    run_picker,
-    set_message,
-    show,
-    show_figure,
-)
+from speidlib.app.dashboards.widgets import DashboardView, figure_output, set_message, show_figure
 from speidlib.score.formats import FORMATS
 
 _FORMATS = {schema.SCORE: "{:.4f}", schema.DISTANCE: "{:,.0f}"}
 
 
-class LinksView:
+class LinksView(DashboardView):
     """Scored file, region or name, arcs, the links in view, top promoters and downloads.
 
     Parameters
@@ -28,12 +22,19 @@ class LinksView:
     max_arcs : links drawn as arcs (the best-scored)
     """
 
+    classes = {"file": "file", "chrom": "chrom", "start": "start", "end": "end", "name": "name",
+               "format": "format", "table": "links-table", "top": "top-table", "summary": "summary",
+               "figure": "links-figure"}
+
     def __init__(self, model: LinksModel, max_rows: int = 200, max_arcs: int = 400):
-        self.model, self.max_rows, self.max_arcs = model, max_rows, max_arcs
-        self.run = run_picker(model)
+        self.max_arcs = max_arcs
+        super().__init__(model, max_rows)
+
+    def _build(self) -> None:
+        model = self.model
         self.file = w.Dropdown(options=list(model.files), description="scored file",
                                layout=w.Layout(width="420px"))
-        self.message, self.locate_message = w.HTML(), w.HTML()
+        self.locate_message = w.HTML()
         self.chrom = w.Dropdown(options=list(model.chromosome_choices), description="chromosome")
         self.start = w.IntText(description="start", continuous_update=False,
                                layout=w.Layout(width="220px"))
@@ -49,15 +50,6 @@ class LinksView:
         self.download_button = w.Button(description="download the view",
                                         layout=w.Layout(width="170px"))
         self.figure = figure_output()
-        for widget, name in ((self.file, "file"), (self.chrom, "chrom"), (self.start, "start"),
-                             (self.end, "end"), (self.name, "name"), (self.format, "format"),
-                             (self.table, "links-table"), (self.top, "top-table"),
-                             (self.summary, "summary"), (self.figure, "links-figure")):
-            widget.add_class(f"speid-{name}")
-        self._bind()
-        self.widget = self._layout()
-        self._show_run()
-        self._show_view()
 
     def _bind(self) -> None:
         m = self.model
@@ -74,26 +66,26 @@ class LinksView:
         w.link((m, "min_score"), (self.min_score, "value"))
         self.download_button.on_click(lambda _: self._offer(self.format.value))
 
-    def _layout(self) -> w.VBox:
+    def _header(self):
+        return w.HBox([self.run, self.file])
+
+    def _body(self) -> list:
         region = w.VBox([w.HBox([self.chrom, self.start, self.end, self.whole]),
                          w.HBox([self.name, self.min_score]), self.locate_message])
         downloads = w.HBox([self.format, self.download_button, self.download])
-        self.body = w.VBox([
-            w.HTML("<h3>Region, or a gene or enhancer</h3>"), region, self.summary, self.figure,
-            w.HTML("<h3>Links in view (best score first; ranks over the whole file)</h3>"),
-            downloads, self.table,
-            w.HTML("<h3>Each enhancer in view and its top promoter (over the whole file)</h3>"),
-            self.top])
-        return w.VBox([w.HBox([self.run, self.file]), self.message, self.body])
+        return [w.HTML("<h3>Region, or a gene or enhancer</h3>"), region, self.summary, self.figure,
+                w.HTML("<h3>Links in view (best score first; ranks over the whole file)</h3>"),
+                downloads, self.table,
+                w.HTML("<h3>Each enhancer in view and its top promoter (over the whole file)</h3>"),
+                self.top]
 
-    def _repr_mimebundle_(self, **kwargs):
-        return self.widget._repr_mimebundle_(**kwargs)
+    def _show_state(self) -> None:
+        self._show_view()
 
     # model -> widgets
     def _show_run(self, change=None) -> None:
         m = self.model
-        set_message(self.message, m.error)
-        show(self.body, not m.error)
+        super()._show_run()
         if list(self.file.options) != list(m.files):
             self.file.options = list(m.files)
         if m.file in m.files and self.file.value != m.file:

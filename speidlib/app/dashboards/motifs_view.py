@@ -15,8 +15,8 @@ from speidlib.app.dashboards.motifs import (
 )
 from speidlib.app.dashboards.runs import html_table
 from speidlib.app.dashboards.widgets import (
+    DashboardView,
     figure_output,
-    run_picker,
     set_message,
     show,
     show_figure,
@@ -25,7 +25,7 @@ from speidlib.app.dashboards.widgets import (
 _NO_KERNEL = ("(pick a kernel to open it)", "")
 
 
-class MotifsView:
+class MotifsView(DashboardView):
     """Kernel table with filters, and one kernel's logo, activations and top windows.
 
     Parameters
@@ -34,10 +34,16 @@ class MotifsView:
     max_rows : rows of the sorted selection shown in the table
     """
 
+    classes = {"branch": "branch", "tf": "tf", "evalue": "evalue", "sort_by": "sort-by",
+               "kernel": "kernel", "table": "kernels-table", "summary": "summary",
+               "detail_info": "detail", "logo": "logo", "activations": "activations",
+               "top_windows": "top-windows"}
+
     def __init__(self, model: MotifsModel, max_rows: int = 60):
-        self.model, self.max_rows = model, max_rows
-        self.run = run_picker(model)
-        self.message, self.summary, self.table = w.HTML(), w.HTML(), w.HTML()
+        super().__init__(model, max_rows)
+
+    def _build(self) -> None:
+        self.summary, self.table = w.HTML(), w.HTML()
         self.branch = w.ToggleButtons(options=list(BRANCH_CHOICES), description="branch")
         self.tf = w.Text(description="TF name", placeholder="e.g. CTCF", continuous_update=False)
         self.evalue = w.Dropdown(options=list(EVALUE_CHOICES), description="best match")
@@ -47,16 +53,8 @@ class MotifsView:
         self.detail_message, self.detail_info, self.top_windows = w.HTML(), w.HTML(), w.HTML()
         self.logo = w.Image(format="png", layout=w.Layout(max_width="640px"))
         self.activations = figure_output()
-        for widget, name in ((self.branch, "branch"), (self.tf, "tf"), (self.evalue, "evalue"),
-                             (self.sort_by, "sort-by"), (self.kernel, "kernel"),
-                             (self.table, "kernels-table"), (self.summary, "summary"),
-                             (self.detail_info, "detail"), (self.logo, "logo"),
-                             (self.activations, "activations"), (self.top_windows, "top-windows")):
-            widget.add_class(f"speid-{name}")
-        self._bind()
-        self.widget = self._layout()
-        self._show_run()
-        self._show_selection()
+        show(self.activations, False)
+        show(self.logo, False)
 
     def _bind(self) -> None:
         m = self.model
@@ -68,25 +66,17 @@ class MotifsView:
         m.observe(self._show_detail, names=["detail", "detail_error"])
         self.kernel.observe(self._open_kernel, names="value")
 
-    def _layout(self) -> w.VBox:
+    def _body(self) -> list:
         filters = w.VBox([self.branch, w.HBox([self.tf, self.evalue, self.sort_by])])
         detail = w.HBox([self.logo, self.activations])
-        self.body = w.VBox([
-            w.HTML("<h3>Kernels and their best JASPAR match</h3>"), filters, self.summary,
-            self.table, w.HTML("<h3>One kernel</h3>"), self.kernel, self.detail_message,
-            self.detail_info, detail, self.top_windows])
-        show(self.activations, False)
-        show(self.logo, False)
-        return w.VBox([self.run, self.message, self.body])
+        return [w.HTML("<h3>Kernels and their best JASPAR match</h3>"), filters, self.summary,
+                self.table, w.HTML("<h3>One kernel</h3>"), self.kernel, self.detail_message,
+                self.detail_info, detail, self.top_windows]
 
-    def _repr_mimebundle_(self, **kwargs):
-        return self.widget._repr_mimebundle_(**kwargs)
+    def _show_state(self) -> None:
+        self._show_selection()
 
     # model -> widgets
-    def _show_run(self, change=None) -> None:
-        set_message(self.message, self.model.error)
-        show(self.body, not self.model.error)
-
     def _show_selection(self, change=None) -> None:
         m, sel = self.model, self.model.selection
         shown = sel.head(self.max_rows)

@@ -14,8 +14,8 @@ from speidlib.app.dashboards.predictions import (
 )
 from speidlib.app.dashboards.runs import download_link, html_table
 from speidlib.app.dashboards.widgets import (
+    DashboardView,
     figure_output,
-    run_picker,
     set_message,
     set_range_bounds,
     show,
@@ -26,7 +26,7 @@ _FORMATS = {schema.SCORE: "{:.4f}", schema.DISTANCE: "{:,.0f}", schema.LABEL: "{
 _NO_PAIR = ("(pick a pair to open it)", -1)
 
 
-class PredictionsView:
+class PredictionsView(DashboardView):
     """Filters, table, curves, one pair's detail and downloads over a :class:`PredictionsModel`.
 
     Parameters
@@ -35,10 +35,15 @@ class PredictionsView:
     max_rows : rows of the sorted selection shown in the table and offered to open
     """
 
+    classes = {"chromosomes": "chromosome", "label": "label", "sort_by": "sort-by",
+               "ascending": "order", "table": "pairs-table", "summary": "summary",
+               "detail_info": "detail", "detail_figure": "detail-figure", "roc": "roc", "pr": "pr",
+               "pair": "pair"}
+
     def __init__(self, model: PredictionsModel, max_rows: int = 100):
-        self.model, self.max_rows = model, max_rows
-        self.run = run_picker(model)
-        self.message = w.HTML()
+        super().__init__(model, max_rows)
+
+    def _build(self) -> None:
         self._filters()
         self.summary, self.table, self.download = w.HTML(), w.HTML(), w.HTML()
         self.csv_button = w.Button(description="selection as CSV", layout=w.Layout(width="170px"))
@@ -51,10 +56,7 @@ class PredictionsView:
                                       description="attribution")
         self.detail_message, self.detail_info = w.HTML(), w.HTML()
         self.detail_figure = figure_output()
-        self._bind()
-        self.widget = self._layout()
-        self._show_run()
-        self._show_selection()
+        show(self.detail_figure, False)
 
     def _filters(self) -> None:
         m = self.model
@@ -70,9 +72,6 @@ class PredictionsView:
                                          layout=w.Layout(width="520px"))
         self.sort_by = w.Dropdown(options=list(SORT_COLUMNS), description="sort by")
         self.ascending = w.ToggleButtons(options=[("descending", False), ("ascending", True)])
-        for widget, name in ((self.chromosomes, "chromosome"), (self.label, "label"),
-                             (self.sort_by, "sort-by"), (self.ascending, "order")):
-            widget.add_class(f"speid-{name}")
 
     def _bind(self) -> None:
         m = self.model
@@ -94,33 +93,22 @@ class PredictionsView:
         self.bedpe_button.on_click(
             lambda _: self._offer("bedpe", m.selection_bedpe(), "text/tab-separated-values"))
 
-    def _layout(self) -> w.VBox:
+    def _body(self) -> list:
         filters = w.VBox([w.HBox([self.chromosomes, w.VBox([self.label, self.score, self.distance])]),
                           w.HBox([self.sort_by, self.ascending])])
         downloads = w.HBox([self.csv_button, self.bedpe_button, self.download])
         curves = w.HBox([self.roc, self.pr], layout=w.Layout(width="100%"))
-        self.body = w.VBox([
-            w.HTML("<h3>Filter and sort the scored test pairs</h3>"), filters, self.summary,
-            downloads, self.table, w.HTML("<h3>Curves of the selection</h3>"), curves,
-            w.HTML("<h3>One pair: attribution, elements, motif hits</h3>"), self.pair, self.method,
-            self.detail_message, self.detail_info, self.detail_figure])
-        self.table.add_class("speid-pairs-table")
-        self.summary.add_class("speid-summary")
-        self.detail_info.add_class("speid-detail")
-        self.detail_figure.add_class("speid-detail-figure")
-        self.roc.add_class("speid-roc")
-        self.pr.add_class("speid-pr")
-        self.pair.add_class("speid-pair")
-        show(self.detail_figure, False)
-        return w.VBox([self.run, self.message, self.body])
+        return [w.HTML("<h3>Filter and sort the scored test pairs</h3>"), filters, self.summary,
+                downloads, self.table, w.HTML("<h3>Curves of the selection</h3>"), curves,
+                w.HTML("<h3>One pair: attribution, elements, motif hits</h3>"), self.pair, self.method,
+                self.detail_message, self.detail_info, self.detail_figure]
 
-    def _repr_mimebundle_(self, **kwargs):
-        return self.widget._repr_mimebundle_(**kwargs)
+    def _show_state(self) -> None:
+        self._show_selection()
 
     # model -> widgets
     def _show_run(self, change=None) -> None:
-        set_message(self.message, self.model.error)
-        show(self.body, not self.model.error)
+        super()._show_run()
         if self.model.error:
             self.pair.options, self.download.value = [_NO_PAIR], ""
 

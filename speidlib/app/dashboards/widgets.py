@@ -1,4 +1,4 @@
-"""Widget pieces both dashboards share: the run picker, message boxes, figure swaps."""
+"""Widget pieces the dashboards share: the view base class, run picker, message boxes, figure swaps."""
 from __future__ import annotations
 
 import json
@@ -66,3 +66,61 @@ def set_range_bounds(slider, lo, hi) -> None:
         slider.max, slider.min = hi, lo
     else:
         slider.min, slider.max = lo, hi
+
+
+class DashboardView:
+    """Base of the dashboard views: a run picker, a message box and a body bound to one model.
+
+    A subclass builds its own widgets in :meth:`_build`, binds them to the model in
+    :meth:`_bind`, lists the body's widgets in :meth:`_body` and draws everything the
+    model holds in :meth:`_show_state`; this ``__init__`` calls them in that order and
+    lays the page out as header (:meth:`_header`, the run picker), message, body.
+    While the model has an ``error`` the message shows it and the body is hidden.
+
+    Parameters
+    ----------
+    model : a dashboard model (traitlets: ``runs``, ``run``, ``run_dir``, ``error``)
+    max_rows : rows of the model's selection shown in the view's table
+    """
+
+    classes: dict = {}     # attribute name -> CSS class suffix (``speid-<suffix>``), for browser tests
+
+    def __init__(self, model, max_rows: int):
+        self.model, self.max_rows = model, max_rows
+        self.run = run_picker(model)
+        self.message = w.HTML()
+        self._build()
+        for attr, name in self.classes.items():
+            getattr(self, attr).add_class(f"speid-{name}")
+        self._bind()
+        self.body = w.VBox(self._body())
+        self.widget = w.VBox([self._header(), self.message, self.body])
+        self._show_run()
+        self._show_state()
+
+    def _build(self) -> None:
+        """Create the view's widgets (as attributes)."""
+        raise NotImplementedError
+
+    def _bind(self) -> None:
+        """Link the widgets to the model's traits, both ways where the user can change them."""
+        raise NotImplementedError
+
+    def _body(self) -> list:
+        """The widgets below the header and the message, top to bottom."""
+        raise NotImplementedError
+
+    def _show_state(self) -> None:
+        """Draw what the model holds now (called once the page is laid out)."""
+        raise NotImplementedError
+
+    def _header(self):
+        return self.run
+
+    def _show_run(self, change=None) -> None:
+        """The model's run changed: show its error (hiding the body) or the body."""
+        set_message(self.message, self.model.error)
+        show(self.body, not self.model.error)
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)
