@@ -114,11 +114,12 @@ def sha256(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
 
 def package_versions(names=("numpy", "pandas", "h5py", "pyfaidx", "keras", "tensorflow",
                             "scikit-learn", "pyjaspar", "memelite")) -> dict:
-    """Installed versions of the packages a run depends on (None if absent)."""
+    """Installed versions of the packages a run depends on (None if absent), the
+    workbench's own first (``speidlib``, what ``speid --version`` prints)."""
     from importlib.metadata import PackageNotFoundError, version
 
     out = {}
-    for name in names:
+    for name in ("speidlib", *names):
         try:
             out[name] = version(name)
         except PackageNotFoundError:

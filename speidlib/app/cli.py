@@ -480,9 +480,57 @@ def _run_gather(args) -> None:
     print(f"wrote {args.out} ({rows:,} rows from {len(args.parts)} parts)")
 
 
+def _add_doctor(sub) -> None:
+    p = sub.add_parser("doctor", help="check this machine for a run: versions, GPU, genome, disk, time",
+                       description="Print one table: Python, TensorFlow, Keras and key package "
+                       "versions; the GPUs TensorFlow sees, whether the preset's LSTM runs cuDNN "
+                       "kernels on them and mixed precision; Chromium; a genome's index and "
+                       "chromosome names against a pair table; free disk and memory against the "
+                       "estimated size of a run; a measured time per step with the estimated time of "
+                       "one epoch and of the preset's schedule. Exits 1 on a blocking problem.")
+    p.add_argument("--preset", choices=["cpu", "paper", "original"], default="cpu",
+                   help="the preset to check and time (default cpu)")
+    p.add_argument("--genome", default=None, help="genome FASTA to check (its index and chromosome names)")
+    p.add_argument("--pairs", default=None,
+                   help="pair table of the run (default: K562's counts in the preprint's Table 1)")
+    p.add_argument("--run", default=".", help="where the run directory will be (free disk; default .)")
+    p.add_argument("--enhancer-window", type=int, default=3000, help="enhancer window in bp (default 3000)")
+    p.add_argument("--promoter-window", type=int, default=2000, help="promoter window in bp (default 2000)")
+    p.add_argument("--augment", type=int, default=20, help="shifted copies per positive (default 20)")
+    p.add_argument("--steps", type=int, default=2, help="timed steps after a warm-up step (default 2)")
+    p.add_argument("--no-timing", action="store_true", help="skip the step measurement")
+    p.add_argument("--mixed-precision", action="store_true", help="time the steps in float16 (on a GPU)")
+    p.set_defaults(func=_run_doctor)
+
+
+def _run_doctor(args) -> None:
+    from speidlib.app.doctor import FAIL, DoctorOptions, format_table, run_doctor
+
+    if min(args.enhancer_window, args.promoter_window, args.augment, args.steps) < 1:
+        raise ValueError("--enhancer-window, --promoter-window, --augment and --steps must be at least 1")
+    rows = run_doctor(DoctorOptions(
+        preset=args.preset, genome=args.genome, pairs=args.pairs, run=args.run,
+        enhancer_window=args.enhancer_window, promoter_window=args.promoter_window, augment=args.augment,
+        steps=args.steps, timing=not args.no_timing, mixed_precision=args.mixed_precision))
+    print(format_table(rows))
+    if any(r.status == FAIL for r in rows):
+        raise SystemExit(1)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("speidlib")
+    except PackageNotFoundError:
+        return "unknown (not installed as a package)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="speid", description="SPEID workbench: enhancer-promoter interactions from sequence.")
+    parser.add_argument("--version", action="version", version=f"speid {_version()}",
+                        help="print the workbench's version (recorded in every run's config.json)")
     parser.add_argument("--debug", action="store_true",
                         help="show the full traceback of an error (for bug reports)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -496,11 +544,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 _ADDERS = [_add_demo, _add_prepare, _add_train, _add_evaluate, _add_motifs, _add_baselines,
            _add_candidates, _add_score, _add_fetch,
-           _add_random_genome, _add_crispr, _add_cross_cell, _add_split_pairs, _add_gather]
+           _add_random_genome, _add_crispr, _add_cross_cell, _add_split_pairs, _add_gather,
+           _add_doctor]
 
 
 # the steps that load TensorFlow
-_TF_COMMANDS = ("train", "evaluate", "motifs", "score", "crispr")
+_TF_COMMANDS = ("train", "evaluate", "motifs", "score", "crispr", "doctor")
 
 
 def _quiet_tensorflow(command: str) -> None:
