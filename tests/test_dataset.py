@@ -198,3 +198,71 @@ def test_shift_negatives_redraws_negative_windows_inside_bounds(tiny):
     np.testing.assert_array_equal(plain.e_off[neg], ds.default_offset["enhancer"][idx])
     # positives keep their stored augmentation shifts
     np.testing.assert_array_equal(a.e_off[~neg], plain.e_off[~neg])
+
+
+def _windows_of(batches, i):
+    """Codes of batch i's enhancer and promoter windows, shape=(b, W)."""
+    from speidlib.data.encode import from_one_hot
+
+    (xe, xp), y = batches[i]
+    return from_one_hot(xe), from_one_hot(xp), y
+
+
+def test_data_efficiency_options_off_leave_the_batches_unchanged(tiny):
+    ds = Dataset(tiny[1])
+    a = PairBatches(ds, "train", balanced=True, batch_size=7, seed=1, shift_negatives=True, negatives="match")
+    b = PairBatches(ds, "train", balanced=True, batch_size=7, seed=1, shift_negatives=True, negatives="match",
+                    rc_augment=False, redraw_shifts=False, epoch_examples=None)
+    for _ in range(2):
+        for i in range(len(a)):
+            for u, v in zip(_windows_of(a, i), _windows_of(b, i)):
+                np.testing.assert_array_equal(u, v)
+        a.on_epoch_end()
+        b.on_epoch_end()
+
+
+def test_rc_augment_flips_about_half_the_windows_and_nothing_else(tiny):
+    from speidlib.data.encode import reverse_complement
+
+    ds = Dataset(tiny[1])
+    kw = dict(balanced=True, batch_size=1000, seed=5, negatives="match")
+    plain, rc = PairBatches(ds, "train", **kw), PairBatches(ds, "train", rc_augment=True, **kw)
+    np.testing.assert_array_equal(plain.order, rc.order)   # its own generator: same draw of examples
+    pe, pp, py = _windows_of(plain, 0)
+    re_, rp, ry = _windows_of(rc, 0)
+    np.testing.assert_array_equal(py, ry)
+    for p, r, flips in ((pe, re_, rc._slot_rc[0]), (pp, rp, rc._slot_rc[1])):
+        np.testing.assert_array_equal(r[flips], reverse_complement(p[flips]))
+        np.testing.assert_array_equal(r[~flips], p[~flips])
+    assert 0.2 < rc._slot_rc.mean() < 0.8
+    valid = PairBatches(ds, "valid", shuffle=False, rc_augment=True, **kw)   # never in validation
+    np.testing.assert_array_equal(_windows_of(valid, 0)[0],
+                                  _windows_of(PairBatches(ds, "valid", shuffle=False, **kw), 0)[0])
+
+
+def test_redraw_shifts_gives_positive_copies_new_windows_inside_bounds(tiny):
+    ds = Dataset(tiny[1])
+    b = PairBatches(ds, "train", balanced=True, batch_size=10, seed=2, redraw_shifts=True)
+    first = [o.copy() for o in b._slot_off]
+    b.on_epoch_end()
+    assert not np.array_equal(first[0], b._slot_off[0])
+    for k, (branch, idx) in enumerate((("enhancer", ds.enhancer_index), ("promoter", ds.promoter_index))):
+        el = ds.elements[branch]
+        elem = idx[b.pair_index[b.order]]
+        assert (b._slot_off[k] >= el.min_offset.to_numpy()[elem]).all()
+        assert (b._slot_off[k] <= el.max_offset.to_numpy()[elem]).all()
+
+
+def test_epoch_examples_sets_a_floor_of_balanced_examples(tiny):
+    ds = Dataset(tiny[1])
+    plain = PairBatches(ds, "train", balanced=True, batch_size=8, seed=2, negatives="match")
+    n_copies = int((plain.labels == 1).sum())
+    b = PairBatches(ds, "train", balanced=True, batch_size=8, seed=2, negatives="match", epoch_examples=101)
+    assert len(b.order) == 102 and (b.labels == 1).sum() == 51
+    # every positive copy is drawn before any is drawn again
+    pos_rows = b.order[b.label[b.order] == 1]
+    assert len(np.unique(pos_rows)) == min(51, n_copies)
+    small = PairBatches(ds, "train", balanced=True, batch_size=8, seed=2, negatives="match", epoch_examples=4)
+    assert len(small.order) == 2 * n_copies   # a floor, never fewer than one pass
+    with pytest.raises(ValueError, match="epoch_examples"):
+        PairBatches(ds, "train", negatives="match", epoch_examples=0)

@@ -5,7 +5,7 @@ import numpy as np
 
 from speidlib import schema
 from speidlib.data.dataset import Dataset
-from speidlib.data.encode import one_hot
+from speidlib.data.encode import one_hot, reverse_complement
 
 
 def _pydataset_base():
@@ -41,11 +41,26 @@ class PairBatches(_pydataset_base()):
         1:20 class ratio) or ``"match"`` (as many negatives as there are
         augmented positives, a new random draw every epoch when shuffling, one
         fixed draw otherwise): balanced epochs with fewer copies per positive.
+    rc_augment : with ``shuffle``, reverse-complement each window (each branch
+        on its own) with probability 1/2, drawn afresh every epoch: an element's
+        strand carries no label, and each planted or real site is seen on both
+        strands (data efficiency, ``ModelConfig.rc_augment``)
+    redraw_shifts : with ``balanced`` and ``shuffle``, every example of an epoch
+        (positive copies included) gets a fresh random shift within its
+        element's bounds, instead of the shifts ``prepare`` fixed for the
+        positive copies: more distinct windows of the same few positives
+    epoch_examples : with ``negatives="match"`` and ``shuffle``, draw at least
+        this many examples per epoch, half positive copies (cycled through, so
+        a positive recurs with new shifts when ``redraw_shifts``) and half
+        negatives: a small table still gets enough optimisation steps per
+        epoch for its patience and schedule to mean what they mean on a large
+        one. None: one pass over the positive copies.
     """
 
     def __init__(self, dataset: Dataset, split: str, balanced: bool = True, batch_size: int = 100,
                  shuffle: bool = True, seed: int = 0, zero_branch: str | None = None,
-                 shift_negatives: bool = False, negatives: str = "all", **kwargs):
+                 shift_negatives: bool = False, negatives: str = "all", rc_augment: bool = False,
+                 redraw_shifts: bool = False, epoch_examples: int | None = None, **kwargs):
         super().__init__(**kwargs)
         if zero_branch not in (None, *schema.BRANCHES):
             raise ValueError(f"zero_branch must be None, 'enhancer' or 'promoter', got {zero_branch!r}")
@@ -72,6 +87,27 @@ class PairBatches(_pydataset_base()):
             if len(neg) > len(pos) > 0:
                 self._draw = (pos, neg)
         n = len(self.label) if self._draw is None else 2 * len(self._draw[0])
+        if epoch_examples is not None and int(epoch_examples) < 1:
+            raise ValueError(f"epoch_examples must be a positive integer or None, got {epoch_examples}")
+        # the data-efficiency options draw from their own generator, so that without them
+        # the batches (and a trained model) are exactly those of earlier versions
+        self._aug = None
+        pool = None
+        if epoch_examples is not None and balanced and negatives == "match":
+            pool = (np.flatnonzero(self.label == 1), np.flatnonzero(self.label == 0))
+            if not (len(pool[0]) and len(pool[1])):
+                pool = None
+        if shuffle and (rc_augment or (redraw_shifts and balanced) or pool is not None):
+            self._aug = dict(rng=np.random.default_rng([seed, 7919]), rc=bool(rc_augment),
+                             redraw=bool(redraw_shifts and balanced), pool=pool,
+                             examples=int(epoch_examples) if pool is not None else None)
+            if self._aug["redraw"]:
+                self._all_bounds = [(dataset.elements[b].min_offset.to_numpy()[idx[self.pair_index]],
+                                     dataset.elements[b].max_offset.to_numpy()[idx[self.pair_index]])
+                                    for b, idx in (("enhancer", dataset.enhancer_index),
+                                                   ("promoter", dataset.promoter_index))]
+            if self._aug["examples"]:
+                n = 2 * max(len(pool[0]), -(-self._aug["examples"] // 2))
         self.order = np.arange(n)
         self.epoch = 0
         self._new_epoch()
@@ -85,12 +121,18 @@ class PairBatches(_pydataset_base()):
         return self.label[self.order]
 
     def __getitem__(self, i):
-        sel = self.order[i * self.batch_size:(i + 1) * self.batch_size]
+        slots = slice(i * self.batch_size, (i + 1) * self.batch_size)
+        sel = self.order[slots]
         pi, ds = self.pair_index[sel], self.dataset
         x = []
-        for branch, off in (("enhancer", self.e_off), ("promoter", self.p_off)):
+        for k, (branch, off) in enumerate((("enhancer", self.e_off), ("promoter", self.p_off))):
             elem = (ds.enhancer_index if branch == "enhancer" else ds.promoter_index)[pi]
-            onehot = one_hot(ds.windows(branch, elem, off[sel]))
+            offsets = off[sel] if self._aug is None or not self._aug["redraw"] else self._slot_off[k][slots]
+            codes = ds.windows(branch, elem, offsets)
+            if self._aug is not None and self._aug["rc"]:
+                flip = self._slot_rc[k][slots]
+                codes[flip] = reverse_complement(codes[flip])
+            onehot = one_hot(codes)
             if branch == self.zero_branch:
                 onehot[:] = 0
             x.append(onehot)
@@ -101,7 +143,9 @@ class PairBatches(_pydataset_base()):
         self._new_epoch()
 
     def _new_epoch(self) -> None:
-        if self._draw is not None and (self.shuffle or self.epoch == 0):
+        if self._aug is not None and self._aug["examples"]:
+            self._new_augmented_draw()
+        elif self._draw is not None and (self.shuffle or self.epoch == 0):
             pos, neg = self._draw
             self.order = np.concatenate([pos, np.sort(self._rng.choice(neg, size=len(pos), replace=False))])
         if self.shuffle:
@@ -110,3 +154,22 @@ class PairBatches(_pydataset_base()):
             (elo, ehi), (plo, phi) = self._bounds
             self.e_off[self._shifted] = self._rng.integers(elo, ehi + 1)
             self.p_off[self._shifted] = self._rng.integers(plo, phi + 1)
+        if self._aug is not None:
+            self._new_slots()
+
+    def _new_augmented_draw(self) -> None:
+        """``epoch_examples``: half positive copies (cycled), half negatives, shuffled."""
+        rng, (pos, neg) = self._aug["rng"], self._aug["pool"]
+        k = len(self.order) // 2
+        cycles = -(-k // len(pos))
+        pos_sel = np.concatenate([rng.permutation(pos) for _ in range(cycles)])[:k]
+        neg_sel = rng.choice(neg, size=k, replace=k > len(neg))
+        self.order = rng.permutation(np.concatenate([pos_sel, neg_sel]))
+
+    def _new_slots(self) -> None:
+        """Per-slot strands and shifts of this epoch (a positive drawn twice gets two)."""
+        rng, n = self._aug["rng"], len(self.order)
+        if self._aug["rc"]:
+            self._slot_rc = rng.random((2, n)) < 0.5
+        if self._aug["redraw"]:
+            self._slot_off = [rng.integers(lo[self.order], hi[self.order] + 1) for lo, hi in self._all_bounds]

@@ -218,6 +218,9 @@ class DemoConfig:
     motif_copies : (int, int), least and most copies per active element
     bp_per_element : int, genome length per element (sets the genome size);
         default three times the larger window
+    site_noise : float, fraction of each planted site's bases replaced by a
+        uniform random base after sampling from the PFM (0: sites follow the PFM;
+        the harder learning-curve grammar uses noisy sites)
     planted_motifs : ((enhancer matrix id, promoter matrix id), ...) per class, JASPAR 2024
         (default :data:`PLANTED_MOTIFS`, chosen to be unambiguous in JASPAR)
     """
@@ -238,6 +241,7 @@ class DemoConfig:
     motif_copies: tuple[int, int] = (3, 6)
     bp_per_element: int | None = None
     planted_motifs: tuple = PLANTED_MOTIFS
+    site_noise: float = 0.0
 
     def genome_bp_per_element(self) -> int:
         """``bp_per_element``, or its default: three times the larger window."""
@@ -250,6 +254,8 @@ class DemoConfig:
                     self.negatives_per_positive, self.positive_noise, self.negative_active_fraction,
                     self.negative_compatible_fraction, self.element_active_fraction, self.motif_copies,
                     self.genome_bp_per_element(), self.planted_motifs)
+        if not 0 <= self.site_noise <= 1:
+            raise ValueError(f"site_noise must lie in 0..1, got {self.site_noise}")
 
 
 def make_demo(outdir, config: DemoConfig | None = None, **options) -> DemoInfo:
@@ -288,7 +294,9 @@ def make_demo(outdir, config: DemoConfig | None = None, **options) -> DemoInfo:
     genome = {name: _backbone(rng_genome, size) for name, size in chrom_sizes.items()}
     elements = _place_elements(rng_elements, genome, n_enh, n_prom, c.enhancer_window, c.promoter_window,
                                window, len(motifs), c.element_active_fraction)
-    sites = _plant(rng_motifs, genome, elements, motifs, c.motif_copies)
+    # site noise draws from a stream of its own: a demo without it keeps its bytes
+    noise_rng = np.random.default_rng([c.seed, 104729]) if c.site_noise else None
+    sites = _plant(rng_motifs, genome, elements, motifs, c.motif_copies, c.site_noise, noise_rng)
     # written now and let go: the bases (1 byte each, about 1.2 GB for the default demo)
     # need not stay in memory beside the pair tables (each step has its own random stream)
     _write_fasta(outdir / GENOME_FILE, genome)
@@ -315,6 +323,8 @@ def make_demo(outdir, config: DemoConfig | None = None, **options) -> DemoInfo:
                   negative_compatible_fraction=c.negative_compatible_fraction,
                   element_active_fraction=c.element_active_fraction, motif_copies=list(c.motif_copies),
                   bp_per_element=c.genome_bp_per_element())
+    if c.site_noise:
+        params["site_noise"] = c.site_noise
     description = _description(c.seed, params, c.enhancer_window, c.promoter_window, chrom_sizes, elements,
                                distance, classes, cell_classes, pair_files, tables, oracles)
     atomic_write_json(outdir / DESCRIPTION_FILE, description)
@@ -586,8 +596,12 @@ def _lengths(rng, n, median, lo, hi, window) -> np.ndarray:
     return np.clip(np.round(rng.lognormal(np.log(median), 0.6, n)), lo, hi).astype(np.int64)
 
 
-def _plant(rng, genome, elements, motifs, motif_copies) -> list[str]:
+def _plant(rng, genome, elements, motifs, motif_copies, site_noise: float = 0.0,
+           noise_rng=None) -> list[str]:
     """Plant motif copies into active elements; GC-rich backgrounds for promoters.
+
+    With ``site_noise``, that fraction of each copy's bases (drawn from
+    ``noise_rng``) is replaced by a uniform random base.
 
     Returns one ``sites`` string per element: ``start:strand`` of each copy
     (0-based chromosome coordinates, ``;``-separated), empty if inactive.
@@ -614,6 +628,9 @@ def _plant(rng, genome, elements, motifs, motif_copies) -> list[str]:
         draws = rng.random((n, width))
         seqs = (draws[:, :, None] > cum[key][None, :, :]).sum(axis=2).clip(0, 3).astype(np.uint8)
         strands = rng.random(n) < 0.5
+        if site_noise:
+            hit = noise_rng.random(seqs.shape) < site_noise
+            seqs[hit] = noise_rng.integers(0, 4, int(hit.sum()), dtype=np.uint8)
         parts = []
         for off, seq, minus in zip(offsets, seqs, strands):
             if minus:

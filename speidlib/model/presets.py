@@ -121,6 +121,14 @@ class ModelConfig:
         positives, drawn afresh every epoch: balanced epochs with fewer copies
         per positive and more distinct positives for the same time (``cpu``,
         with ``--augment 4``).
+    rc_augment : in stage 1, reverse-complement each training window (each
+        branch on its own) with probability 1/2, drawn every epoch
+    redraw_shifts : in stage 1, give every training example (the positive
+        copies too) a fresh random shift every epoch
+    epoch_examples : with ``pretrain_negatives="match"``, at least this many
+        stage-1 training examples per epoch (half positive copies, cycled, half
+        negatives), so that a small table gets as many steps per epoch as a
+        large one; None: one pass over the positive copies
     """
 
     name: str = "custom"
@@ -157,6 +165,9 @@ class ModelConfig:
     retrain_class_weight: bool = False
     shift_negatives: bool = False
     pretrain_negatives: str = "all"
+    rc_augment: bool = False
+    redraw_shifts: bool = False
+    epoch_examples: int | None = None
 
     def __post_init__(self):
         for f in ("n_kernels", "kernel_size", "pool_size", "lstm_units", "dense_units", "batch_size"):
