@@ -22,7 +22,7 @@ if [ ! -f "$stamp" ]; then
   echo "== creating .venv and installing the pinned packages (a few minutes the first time)"
   [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e '.[test]'
+  .venv/bin/python -m pip install -q -e '.[test,docs]'
   .venv/bin/python -m ipykernel install --sys-prefix --name python3 >/dev/null
   rm -f .venv/.installed-*; touch "$stamp"
 fi

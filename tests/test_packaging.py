@@ -13,8 +13,9 @@ def _pyproject():
 
 
 def test_environment_yml_lists_the_same_packages_as_pyproject():
+    project = _pyproject()["project"]
     deps = {Requirement(d).name.lower(): str(Requirement(d).specifier)
-            for d in _pyproject()["project"]["dependencies"]}
+            for d in project["dependencies"] + project["optional-dependencies"]["docs"]}
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
     env_deps = {Requirement(d).name.lower(): str(Requirement(d).specifier) for d in pip_section}
@@ -24,7 +25,8 @@ def test_environment_yml_lists_the_same_packages_as_pyproject():
 
 def test_every_dependency_has_a_pinned_range():
     project = _pyproject()["project"]
-    for dep in project["dependencies"] + project["optional-dependencies"]["test"]:
+    extras = project["optional-dependencies"]
+    for dep in project["dependencies"] + extras["test"] + extras["docs"]:
         spec = Requirement(dep).specifier
         assert any(s.operator in ("<", "<=", "==", "~=") for s in spec), f"{dep} has no upper bound"
         assert any(s.operator in (">", ">=", "==", "~=") for s in spec), f"{dep} has no lower bound"
