@@ -128,17 +128,30 @@ CRISPR_REGULATED = "regulated"              # bool: significant knock-down of th
 CRISPR_VALID = "valid_connection"           # "TRUE", or the benchmark's reason to leave the pair out
 CRISPR_CELL_TYPE = "cell_type"
 CRISPR_DATASET = "dataset"                  # Dataset column, else Reference (Fulco 2019 table)
-CRISPR_DISTANCE = "distance_to_tss"         # bp from the element's centre to the TSS
+CRISPR_DISTANCE = "distance_to_tss"         # bp to the TSS: the table's distanceToTSS, else from startTSS
+CRISPR_WEIGHT = "weight"                    # direct_vs_indirect_negative: the weighted metrics' case weight
 CRISPR_PAIR_COLUMNS = [CRISPR_ELEMENT_CHROM, CRISPR_ELEMENT_START, CRISPR_ELEMENT_END, CRISPR_GENE,
                        CRISPR_TSS_CHROM, CRISPR_TSS_START, CRISPR_TSS_END, CRISPR_REGULATED,
                        CRISPR_VALID, CRISPR_CELL_TYPE, CRISPR_DATASET]
 CRISPR_METRICS_FILE = "metrics.csv"         # DIR/: predictor x cell type x data set
 CRISPR_PREDICTIONS_FILE = "predictions.tsv" # DIR/: every evaluated pair, a score column per predictor
 CRISPR_SUMMARY_FILE = "summary.json"        # DIR/: counts, pairs left out and why, predictors skipped
-CRISPR_METRIC_COLUMNS = ["predictor", "cell_type", "dataset", "n_pairs", "n_regulated",
+CRISPR_METRIC_COLUMNS = ["predictor", "source", "cell_type", "dataset", "n_pairs", "n_regulated",
                          "auprc", "auprc_low", "auprc_high", "auroc", "auroc_low", "auroc_high",
                          "precision_at_recall", "precision_at_recall_low",
-                         "precision_at_recall_high", "recall_level", "n_bootstrap"]
+                         "precision_at_recall_high", "recall_level", "n_bootstrap",
+                         # EngreitzLab/CRISPR_comparison's metrics (speidlib.evaluate.crispr_metrics)
+                         "auprc_trapezoid", "auprc_trapezoid_low", "auprc_trapezoid_high",
+                         "auprc_weighted", "auprc_weighted_low", "auprc_weighted_high",
+                         "threshold", "threshold_from",
+                         "precision_at_threshold", "precision_at_threshold_low",
+                         "precision_at_threshold_high", "recall_at_threshold",
+                         "recall_at_threshold_low", "recall_at_threshold_high",
+                         "precision_at_threshold_weighted", "precision_at_threshold_weighted_low",
+                         "precision_at_threshold_weighted_high", "recall_at_threshold_weighted",
+                         "recall_at_threshold_weighted_low", "recall_at_threshold_weighted_high",
+                         "reference"]
+CRISPR_MEASURED, CRISPR_REPORTED = "measured", "reported"   # the metrics' `source`
 ALL = "all"                                 # the cell type / data set of pooled rows
 
 # --- what a run directory holds (speidlib.rundir) ------------------------------------

@@ -23,14 +23,21 @@ from speidlib.data.random_genome import assembly_chrom_sizes, write_random_genom
 from speidlib.evaluate.crispr import (
     COMBINED,
     DISTANCE,
+    REPORTED_HELDOUT,
     SPEID,
-    _weighted_curve_metrics,
     centred_starts,
     combined_scores,
-    curve_metrics,
     distance_scores,
     metrics_table,
+    run_crispr,
+)
+from speidlib.evaluate.crispr_metrics import (
+    _resampled,
+    at_threshold,
+    curve_metrics,
     precision_at_recall,
+    threshold_at_recall,
+    upstream_auprc,
 )
 
 TRAINING = "EPCrisprBenchmark_combined_data.training_K562.GRCh38.tsv.gz"
@@ -46,11 +53,25 @@ FULCO = "EPCrisprBenchmark_Fulco2019_K562_GRCh38.tsv.gz"
 ])
 def test_reader_counts_on_the_real_tables(shared_data, name, n_rows, n_regulated, n_evaluated, n_reg_evaluated):
     table = read_crispr_benchmark(shared_data / "crispr_benchmark" / name)
-    assert list(table.columns) == [*S.CRISPR_PAIR_COLUMNS, S.CRISPR_DISTANCE]
+    assert list(table.columns) == [*S.CRISPR_PAIR_COLUMNS, S.CRISPR_DISTANCE, S.CRISPR_WEIGHT]
     assert len(table) == n_rows and int(table[S.CRISPR_REGULATED].sum()) == n_regulated
     pairs, _ = evaluable_pairs(table)
     assert len(pairs) == n_evaluated and int(pairs[S.CRISPR_REGULATED].sum()) == n_reg_evaluated
-    assert (pairs[S.CRISPR_VALID] == "TRUE").all() and pairs[S.CRISPR_TSS_START].notna().all()
+    assert (pairs[S.CRISPR_VALID] == "TRUE").all() and pairs[S.CRISPR_DISTANCE].notna().all()
+    assert (pairs[S.CRISPR_TSS_START].dropna() > 0).all()    # a TSS recorded as 0 is missing
+
+
+def test_tss_recorded_as_zero_is_missing_and_the_table_distance_kept(shared_data):
+    raw = pd.read_csv(shared_data / "crispr_benchmark" / TRAINING, sep="\t")
+    table = read_crispr_benchmark(shared_data / "crispr_benchmark" / TRAINING)
+    zero = (raw["startTSS"] == 0).to_numpy()
+    assert zero.sum() == 81 and set(raw.loc[zero, "measuredGeneSymbol"]) == {"C19orf43"}
+    assert table.attrs["tss_missing"] == {"blank": 0, "recorded as 0": 81}
+    assert table.loc[zero, S.CRISPR_TSS_START].isna().all()
+    # the distance is the table's own column everywhere, those 81 pairs included (not 12.7 Mb)
+    np.testing.assert_array_equal(table[S.CRISPR_DISTANCE], raw["distanceToTSS"])
+    assert table.loc[zero, S.CRISPR_DISTANCE].max() < 1_000_000
+    np.testing.assert_array_equal(table[S.CRISPR_WEIGHT], raw["direct_vs_indirect_negative"])
 
 
 def test_fulco_valid_connection_filtering(shared_data):
@@ -152,16 +173,50 @@ def test_curve_metrics_match_scikit_learn(y, s):
 
 
 @pytest.mark.parametrize("y, s", CASES)
-def test_weighted_metrics_equal_scikit_learn_on_repeated_pairs(y, s):
-    w = np.random.default_rng(1).integers(0, 4, size=(3, len(y)))
-    w[:, np.flatnonzero(y)[0]] += 1
-    w[:, np.flatnonzero(y == 0)[0]] += 1
-    got = _weighted_curve_metrics(w, y, s.astype(float), 0.7)
+def test_resampled_metrics_equal_the_metrics_of_repeated_pairs(y, s):
+    rng = np.random.default_rng(1)
+    counts = rng.integers(0, 4, size=(3, len(y)))
+    counts[:, np.flatnonzero(y)[0]] += 1
+    counts[:, np.flatnonzero(y == 0)[0]] += 1
+    case = rng.integers(1, 4, size=len(y)).astype(float)   # whole case weights = repeated pairs
+    t = float(np.median(s))
+    got = _resampled(counts, y, s.astype(float), 0.7, case, t)
     for b in range(3):
-        yy, ss = np.repeat(y, w[b]), np.repeat(s, w[b])
+        yy, ss = np.repeat(y, counts[b]), np.repeat(s, counts[b]).astype(float)
         assert got["auroc"][b] == pytest.approx(skm.roc_auc_score(yy, ss))
         assert got["auprc"][b] == pytest.approx(skm.average_precision_score(yy, ss))
         assert got["precision_at_recall"][b] == pytest.approx(precision_at_recall(yy, ss, 0.7))
+        assert got["auprc_trapezoid"][b] == pytest.approx(upstream_auprc(yy, ss), nan_ok=True)
+        assert got["precision_at_threshold"][b] == pytest.approx(at_threshold(yy, ss, t)[0], nan_ok=True)
+        k = counts[b] * case.astype(int)
+        y2, s2 = np.repeat(y, k), np.repeat(s, k).astype(float)
+        assert got["auprc_weighted"][b] == pytest.approx(upstream_auprc(y2, s2), nan_ok=True)
+        assert got["recall_at_threshold_weighted"][b] == pytest.approx(at_threshold(y2, s2, t)[1])
+
+
+def test_upstream_auprc_by_hand():
+    # scores 6..1, labels 1 0 1 0 0 1: yardstick's points (recall, precision) after its Inf point:
+    # (1/3, 1), (1/3, 1/2), (2/3, 2/3), (2/3, 1/2), (2/3, 2/5), (1, 1/2); upstream drops the last two
+    y, s = np.array([1, 0, 1, 0, 0, 1]), np.arange(6, 0, -1)
+    r = [1 / 3, 1 / 3, 2 / 3, 2 / 3]
+    p = [1, 1 / 2, 2 / 3, 1 / 2]
+    by_hand = sum((r[i + 1] - r[i]) * (p[i] + p[i + 1]) / 2 for i in range(3))
+    assert upstream_auprc(y, s) == pytest.approx(by_hand)            # = (1/3)(1/2 + 2/3)/2
+    # case weights: whole weights repeat pairs, a zero weight removes one
+    w = np.array([2.0, 1, 0, 3, 1, 1])
+    assert upstream_auprc(y, s, w) == pytest.approx(upstream_auprc(np.repeat(y, [2, 1, 0, 3, 1, 1]),
+                                                                   np.repeat(s, [2, 1, 0, 3, 1, 1])))
+    assert upstream_auprc(y, s, w) == pytest.approx(upstream_auprc(y[w > 0], s[w > 0], w[w > 0]))
+
+
+def test_threshold_at_recall_and_the_calls_at_a_threshold():
+    s = np.arange(10, 0, -1).astype(float)   # positives of Y at ranks 1, 3, 4, 7
+    assert threshold_at_recall(Y, s, 0.7) == 7.0        # 3 of 4 found at rank 4 (score 7)
+    assert at_threshold(Y, s, 7.0) == (0.75, 0.75)
+    assert at_threshold(Y, s, 10.5)[1] == 0 and np.isnan(at_threshold(Y, s, 10.5)[0])
+    w = np.array([1, 1, 1, 1, 0, 0, 2, 0, 0, 0], dtype=float)
+    # weighted calls at 7: regulated weight 3 among the 4 called, of 5 regulated weight in all
+    assert at_threshold(Y, s, 7.0, w) == (0.75, 0.6)
 
 
 def test_bootstrap_interval_brackets_the_estimate_and_is_seeded():
@@ -175,7 +230,7 @@ def test_bootstrap_interval_brackets_the_estimate_and_is_seeded():
 
 
 def test_distance_scores_rank_closer_pairs_higher():
-    np.testing.assert_allclose(distance_scores([0, 1, 10, 1000]), [1, 1, 0.1, 0.001])
+    np.testing.assert_allclose(distance_scores([0, 1, 10, 1000]), [0, -1, -10, -1000])
     with pytest.raises(ValueError):
         distance_scores([np.nan])
 
@@ -192,6 +247,72 @@ def test_metrics_table_rows_per_cell_type_and_dataset():
         ["HCT116", "c", 4, 2], ["K562", "a", 2, 1], ["K562", "b", 2, 1]]
     assert t["auroc"].iloc[0] == pytest.approx(skm.roc_auc_score(pairs[S.CRISPR_REGULATED], s))
     assert t.loc[(t.cell_type == "K562") & (t.dataset == "b"), "auroc"].item() == 1.0
+
+
+# --- the metrics on the real tables, against independent computations -------------------------
+def test_distance_auprc_on_the_k562_table_equals_an_independent_computation(shared_data, tmp_path):
+    raw = pd.read_csv(shared_data / "crispr_benchmark" / TRAINING, sep="\t")   # not the reader under test
+    y = (raw["Regulated"] == True).to_numpy().astype(int)  # noqa: E712  (bools as read by pandas)
+    by_hand = skm.average_precision_score(y, -raw["distanceToTSS"].to_numpy())
+    out = run_crispr(shared_data / "crispr_benchmark" / TRAINING, tmp_path, n_bootstrap=0)
+    row = out["metrics"].query("predictor == @DISTANCE and cell_type == 'all' and dataset == 'all'").iloc[0]
+    assert row["auprc"] == pytest.approx(by_hand, abs=1e-12)
+    assert row["auprc"] == pytest.approx(0.4377, abs=5e-5)
+    # the recomputation from startTSS and the element's centre (the old baseline) scored lower
+    centre = (raw["chromStart"] + raw["chromEnd"]) // 2
+    assert skm.average_precision_score(y, -(raw["startTSS"] - centre).abs()) < by_hand - 0.02
+    # upstream's threshold at 70% recall for distance to the TSS (pred_config alpha 54350 bp)
+    assert row["threshold"] == -54350
+    summary = out["summary"]
+    assert summary["tss_missing_in_table"] == {"blank": 0, "recorded as 0": 81}
+    assert summary["n_evaluated_without_tss"] == 81 and summary["distance_from"] == "distanceToTSS"
+
+
+def test_heldout_weighted_auprc_reproduces_the_published_distance_row(shared_data, tmp_path):
+    train, held = tmp_path / "train", tmp_path / "held"
+    run_crispr(shared_data / "crispr_benchmark" / TRAINING, train, n_bootstrap=0)
+    out = run_crispr(shared_data / "crispr_benchmark" / HELDOUT, held, n_bootstrap=20,
+                     thresholds_from=train)
+    m = out["metrics"].query("cell_type == 'all' and dataset == 'all'")
+    ours = m[(m.predictor == DISTANCE) & (m.source == S.CRISPR_MEASURED)].iloc[0]
+    assert round(ours["auprc_weighted"], 3) == 0.363          # Gschwind et al. 2026, held-out, distance
+    assert ours["auprc_weighted_low"] < ours["auprc_weighted"] < ours["auprc_weighted_high"]
+    assert ours["threshold"] == -54350 and ours["threshold_from"] == TRAINING
+    # at the K562-fixed threshold on the held-out pairs: calls within 54,350 bp
+    raw = pd.read_csv(shared_data / "crispr_benchmark" / HELDOUT, sep="\t")
+    called, reg = (raw["distanceToTSS"] <= 54350).to_numpy(), (raw["Regulated"] == True).to_numpy()  # noqa: E712
+    w = raw["direct_vs_indirect_negative"].to_numpy()
+    assert ours["precision_at_threshold"] == pytest.approx((called & reg).sum() / called.sum())
+    assert ours["recall_at_threshold_weighted"] == pytest.approx(w[called & reg].sum() / w[reg].sum())
+    reported = m[m.source == S.CRISPR_REPORTED]
+    assert reported[["predictor", "auprc_weighted"]].values.tolist() == [
+        [name, value] for name, value, _ in REPORTED_HELDOUT]
+    assert reported["auprc"].isna().all() and reported["reference"].str.contains("Gschwind").all()
+
+
+def test_thresholds_from_a_folder_without_thresholds_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="no summary.json there"):
+        run_crispr(_table(tmp_path), tmp_path / "out", n_bootstrap=0, thresholds_from=tmp_path / "none")
+    assert not (tmp_path / "out").exists()
+
+
+def test_zero_tss_with_and_without_a_distance_column(tmp_path):
+    rows = [list(r) for r in ROWS]
+    rows[0][5] = rows[0][6] = "0"                       # A: TSS recorded as 0
+    table = read_crispr_benchmark(_table(tmp_path, rows))
+    pairs, left_out = evaluable_pairs(table)
+    assert left_out == {"PromoterElement": 1, NO_TSS: 2}     # no distance column: left out
+    assert table.attrs["tss_missing"] == {"blank": 1, "recorded as 0": 1}
+    header = [*HEADER, "distanceToTSS", "direct_vs_indirect_negative"]
+    rows = [r + extra for r, extra in zip(rows, [["4000", "0.9"], ["", "0.5"], ["600", "0.1"]])]
+    table = read_crispr_benchmark(_table(tmp_path, rows, header))
+    pairs, left_out = evaluable_pairs(table)
+    assert pairs[S.CRISPR_GENE].tolist() == ["A"] and left_out == {"PromoterElement": 1, NO_TSS: 1}
+    assert pairs[S.CRISPR_DISTANCE].tolist() == [4000] and np.isnan(pairs[S.CRISPR_TSS_START].iloc[0])
+    assert pairs[S.CRISPR_WEIGHT].tolist() == [0.9]
+    rows[2][-1] = "1.5"
+    with pytest.raises(ValueError, match=r"toy.tsv, line 4, column direct_vs_indirect_negative: expected"):
+        read_crispr_benchmark(_table(tmp_path, rows, header))
 
 
 def test_combined_scores_never_see_the_scored_chromosome():
@@ -273,7 +394,9 @@ def chr21_benchmark(shared_data, tmp_path_factory):
     root = tmp_path_factory.mktemp("crispr_chr21")
     raw = pd.read_csv(shared_data / "crispr_benchmark" / TRAINING, sep="\t")
     table = root / "chr21.tsv.gz"
-    raw[raw["chrom"] == "chr21"].to_csv(table, sep="\t", index=False)
+    raw = raw[raw["chrom"] == "chr21"].reset_index(drop=True)
+    raw.loc[0, ["startTSS", "endTSS"]] = 0     # a TSS recorded as 0: the table's distance, no SPEID score
+    raw.to_csv(table, sep="\t", index=False)
     genome = write_random_genome("hg38", root / "grch38_chr21.fa", seed=0, chromosomes=["chr21"])
     return table, genome, root
 
@@ -281,7 +404,9 @@ def chr21_benchmark(shared_data, tmp_path_factory):
 @pytest.mark.slow
 def test_speid_path_end_to_end(chr21_benchmark, tiny_run, capsys):
     from speidlib.data.genome import Genome
-    from speidlib.rundir import load_model, read_config
+    from speidlib.evaluate.crispr import SPEID_FILL
+    from speidlib.model.load import load_run_model as load_model
+    from speidlib.rundir import read_config
     from speidlib.score.core import score_pairs_naive
 
     table, genome, root = chr21_benchmark
@@ -296,6 +421,8 @@ def test_speid_path_end_to_end(chr21_benchmark, tiny_run, capsys):
     pred = pd.read_csv(out / S.CRISPR_PREDICTIONS_FILE, sep="\t")
     assert len(pred) == 45 and int(pred[S.CRISPR_REGULATED].sum()) == 4
     speid = pred[f"score_{SPEID}"].to_numpy()
+    assert speid[0] == SPEID_FILL and pred[S.CRISPR_TSS_START].isna().tolist() == [True] + [False] * 44
+    pred, speid = pred.iloc[1:], speid[1:]
     assert ((speid > 0) & (speid < 1)).all() and len(np.unique(speid)) > 10
     # the cached scores equal whole-model scores of windows centred on the element and the TSS
     model = load_model(tiny_run)
@@ -309,8 +436,17 @@ def test_speid_path_end_to_end(chr21_benchmark, tiny_run, capsys):
     np.testing.assert_allclose(speid, naive, atol=1e-5)
     m = pd.read_csv(out / S.CRISPR_METRICS_FILE)
     assert sorted(m["predictor"].unique()) == sorted([DISTANCE, SPEID])
+    all_pred = pd.read_csv(out / S.CRISPR_PREDICTIONS_FILE, sep="\t")
     row = m[(m.predictor == SPEID) & (m.dataset == "all")].iloc[0]
-    assert row["auroc"] == pytest.approx(skm.roc_auc_score(pred[S.CRISPR_REGULATED], speid))
+    assert row["auroc"] == pytest.approx(skm.roc_auc_score(all_pred[S.CRISPR_REGULATED],
+                                                           all_pred[f"score_{SPEID}"]))
     summary = json.loads((out / S.CRISPR_SUMMARY_FILE).read_text())
-    assert COMBINED in summary["skipped"]
+    assert COMBINED in summary["skipped"] and summary["speid_filled"]["n_pairs"] == 1
+    assert summary["model_sha256"] and SPEID in summary["thresholds"]["values"]
+    # the SPEID threshold carries over only with the same model: here it does
+    rc = main(["crispr", "--benchmark", str(table), "--out", str(root / "again"), "--run", str(tiny_run),
+               "--genome", str(genome), "--bootstrap", "0", "--thresholds-from", str(out), "--quiet"])
+    assert rc == 0
+    again = pd.read_csv(root / "again" / S.CRISPR_METRICS_FILE)
+    assert again.loc[again.predictor == SPEID, "threshold"].iloc[0] == row["threshold"]
     assert (out / "pr_all.html").exists()

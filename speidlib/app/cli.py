@@ -367,7 +367,10 @@ def _run_random_genome(args) -> None:
 def _add_crispr(sub) -> None:
     p = sub.add_parser("crispr", help="the CRISPRi enhancer-gene benchmark: predictors beside distance",
                        description="Evaluate predictors on an ENCODE CRISPRi benchmark table (GRCh38): "
-                       "AUPRC, AUROC and precision at 70% recall, each with a bootstrap 95% "
+                       "AUPRC, AUROC and precision at 70% recall, and EngreitzLab/CRISPR_comparison's "
+                       "trapezoidal AUPRC (unweighted and weighted by direct_vs_indirect_negative) "
+                       "and precision and recall at a threshold fixed at 70% recall on the K562 "
+                       "training table (--thresholds-from), each with a bootstrap 95% "
                        "interval, for distance to the TSS and, with --run and --genome, the run's "
                        "SPEID score and distance + SPEID combined by a logistic regression fitted "
                        "with chromosome-grouped cross-validation. Writes OUT/metrics.csv, "
@@ -379,6 +382,9 @@ def _add_crispr(sub) -> None:
     p.add_argument("--run", default=None, help="run directory with a trained model (needs --genome)")
     p.add_argument("--genome", default=None, help="GRCh38 genome FASTA (needs --run)")
     p.add_argument("--cell-type", default=None, help="evaluate this CellType only, e.g. K562 (default: all)")
+    p.add_argument("--thresholds-from", default=None, metavar="DIR",
+                   help="an speid crispr --out folder of the K562 training table: apply its thresholds "
+                   "at 70%% recall here unchanged (default: fix them on this table)")
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples (default 1000)")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
     p.add_argument("--no-png", action="store_true", help="write the figures as HTML only")
@@ -392,19 +398,16 @@ def _run_crispr(args) -> None:
 
     out = run_crispr(args.benchmark, args.out, run_dir=args.run, genome=args.genome,
                      cell_type=args.cell_type, n_bootstrap=args.bootstrap, seed=args.seed,
-                     progress=not args.quiet)
+                     thresholds_from=args.thresholds_from, progress=not args.quiet)
     s = out["summary"]
     left = ", ".join(f"{n} {why}" for why, n in s["left_out"].items()) or "none"
     print(f"{args.benchmark}: {s['n_evaluated']:,} pairs evaluated ({s['n_regulated']:,} regulated); "
           f"left out: {left}")
     for name, why in s["skipped"].items():
         print(f"  {name} skipped: {why}")
-    pooled = out["metrics"][(out["metrics"]["cell_type"] == "all") & (out["metrics"]["dataset"] == "all")]
-    for row in pooled.itertuples():
-        print(f"  {row.predictor:15s} AUPRC {row.auprc:.3f} [{row.auprc_low:.3f}, {row.auprc_high:.3f}]  "
-              f"AUROC {row.auroc:.3f} [{row.auroc_low:.3f}, {row.auroc_high:.3f}]  "
-              f"precision at 70% recall {row.precision_at_recall:.3f} "
-              f"[{row.precision_at_recall_low:.3f}, {row.precision_at_recall_high:.3f}]")
+    from speidlib.evaluate.crispr import format_pooled
+
+    print(format_pooled(out["metrics"]))
     label = Path(args.benchmark).name.split(".tsv")[0]
     files, png_error = write_crispr_figures(args.out, label=label, png=not args.no_png)
     if png_error:

@@ -11,9 +11,22 @@ Fulco et al. 2019 has 16 and names its source in ``Reference`` only.
 
 :func:`read_crispr_benchmark` returns every row with the columns of
 :data:`speidlib.schema.CRISPR_PAIR_COLUMNS`; :func:`evaluable_pairs` keeps
-the rows the benchmark evaluates and counts the others by reason. A row
-whose TSS is blank (123 rows of the Fulco table) is kept by the reader with
-a missing TSS and left out of the evaluation as ``no TSS``.
+the rows the benchmark evaluates and counts the others by reason.
+
+Distance to the TSS is the table's own ``distanceToTSS`` where the table has
+the column (the combined tables: the value of the benchmark's distance
+baseline, measured to the TSS of the benchmark's gene annotation), else the
+distance from the element's centre to ``startTSS`` (the Fulco table). A TSS
+recorded as 0 or blank is missing: 81 training-table pairs of one
+Nasser2021 gene and 23 held-out pairs of two genes have ``startTSS`` = 0, 123
+Fulco rows a blank TSS. A pair with a missing TSS keeps the table's distance
+where there is one (and is evaluated; a sequence model cannot score it, see
+:func:`speidlib.evaluate.crispr.run_crispr`), and is left out as ``no TSS``
+where there is none. The reader counts both kinds in ``table.attrs``.
+
+``direct_vs_indirect_negative`` (the combined tables: the probability that a
+negative effect at this distance is a direct one) is read as each pair's
+``weight`` for the weighted metrics (NaN where the table lacks it).
 """
 from __future__ import annotations
 
@@ -29,6 +42,8 @@ REQUIRED = ("chrom", "chromStart", "chromEnd", "measuredGeneSymbol", "chrTSS", "
             "endTSS", "Regulated", "ValidConnection", "CellType")
 TRUE_TEXT, FALSE_TEXT = ("TRUE", "True", "true"), ("FALSE", "False", "false")
 NO_TSS = "no TSS"
+TABLE_DISTANCE = "distanceToTSS"
+WEIGHT_COLUMN = "direct_vs_indirect_negative"
 
 
 def _fail(path, line: int, column: str, value: str, expected: str):
@@ -45,6 +60,17 @@ def _integers(raw: pd.DataFrame, column: str, path, allow_blank: bool = False) -
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         _fail(path, i + 2, column, raw[column].iloc[i], "a non-negative whole number")
+    return values
+
+
+def _weights(raw: pd.DataFrame, path) -> np.ndarray:
+    """``direct_vs_indirect_negative`` as float64 in [0, 1], shape=(n,)."""
+    text = raw[WEIGHT_COLUMN].str.strip()
+    values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64)
+    bad = ~(np.isfinite(values) & (values >= 0) & (values <= 1))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        _fail(path, i + 2, WEIGHT_COLUMN, raw[WEIGHT_COLUMN].iloc[i], "a number from 0 to 1")
     return values
 
 
@@ -68,12 +94,17 @@ def read_crispr_benchmark(path) -> pd.DataFrame:
 
     Returns
     -------
-    DataFrame, shape=(n_rows, 12): :data:`speidlib.schema.CRISPR_PAIR_COLUMNS`
+    DataFrame, shape=(n_rows, 13): :data:`speidlib.schema.CRISPR_PAIR_COLUMNS`
     (element ``chrom, element_start, element_end`` as int64, ``gene``, TSS
-    ``tss_chrom, tss_start, tss_end`` as float64, NaN where blank,
+    ``tss_chrom, tss_start, tss_end`` as float64, NaN where blank or 0,
     ``regulated`` bool, ``valid_connection`` text, ``TRUE`` for evaluated
-    pairs, ``cell_type``, ``dataset``) plus ``distance_to_tss`` (bp from the
-    element's centre to the TSS start, NaN without a TSS), rows in file order.
+    pairs, ``cell_type``, ``dataset``), ``distance_to_tss`` (bp: the table's
+    ``distanceToTSS``, else from the element's centre to the TSS start; NaN
+    where neither) and ``weight`` (``direct_vs_indirect_negative``, NaN where
+    the table lacks it), rows in file order. ``table.attrs``: ``tss_missing``
+    (dict ``"blank"``/``"recorded as 0"`` -> rows), ``distance_from``
+    (``"distanceToTSS"`` or ``"startTSS"``), ``weight_from`` (the weight
+    column, or None).
 
     Raises
     ------
@@ -100,8 +131,11 @@ def read_crispr_benchmark(path) -> pd.DataFrame:
     bad = np.flatnonzero(end < start)  # one held-out element is a single position (end == start)
     if bad.size:
         _fail(path, int(bad[0]) + 2, "chromEnd", raw["chromEnd"].iloc[bad[0]], "a value not below chromStart")
-    tss_start = _integers(raw, "startTSS", path, allow_blank=True)
-    tss_end = _integers(raw, "endTSS", path, allow_blank=True)
+    tss_start = _integers(raw, "startTSS", path, allow_blank=True).copy()
+    tss_end = _integers(raw, "endTSS", path, allow_blank=True).copy()
+    tss_zero = tss_start == 0                      # a placeholder, not a TSS at the chromosome's start
+    tss_missing = {"blank": int(np.isnan(tss_start).sum()), "recorded as 0": int(tss_zero.sum())}
+    tss_start[tss_zero] = tss_end[tss_zero] = np.nan
     for column in ("chrom", "measuredGeneSymbol", "ValidConnection", "CellType"):
         blank = np.flatnonzero((raw[column].str.strip() == "").to_numpy())
         if blank.size:
@@ -114,8 +148,12 @@ def read_crispr_benchmark(path) -> pd.DataFrame:
     valid = raw["ValidConnection"].str.strip()
     valid = valid.where(~valid.isin(TRUE_TEXT), "TRUE").where(~valid.isin(FALSE_TEXT), "FALSE")
     source = raw["Dataset"] if "Dataset" in raw.columns else raw["Reference"]
-    centre = (start + end) // 2
-    return pd.DataFrame({
+    distance = np.abs(tss_start - (start + end) // 2)
+    if TABLE_DISTANCE in raw.columns:
+        table_distance = _integers(raw, TABLE_DISTANCE, path, allow_blank=True)
+        distance = np.where(np.isfinite(table_distance), table_distance, distance)
+    weight = _weights(raw, path) if WEIGHT_COLUMN in raw.columns else np.full(len(raw), np.nan)
+    table = pd.DataFrame({
         S.CRISPR_ELEMENT_CHROM: raw["chrom"].str.strip(),
         S.CRISPR_ELEMENT_START: start.astype(np.int64),
         S.CRISPR_ELEMENT_END: end.astype(np.int64),
@@ -127,8 +165,13 @@ def read_crispr_benchmark(path) -> pd.DataFrame:
         S.CRISPR_VALID: valid,
         S.CRISPR_CELL_TYPE: raw["CellType"].str.strip(),
         S.CRISPR_DATASET: source.str.strip(),
-        S.CRISPR_DISTANCE: np.abs(tss_start - centre),
+        S.CRISPR_DISTANCE: distance,
+        S.CRISPR_WEIGHT: weight,
     })
+    table.attrs.update(tss_missing=tss_missing,
+                       distance_from=TABLE_DISTANCE if TABLE_DISTANCE in raw.columns else "startTSS",
+                       weight_from=WEIGHT_COLUMN if WEIGHT_COLUMN in raw.columns else None)
+    return table
 
 
 def evaluable_pairs(table: pd.DataFrame, cell_type: str | None = None) -> tuple[pd.DataFrame, dict]:
@@ -141,10 +184,14 @@ def evaluable_pairs(table: pd.DataFrame, cell_type: str | None = None) -> tuple[
 
     Returns
     -------
-    pairs : the rows with ``valid_connection == "TRUE"`` and a TSS, index reset
+    pairs : the rows with ``valid_connection == "TRUE"`` and a distance to
+        the TSS, index reset (a pair may lack a TSS yet have the table's
+        distance: it is kept)
     left_out : dict reason -> number of rows (``ValidConnection`` text, or
-        ``"no TSS"``); rows of other cell types are not counted
+        ``"no TSS"``: no TSS and no distance); rows of other cell types are
+        not counted
     """
+    attrs = dict(table.attrs)
     if cell_type is not None:
         kept = table[S.CRISPR_CELL_TYPE] == cell_type
         if not kept.any():
@@ -152,9 +199,10 @@ def evaluable_pairs(table: pd.DataFrame, cell_type: str | None = None) -> tuple[
             raise ValueError(f"no pair of cell type {cell_type!r} in the table (it has {have})")
         table = table[kept]
     valid = table[S.CRISPR_VALID] == "TRUE"
-    has_tss = table[S.CRISPR_TSS_START].notna()
+    has_tss = table[S.CRISPR_DISTANCE].notna()
     left_out = Counter(table.loc[~valid, S.CRISPR_VALID])
     if (valid & ~has_tss).any():
         left_out[NO_TSS] = int((valid & ~has_tss).sum())
     pairs = table[valid & has_tss].reset_index(drop=True)
+    pairs.attrs = attrs
     return pairs, {k: int(v) for k, v in sorted(left_out.items())}

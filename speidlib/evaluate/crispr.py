@@ -1,149 +1,83 @@
 """The CRISPRi enhancer-gene benchmark: predictors beside distance to the TSS.
 
 Enhancer-gene predictors (ABC, ENCODE-rE2G) are judged on element-gene pairs
-tested by CRISPR interference (:mod:`speidlib.data.crispr`). As in
-EngreitzLab/CRISPR_comparison, each predictor gets, on the evaluated pairs:
+tested by CRISPR interference (:mod:`speidlib.data.crispr`). Each predictor
+gets, on the evaluated pairs (:mod:`speidlib.evaluate.crispr_metrics`):
 
-* **AUPRC**, computed as average precision (the step-wise area of
-  :func:`speidlib.evaluate.metrics.aupr`; it can differ in the third decimal
-  from areas that interpolate between the curve's points);
-* **AUROC**;
-* **precision at 70% recall**: walk down the ranking until 70% of the
-  regulated pairs are found, and report the share of regulated pairs among
-  all pairs called so far (:func:`precision_at_recall`);
+* **AUPRC** as average precision (``auprc``), **AUROC**, and **precision at
+  70% recall** within the table (``precision_at_recall``);
+* the metrics of EngreitzLab/CRISPR_comparison (Gschwind et al. 2026): the
+  trapezoidal AUPRC, unweighted (``auprc_trapezoid``) and with each pair
+  weighted by the table's ``direct_vs_indirect_negative`` (``auprc_weighted``);
+  and, at a **threshold fixed at 70% recall on the K562 training table**
+  (``--thresholds-from`` a ``speid crispr`` output of that table; without it,
+  on the table itself), the precision and recall of the calls, unweighted and
+  weighted;
 
-each with a percentile bootstrap 95% interval over resampled pairs.
+each with a percentile bootstrap 95% interval over resampled pairs (the same
+draws for every metric). On the held-out table, published rows (marked
+``reported``, not run here; :data:`REPORTED_HELDOUT`) stand beside ours.
 
-Predictors: ``distance`` (inverse distance from the element's centre to the
-TSS, always), ``SPEID`` (a run's model on an enhancer window centred on the
-element and a promoter window centred on the TSS; :func:`speid_scores`), and
-``distance+SPEID``, a logistic regression on both fitted with
-chromosome-grouped cross-validation, so no pair is scored by a fit that saw
-its chromosome (:func:`combined_scores`).
+Predictors: ``distance`` (minus the distance to the TSS, as upstream scores
+its inverse predictors; always), ``SPEID`` (a run's model on an enhancer
+window centred on the element and a promoter window centred on the TSS;
+:func:`speid_scores`), and ``distance+SPEID``, a logistic regression on both
+fitted with chromosome-grouped cross-validation, so no pair is scored by a fit
+that saw its chromosome (:func:`combined_scores`).
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn import metrics as skm
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from speidlib import checks
 from speidlib import schema as S
 from speidlib.data.assembly import check_assembly, genome_assembly, identify_assembly
 from speidlib.data.crispr import evaluable_pairs, read_crispr_benchmark
 from speidlib.data.genome import Genome
-from speidlib.evaluate.metrics import resample_weights
+from speidlib.evaluate.crispr_metrics import (  # noqa: F401  (precision_at_recall: re-exported)
+    RECALL_LEVEL,
+    curve_metrics,
+    precision_at_recall,
+    threshold_at_recall,
+)
 from speidlib.io import atomic_path, atomic_write_json
-from speidlib.rundir import load_model
+from speidlib.model.load import snapshot_run_model
 from speidlib.score.core import ElementCachedScorer
 
 BENCHMARK_ASSEMBLY = "GRCh38"
-RECALL_LEVEL = 0.7
 DISTANCE, SPEID, COMBINED = "distance", "SPEID", "distance+SPEID"
 SCORE_PREFIX = "score_"
-
-
-# --- metrics --------------------------------------------------------------------
-def precision_at_recall(y, s, recall: float = RECALL_LEVEL) -> float:
-    """Precision at the highest score threshold whose recall reaches ``recall``.
-
-    Pairs are called from the top score down (ties enter together); the
-    first threshold at which the called pairs hold at least ``recall`` of the
-    regulated ones gives the precision reported.
-
-    Parameters
-    ----------
-    y : array-like, shape=(n,), 0/1 labels (1 = regulated)
-    s : array-like, shape=(n,), scores (higher = more likely regulated)
-    recall : float in (0, 1]
-    """
-    y, s = checks.labels_scores(y, s)
-    checks.both_classes(y, "precision at recall")
-    if not 0 < recall <= 1:
-        raise ValueError(f"the recall level must lie in (0, 1], got {recall}")
-    precision, rec, _ = skm.precision_recall_curve(y, s, drop_intermediate=False)
-    reached = np.flatnonzero(rec[:-1] >= recall)  # the last point (recall 0) has no threshold
-    return float(precision[reached[-1]])
-
-
-def _weighted_curve_metrics(w: np.ndarray, y: np.ndarray, s: np.ndarray, recall: float) -> dict:
-    """AUROC, AUPRC and precision at ``recall`` for many weightings of the same pairs.
-
-    ``w`` has shape=(B, n): how many times each pair is drawn in each
-    resample. Ties count as in scikit-learn. Returns dict -> shape=(B,).
-    """
-    order = np.argsort(-s, kind="stable")
-    s_sorted, y_sorted = s[order], y[order].astype(bool)
-    w = w[:, order].astype(np.float64)
-    starts = np.flatnonzero(np.r_[True, s_sorted[1:] != s_sorted[:-1]])
-    pos = np.add.reduceat(w * y_sorted, starts, axis=1)   # (B, G) per distinct score, descending
-    neg = np.add.reduceat(w * ~y_sorted, starts, axis=1)
-    n_pos, n_neg = pos.sum(axis=1), neg.sum(axis=1)
-    tp, fp = np.cumsum(pos, axis=1), np.cumsum(neg, axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        auroc = (pos * (n_neg[:, None] - fp + 0.5 * neg)).sum(axis=1) / (n_pos * n_neg)
-        prec = np.divide(tp, tp + fp, out=np.zeros_like(tp), where=(tp + fp) > 0)
-        auprc = (pos * prec).sum(axis=1) / n_pos
-        reached = tp >= recall * n_pos[:, None] - 1e-9
-    at = prec[np.arange(len(w)), reached.argmax(axis=1)]
-    auroc[(n_pos == 0) | (n_neg == 0)] = np.nan
-    auprc[n_pos == 0] = np.nan
-    at[n_pos == 0] = np.nan
-    return {"auroc": auroc, "auprc": auprc, "precision_at_recall": at}
-
-
-def curve_metrics(y, s, n_bootstrap: int = 1000, seed: int = 0, level: float = 0.95,
-                  recall: float = RECALL_LEVEL, max_cells: int = 4_000_000) -> dict:
-    """AUPRC, AUROC and precision at ``recall``, each with a bootstrap interval.
-
-    Parameters
-    ----------
-    y : array-like, shape=(n,), 0/1 labels, both classes present
-    s : array-like, shape=(n,), scores
-    n_bootstrap : resamples of the pairs (with replacement); 0: no intervals (NaN)
-    seed, level : bootstrap seed and confidence level
-    recall : the recall level of the precision
-
-    Returns
-    -------
-    dict: ``auprc, auroc, precision_at_recall`` and each with ``_low`` and
-    ``_high`` (the percentile interval), plain floats.
-    """
-    y, s = checks.labels_scores(y, s)
-    checks.both_classes(y, "the CRISPRi metrics")
-    out = {"auprc": float(skm.average_precision_score(y, s)), "auroc": float(skm.roc_auc_score(y, s)),
-           "precision_at_recall": precision_at_recall(y, s, recall)}
-    names = list(out)
-    for m in names:
-        out[f"{m}_low"] = out[f"{m}_high"] = float("nan")
-    if n_bootstrap > 0:
-        parts = [_weighted_curve_metrics(w, y, s, recall)
-                 for w in resample_weights(y.size, n_bootstrap, seed, max_cells)]
-        q = [100 * (1 - level) / 2, 100 * (1 + level) / 2]
-        for m in names:
-            v = np.concatenate([p[m] for p in parts])
-            v = v[np.isfinite(v)]
-            if v.size:
-                out[f"{m}_low"], out[f"{m}_high"] = (float(x) for x in np.percentile(v, q))
-    return out
+SPEID_FILL = 0.0   # SPEID score of a pair without a TSS (upstream's fill value for unscored pairs)
+HELDOUT_TABLE = "EPCrisprBenchmark_combined_data.heldout_5_cell_types"
+# Published weighted AUPRC on the held-out table (all five cell types pooled), as issue #30
+# quotes them. Only distance's could be checked here (this workbench's measured distance row
+# reproduces it; docs/crispr.md); the precision at the K562-fixed threshold was not available.
+REPORTED_HELDOUT = (
+    ("ENCODE-rE2G (DNase)", 0.556, "Gschwind et al. 2026, as quoted in issue #30; not verified here"),
+    ("ABC", 0.465, "Gschwind et al. 2026, as quoted in issue #30; not verified here"),
+    (DISTANCE, 0.363, "Gschwind et al. 2026, as quoted in issue #30; reproduced by the "
+                                   "measured distance row (0.363)"),
+)
 
 
 # --- predictors -----------------------------------------------------------------
 def distance_scores(distance) -> np.ndarray:
-    """The distance baseline: ``1 / distance`` (bp, at least 1), shape=(n,).
+    """The distance baseline: minus the distance to the TSS (bp), shape=(n,).
 
-    Any decreasing function of distance ranks the pairs the same way.
+    Closer pairs score higher; upstream multiplies its inverse predictors by
+    -1 the same way, so a threshold reads as "at most so many bp".
     """
     d = np.asarray(distance, dtype=np.float64)
     if not np.isfinite(d).all() or (d < 0).any():
         raise ValueError("distances must be finite and non-negative")
-    return 1.0 / np.maximum(d, 1.0)
+    return -d
 
 
 def centred_starts(starts, ends, window: int) -> np.ndarray:
@@ -158,14 +92,17 @@ def centred_starts(starts, ends, window: int) -> np.ndarray:
 
 
 def speid_scores(pairs: pd.DataFrame, run_dir, genome_path, batch_size: int = 256,
-                 progress: bool = False) -> np.ndarray:
-    """A run's SPEID score of each benchmark pair, shape=(n_pairs,).
+                 progress: bool = False) -> tuple[np.ndarray, str]:
+    """A run's SPEID score of each benchmark pair, shape=(n_pairs,), and the model's hash.
 
     The enhancer window is centred on the perturbed element, the promoter
     window on the gene's TSS, each of the size of the model's input; each
     distinct element and TSS goes through its branch once
     (:class:`speidlib.score.core.ElementCachedScorer`, the path of
-    ``speid score``). The genome must be GRCh38, the benchmark's assembly.
+    ``speid score``). A pair without a TSS (recorded as 0 or blank; kept for
+    the table's distance) cannot be scored and gets :data:`SPEID_FILL`, below
+    every probability, as upstream fills a predictor's unscored pairs. The
+    genome must be GRCh38, the benchmark's assembly.
 
     Parameters
     ----------
@@ -173,26 +110,37 @@ def speid_scores(pairs: pd.DataFrame, run_dir, genome_path, batch_size: int = 25
     run_dir : run directory with a trained model (any assembly: the model
         reads sequence, not coordinates)
     genome_path : GRCh38 FASTA
-    """
 
+    Returns
+    -------
+    scores : shape=(n_pairs,)
+    model_sha256 : the scored model's content hash
+    """
     with Genome(genome_path) as genome:  # a genome of another assembly is refused before anything is read
         check_assembly(identify_assembly(genome.chrom_sizes), BENCHMARK_ASSEMBLY, str(genome_path))
-    model = load_model(run_dir)
+    model, model_sha256 = snapshot_run_model(run_dir)
     we, wp = int(model.inputs[0].shape[1]), int(model.inputs[1].shape[1])
+    has_tss = pairs[S.CRISPR_TSS_START].notna().to_numpy()
+    scored = pairs[has_tss]
+    out = np.full(len(pairs), SPEID_FILL)
+    if not len(scored):
+        return out, model_sha256
     with Genome(genome_path) as genome:
-        genome.check_chromosomes(pairs[S.CRISPR_ELEMENT_CHROM].unique(), source="the CRISPRi benchmark")
+        genome.check_chromosomes(scored[S.CRISPR_ELEMENT_CHROM].unique(), source="the CRISPRi benchmark")
         element_keys = [S.CRISPR_ELEMENT_CHROM, S.CRISPR_ELEMENT_START, S.CRISPR_ELEMENT_END]
-        elements, e_index = _distinct(pairs, element_keys)
-        tss, p_index = _distinct(pairs, [S.CRISPR_TSS_CHROM, S.CRISPR_TSS_START, S.CRISPR_TSS_END])
+        elements, e_index = _distinct(scored, element_keys)
+        tss, p_index = _distinct(scored, [S.CRISPR_TSS_CHROM, S.CRISPR_TSS_START, S.CRISPR_TSS_END])
         e_codes = genome.fetch_many(elements[S.CRISPR_ELEMENT_CHROM].to_numpy(),
                                     centred_starts(elements[S.CRISPR_ELEMENT_START],
                                                    elements[S.CRISPR_ELEMENT_END], we),
                                     we, progress=progress, desc="reading element windows")
         p_codes = genome.fetch_many(tss[S.CRISPR_TSS_CHROM].to_numpy(),
-                                    centred_starts(tss[S.CRISPR_TSS_START], tss[S.CRISPR_TSS_END], wp),
+                                    centred_starts(tss[S.CRISPR_TSS_START].astype(np.int64),
+                                                   tss[S.CRISPR_TSS_END].astype(np.int64), wp),
                                     wp, progress=progress, desc="reading TSS windows")
     scorer = ElementCachedScorer(model, batch_size=batch_size)
-    return scorer.score(e_codes, p_codes, e_index, p_index, progress=progress)
+    out[has_tss] = scorer.score(e_codes, p_codes, e_index, p_index, progress=progress)
+    return out, model_sha256
 
 
 def _distinct(pairs: pd.DataFrame, keys: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
@@ -254,41 +202,104 @@ def _groups(pairs: pd.DataFrame):
 
 
 def metrics_table(pairs: pd.DataFrame, scores: dict, n_bootstrap: int = 1000, seed: int = 0,
-                  recall: float = RECALL_LEVEL) -> pd.DataFrame:
+                  recall: float = RECALL_LEVEL, thresholds: dict | None = None,
+                  threshold_from: str = "", reported: tuple = ()) -> pd.DataFrame:
     """One row per predictor, cell type and data set (:data:`speidlib.schema.CRISPR_METRIC_COLUMNS`).
 
     Rows: all pairs pooled (``cell_type = dataset = "all"``), each cell type
     when there are several, each cell type and data set when there are
-    several data sets. A group without both classes gets NaN metrics.
+    several data sets. A group without both classes gets NaN metrics. The
+    weighted metrics use ``pairs["weight"]`` where it is set for every pair.
+    Then one ``reported`` row per entry of ``reported`` (name, weighted
+    AUPRC, reference), pooled, every other metric NaN.
 
     Parameters
     ----------
     pairs : evaluable pairs, with ``regulated``, ``cell_type``, ``dataset``
+        (and ``weight``)
     scores : predictor name -> shape=(n_pairs,)
+    thresholds : predictor name -> score threshold (fixed elsewhere, e.g. at
+        70% recall on the K562 training table); missing or NaN: none
+    threshold_from : where the thresholds were fixed (written in each row)
     """
     y = pairs[S.CRISPR_REGULATED].to_numpy().astype(np.int8)
+    w = pairs[S.CRISPR_WEIGHT].to_numpy(dtype=np.float64) if S.CRISPR_WEIGHT in pairs else None
+    if w is not None and not np.isfinite(w).all():
+        w = None
+    thresholds = thresholds or {}
     rows = []
     for name, s in scores.items():
+        t = float(thresholds.get(name, np.nan))
         for cell, dataset, mask in _groups(pairs):
-            row = {"predictor": name, "cell_type": cell, "dataset": dataset, "n_pairs": int(mask.sum()),
-                   "n_regulated": int(y[mask].sum()), "recall_level": recall, "n_bootstrap": n_bootstrap}
+            row = {"predictor": name, "source": S.CRISPR_MEASURED, "cell_type": cell, "dataset": dataset,
+                   "n_pairs": int(mask.sum()), "n_regulated": int(y[mask].sum()), "recall_level": recall,
+                   "n_bootstrap": n_bootstrap, "threshold": t,
+                   "threshold_from": threshold_from if np.isfinite(t) else ""}
             if 0 < row["n_regulated"] < row["n_pairs"]:
-                row.update(curve_metrics(y[mask], np.asarray(s)[mask], n_bootstrap, seed, recall=recall))
+                row.update(curve_metrics(y[mask], np.asarray(s)[mask], n_bootstrap, seed, recall=recall,
+                                         weight=None if w is None else w[mask], threshold=t))
             rows.append(row)
+    for name, auprc_weighted, reference in reported:
+        rows.append({"predictor": name, "source": S.CRISPR_REPORTED, "cell_type": S.ALL, "dataset": S.ALL,
+                     "n_pairs": len(pairs), "n_regulated": int(y.sum()), "recall_level": recall,
+                     "auprc_weighted": auprc_weighted, "reference": reference})
     return pd.DataFrame(rows).reindex(columns=S.CRISPR_METRIC_COLUMNS)
+
+
+def read_reference(folder, recall: float = RECALL_LEVEL) -> dict:
+    """The ``summary.json`` of an ``speid crispr`` output whose thresholds are to be applied.
+
+    Raises ValueError (naming the folder) when it holds none, or thresholds
+    at another recall level.
+    """
+    path = Path(folder) / S.CRISPR_SUMMARY_FILE
+    if not path.is_file():
+        raise ValueError(f"--thresholds-from {folder}: no {S.CRISPR_SUMMARY_FILE} there; run "
+                         "`speid crispr` on the K562 training table first")
+    summary = json.loads(path.read_text())
+    fixed = summary.get("thresholds", {})
+    if "values" not in fixed:
+        raise ValueError(f"{path}: no thresholds recorded (written by an older speid crispr); run it again")
+    if fixed.get("recall_level") != recall:
+        raise ValueError(f"{path}: thresholds fixed at {fixed.get('recall_level')} recall, not {recall}")
+    return summary
+
+
+def reference_thresholds(summary: dict, model_sha256: str | None = None) -> tuple[dict, str]:
+    """The thresholds an ``speid crispr`` output fixed (:func:`read_reference`).
+
+    Parameters
+    ----------
+    summary : its ``summary.json``
+    model_sha256 : the model scored now; SPEID's threshold is taken only when
+        the reference's SPEID scores came from the same model
+
+    Returns
+    -------
+    thresholds : predictor -> score threshold (``distance``, and ``SPEID`` when
+        the model matches; the combined predictor is refitted per table, so
+        its threshold is never carried over)
+    fixed_on : the benchmark table the thresholds were fixed on
+    """
+    fixed = summary["thresholds"]
+    values = {k: v for k, v in fixed["values"].items() if k != COMBINED}
+    if SPEID in values and (model_sha256 is None or summary.get("model_sha256") != model_sha256):
+        del values[SPEID]
+    return values, str(fixed.get("fixed_on", summary.get("benchmark", "")))
 
 
 # --- the step -------------------------------------------------------------------
 def run_crispr(benchmark, out_dir, run_dir=None, genome=None, cell_type: str | None = None,
                n_bootstrap: int = 1000, seed: int = 0, recall: float = RECALL_LEVEL,
-               batch_size: int = 256, progress: bool = False) -> dict:
+               thresholds_from=None, batch_size: int = 256, progress: bool = False) -> dict:
     """``speid crispr``: evaluate predictors on a CRISPRi benchmark table.
 
     Writes ``OUT/metrics.csv`` (:func:`metrics_table`), ``OUT/predictions.tsv``
-    (every evaluated pair, ``distance_to_tss`` and a ``score_<predictor>``
-    column each) and ``OUT/summary.json`` (counts, pairs left out by reason,
-    predictors skipped and why, the combined predictor's chromosome folds),
-    each atomically. Figures are drawn by :mod:`speidlib.viz.crispr`.
+    (every evaluated pair, ``distance_to_tss``, ``weight`` and a
+    ``score_<predictor>`` column each) and ``OUT/summary.json`` (counts, pairs
+    left out by reason, pairs without a TSS, predictors skipped and why, the
+    thresholds, the combined predictor's chromosome folds), each atomically.
+    Figures are drawn by :mod:`speidlib.viz.crispr`.
 
     Parameters
     ----------
@@ -297,6 +308,9 @@ def run_crispr(benchmark, out_dir, run_dir=None, genome=None, cell_type: str | N
     run_dir, genome : a trained run and a GRCh38 FASTA, together, for the
         ``SPEID`` and ``distance+SPEID`` predictors
     cell_type : evaluate this ``CellType`` only
+    thresholds_from : an ``speid crispr`` output folder of the K562 training
+        table: its thresholds at ``recall`` are applied here unchanged (None:
+        fixed at ``recall`` on this table's pooled pairs)
 
     Returns
     -------
@@ -308,25 +322,49 @@ def run_crispr(benchmark, out_dir, run_dir=None, genome=None, cell_type: str | N
                          "and a GRCh38 genome")
     if genome is not None:  # refuse a genome of another assembly before any work
         check_assembly(genome_assembly(genome), BENCHMARK_ASSEMBLY, str(genome))
+    reference = None if thresholds_from is None else read_reference(thresholds_from, recall)
     table = read_crispr_benchmark(benchmark)
     pairs, left_out = evaluable_pairs(table, cell_type)
     y = pairs[S.CRISPR_REGULATED].to_numpy()
     if y.sum() == 0 or y.all():
         raise ValueError(f"{benchmark}: the {len(y)} evaluable pairs hold only one class")
+    no_tss = int(pairs[S.CRISPR_TSS_START].isna().sum())
     scores = {DISTANCE: distance_scores(pairs[S.CRISPR_DISTANCE])}
     summary = {"benchmark": str(benchmark), "assembly": BENCHMARK_ASSEMBLY, "cell_type": cell_type,
                "n_rows": int(len(table)), "n_evaluated": int(len(pairs)),
-               "n_regulated": int(y.sum()), "left_out": left_out, "skipped": {},
+               "n_regulated": int(y.sum()), "left_out": left_out,
+               "tss_missing_in_table": table.attrs.get("tss_missing", {}),
+               "n_evaluated_without_tss": no_tss,
+               "distance_from": table.attrs.get("distance_from"),
+               "weight_from": table.attrs.get("weight_from"), "skipped": {},
                "n_bootstrap": n_bootstrap, "seed": seed, "recall_level": recall}
+    model_sha256 = None
     if run_dir is not None:
-        scores[SPEID] = speid_scores(pairs, run_dir, genome, batch_size=batch_size, progress=progress)
-        summary.update(run=str(run_dir), genome=str(genome))
+        scores[SPEID], model_sha256 = speid_scores(pairs, run_dir, genome, batch_size=batch_size,
+                                                   progress=progress)
+        summary.update(run=str(run_dir), genome=str(genome), model_sha256=model_sha256,
+                       speid_filled={"n_pairs": no_tss, "value": SPEID_FILL,
+                                     "why": "no TSS to centre the promoter window on"})
         try:
             scores[COMBINED], summary["combined_folds"] = combined_scores(
                 pairs[S.CRISPR_DISTANCE], scores[SPEID], y, pairs[S.CRISPR_ELEMENT_CHROM])
         except ValueError as e:
             summary["skipped"][COMBINED] = str(e)
-    metrics = metrics_table(pairs, scores, n_bootstrap=n_bootstrap, seed=seed, recall=recall)
+    if reference is None:
+        fixed_on = Path(benchmark).name
+        thresholds = {k: threshold_at_recall(y, v, recall) for k, v in scores.items()}
+    else:
+        thresholds, fixed_on = reference_thresholds(reference, model_sha256)
+        for name in scores:
+            if name not in thresholds:
+                summary["skipped"][f"{name} at the fixed threshold"] = (
+                    "the combined predictor is refitted on each table" if name == COMBINED else
+                    f"{thresholds_from} holds no {name} threshold of this model")
+    summary["thresholds"] = {"fixed_on": fixed_on, "recall_level": recall,
+                             "values": {k: float(v) for k, v in thresholds.items()}}
+    reported = REPORTED_HELDOUT if (cell_type is None and Path(benchmark).name.startswith(HELDOUT_TABLE)) else ()
+    metrics = metrics_table(pairs, scores, n_bootstrap=n_bootstrap, seed=seed, recall=recall,
+                            thresholds=thresholds, threshold_from=fixed_on, reported=reported)
     predictions = pairs.assign(**{f"{SCORE_PREFIX}{k}": v for k, v in scores.items()})
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -342,3 +380,30 @@ def predictor_scores(predictions: pd.DataFrame) -> dict:
     """Predictor name -> scores, shape=(n_pairs,), from a ``predictions.tsv`` table."""
     return {c[len(SCORE_PREFIX):]: predictions[c].to_numpy() for c in predictions.columns
             if c.startswith(SCORE_PREFIX)}
+
+
+def _ci(row, m: str) -> str:
+    v, lo, hi = getattr(row, m), getattr(row, f"{m}_low"), getattr(row, f"{m}_high")
+    return f"{v:.3f} [{lo:.3f}, {hi:.3f}]" if np.isfinite(v) else "n/a"
+
+
+def format_pooled(metrics: pd.DataFrame) -> str:
+    """The pooled rows of a metrics table as the lines ``speid crispr`` prints."""
+    pooled = metrics[(metrics["cell_type"] == S.ALL) & (metrics["dataset"] == S.ALL)]
+    lines = []
+    for row in pooled.itertuples():
+        if row.source == S.CRISPR_REPORTED:
+            lines.append(f"  {row.predictor:15s} reported, not run here: weighted AUPRC "
+                         f"{row.auprc_weighted:.3f} ({row.reference})")
+            continue
+        lines.append(f"  {row.predictor:15s} AUPRC {_ci(row, 'auprc')}  AUROC {_ci(row, 'auroc')}  "
+                     f"precision at {row.recall_level:.0%} recall {_ci(row, 'precision_at_recall')}")
+        lines.append(f"  {'':15s} trapezoidal AUPRC {_ci(row, 'auprc_trapezoid')}  "
+                     f"weighted {_ci(row, 'auprc_weighted')}")
+        if np.isfinite(row.threshold):
+            lines.append(f"  {'':15s} at threshold {row.threshold:.6g} (fixed on {row.threshold_from}): "
+                         f"precision {_ci(row, 'precision_at_threshold')}, recall "
+                         f"{_ci(row, 'recall_at_threshold')}; weighted precision "
+                         f"{_ci(row, 'precision_at_threshold_weighted')}, recall "
+                         f"{_ci(row, 'recall_at_threshold_weighted')}")
+    return "\n".join(lines)

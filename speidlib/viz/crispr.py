@@ -1,8 +1,10 @@
 """Plotly figures of the CRISPRi enhancer-gene benchmark, and writing them.
 
 :func:`crispr_pr_figure` draws the precision-recall curves of every
-predictor on the same pairs, marks each one's precision at 70% recall and the
-chance line (the share of regulated pairs). :func:`write_crispr_figures`
+predictor on the same pairs, marks each one's precision at 70% recall, its
+point at the threshold fixed on the K562 training table, the chance line (the
+share of regulated pairs) and, as legend entries, the published predictors
+that were not run here (weighted AUPRC). :func:`write_crispr_figures`
 writes one figure per cell type of an ``speid crispr`` output folder as HTML,
 and as PNG where plotly's image export (kaleido, with a Chrome or Chromium)
 works.
@@ -19,14 +21,16 @@ from sklearn import metrics as skm
 
 from speidlib import checks
 from speidlib import schema as S
-from speidlib.evaluate.crispr import RECALL_LEVEL, precision_at_recall, predictor_scores
+from speidlib.evaluate.crispr import RECALL_LEVEL, predictor_scores
+from speidlib.evaluate.crispr_metrics import at_threshold, precision_at_recall, upstream_auprc
 from speidlib.io import atomic_path, atomic_write_text
 
 _CHANCE_LINE = dict(dash="dash", color="grey")
 
 
 def crispr_pr_figure(y, scores: dict, recall: float = RECALL_LEVEL,
-                     title: str = "CRISPRi benchmark: precision-recall") -> go.Figure:
+                     title: str = "CRISPRi benchmark: precision-recall", weight=None,
+                     thresholds: dict | None = None, reported: dict | None = None) -> go.Figure:
     """Precision-recall curves of several predictors on the same pairs.
 
     Parameters
@@ -35,27 +39,47 @@ def crispr_pr_figure(y, scores: dict, recall: float = RECALL_LEVEL,
     scores : predictor name -> array-like, shape=(n,)
     recall : the recall level whose precision is marked
     title : str
+    weight : None, or shape=(n,) case weights: the legend adds each
+        predictor's weighted (trapezoidal) AUPRC
+    thresholds : predictor name -> score threshold fixed elsewhere (the K562
+        training table): a diamond at the (recall, precision) of its calls here
+    reported : name -> weighted AUPRC of published predictors not run here:
+        legend entries only (they have no curve on these pairs)
 
     Returns
     -------
     Figure: per predictor a step line (x = recall, y = precision, legend
-    ``name (AUPRC 0.41, precision at 70% recall 0.31)``) and a marker at that
-    precision; then the ``chance`` line at the regulated share and a dotted
+    ``name (AUPRC 0.41, weighted 0.45, precision at 70% recall 0.31)``), a
+    marker at that precision and a diamond at the fixed threshold; then the
+    reported entries, the ``chance`` line at the regulated share and a dotted
     vertical line at the recall level.
     """
     fig = go.Figure()
+    thresholds = thresholds or {}
     for i, (name, s) in enumerate(scores.items()):
         color = qualitative.Plotly[i % len(qualitative.Plotly)]
         yy, ss = checks.labels_scores(y, s)
         checks.both_classes(yy, f"the curve of {name!r}")
         precision, rec, _ = skm.precision_recall_curve(yy, ss)
         ap, at = skm.average_precision_score(yy, ss), precision_at_recall(yy, ss, recall)
+        weighted = "" if weight is None else f", weighted {upstream_auprc(yy, ss, weight):.3f}"
         fig.add_trace(go.Scatter(x=rec, y=precision, mode="lines", line_shape="hv",
-                                 name=f"{name} (AUPRC {ap:.3f}, precision at "
+                                 name=f"{name} (AUPRC {ap:.3f}{weighted}, precision at "
                                  f"{recall:.0%} recall {at:.3f})", legendgroup=name,
                                  line=dict(color=color)))
         fig.add_trace(go.Scatter(x=[recall], y=[at], mode="markers", marker=dict(size=10, color=color),
                                  showlegend=False, legendgroup=name, name=f"{name} at {recall:.0%} recall"))
+        t = thresholds.get(name)
+        if t is not None and np.isfinite(t):
+            p_t, r_t = at_threshold(yy, ss, t)
+            if np.isfinite(p_t):
+                fig.add_trace(go.Scatter(x=[r_t], y=[p_t], mode="markers", legendgroup=name,
+                                         marker=dict(size=12, color=color, symbol="diamond-open",
+                                                     line=dict(width=2)),
+                                         name=f"{name} at the K562-fixed threshold (precision {p_t:.3f})"))
+    for name, value in (reported or {}).items():
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=dict(dash="dashdot", color="black"),
+                                 name=f"{name}: weighted AUPRC {value:.3f} (reported, not run here)"))
     rate = float(np.mean(y))
     fig.add_trace(go.Scatter(x=[0.0, 1.0], y=[rate, rate], mode="lines", name=f"chance ({rate:.3f})",
                              line=_CHANCE_LINE))
@@ -65,14 +89,17 @@ def crispr_pr_figure(y, scores: dict, recall: float = RECALL_LEVEL,
     return fig
 
 
-def crispr_figures(predictions: pd.DataFrame, recall: float = RECALL_LEVEL, label: str = "") -> dict:
+def crispr_figures(predictions: pd.DataFrame, recall: float = RECALL_LEVEL, label: str = "",
+                   metrics: pd.DataFrame | None = None) -> dict:
     """One PR figure for all pairs, and one per cell type when there are several.
 
     Parameters
     ----------
     predictions : ``DIR/predictions.tsv`` of ``speid crispr`` (``regulated``,
-        ``cell_type`` and the ``score_<predictor>`` columns)
+        ``cell_type``, ``weight`` and the ``score_<predictor>`` columns)
     label : benchmark name for the titles
+    metrics : ``DIR/metrics.csv``: each predictor's fixed threshold, and the
+        reported rows (on the all-pairs figure)
 
     Returns
     -------
@@ -80,6 +107,16 @@ def crispr_figures(predictions: pd.DataFrame, recall: float = RECALL_LEVEL, labe
     """
     y = predictions[S.CRISPR_REGULATED].to_numpy().astype(np.int8)
     scores = predictor_scores(predictions)
+    w = predictions[S.CRISPR_WEIGHT].to_numpy(dtype=np.float64) if S.CRISPR_WEIGHT in predictions else None
+    if w is not None and not np.isfinite(w).all():
+        w = None
+    thresholds, reported = {}, {}
+    if metrics is not None:
+        pooled = metrics[(metrics["cell_type"] == S.ALL) & (metrics["dataset"] == S.ALL)]
+        measured = pooled[pooled["source"] == S.CRISPR_MEASURED]
+        thresholds = dict(zip(measured["predictor"], measured["threshold"].astype(float)))
+        rep = pooled[pooled["source"] == S.CRISPR_REPORTED]
+        reported = dict(zip(rep["predictor"], rep["auprc_weighted"].astype(float)))
     cells = predictions[S.CRISPR_CELL_TYPE].to_numpy()
     groups = {S.ALL: np.ones(len(y), dtype=bool)}
     if len(np.unique(cells)) > 1:
@@ -89,7 +126,9 @@ def crispr_figures(predictions: pd.DataFrame, recall: float = RECALL_LEVEL, labe
         if 0 < y[mask].sum() < mask.sum():
             title = f"{label + ': ' if label else ''}{name if name != S.ALL else 'all pairs'} " \
                     f"({mask.sum():,} pairs, {y[mask].sum():,} regulated)"
-            out[name] = crispr_pr_figure(y[mask], {k: v[mask] for k, v in scores.items()}, recall, title)
+            out[name] = crispr_pr_figure(y[mask], {k: v[mask] for k, v in scores.items()}, recall, title,
+                                         weight=None if w is None else w[mask], thresholds=thresholds,
+                                         reported=reported if name == S.ALL else None)
     return out
 
 
@@ -104,8 +143,10 @@ def write_crispr_figures(out_dir, recall: float = RECALL_LEVEL, label: str = "",
     """
     out_dir = Path(out_dir)
     predictions = pd.read_csv(out_dir / S.CRISPR_PREDICTIONS_FILE, sep="\t")
+    metrics_path = out_dir / S.CRISPR_METRICS_FILE
+    metrics = pd.read_csv(metrics_path) if metrics_path.is_file() else None
     written, png_error = [], None
-    for name, fig in crispr_figures(predictions, recall, label).items():
+    for name, fig in crispr_figures(predictions, recall, label, metrics).items():
         stem = out_dir / f"pr_{name}"
         atomic_write_text(stem.with_suffix(".html"), fig.to_html(include_plotlyjs=True))
         written.append(stem.with_suffix(".html"))
