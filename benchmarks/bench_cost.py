@@ -34,7 +34,7 @@ def measure(n_batches: int, threads: int) -> dict:
     import keras
 
     from speidlib.model.build import build_model
-    from speidlib.train.runtime import configure
+    from speidlib.runtime import configure
 
     configure(seed=0, threads=threads)
     model = build_model("paper", *WINDOWS, jaspar_init=False)

@@ -1,7 +1,7 @@
 """SPEID workbench: enhancer-promoter interactions from DNA sequence alone."""
-import os as _os
+from speidlib.runtime import quiet_logs as _quiet_logs
 
 # TensorFlow's C++ start-up chatter hides the workbench's own messages.
-_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+_quiet_logs()
 
 __version__ = "0.1.0"

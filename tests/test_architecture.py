@@ -12,7 +12,7 @@ PKG = ROOT / "speidlib"
 
 # Lower number = lower layer. A module may import its own layer or lower ones.
 LAYERS = {
-    "speidlib.schema": 0, "speidlib.io": 0, "speidlib.checks": 0, "speidlib.rundir": 0,
+    "speidlib.runtime": 0, "speidlib.schema": 0, "speidlib.io": 0, "speidlib.checks": 0, "speidlib.rundir": 0,
     "speidlib.data": 1,
     "speidlib.demo": 2, "speidlib.model": 2,
     "speidlib.train": 3,
@@ -35,6 +35,8 @@ def _module_name(path: Path) -> str:
 
 
 def _layer(module: str) -> int:
+    if module == "speidlib":   # the package's __init__ (it quiets TensorFlow's log): the bottom
+        return 0
     for prefix in sorted(LAYERS, key=len, reverse=True):
         if module == prefix or module.startswith(prefix + "."):
             return LAYERS[prefix]

@@ -15,7 +15,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from speidlib.train.runtime import parse_devices, replica_batch_size
+from speidlib.runtime import parse_devices, replica_batch_size
 
 SCRIPT = textwrap.dedent("""
     import json, os, shutil, sys
@@ -103,7 +103,7 @@ def test_replica_batch_size():
 
 
 def test_unknown_device_is_refused_with_a_sentence():
-    from speidlib.train.runtime import distribution_strategy
+    from speidlib.runtime import distribution_strategy
 
     with pytest.raises(ValueError, match="does not see"):
         distribution_strategy("/gpu:7")
@@ -114,7 +114,7 @@ KEYS_SCRIPT = textwrap.dedent("""
 
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-    from speidlib.train.runtime import distribution_strategy
+    from speidlib.runtime import distribution_strategy
 
     for shape in ([3], [5], [2, 2]):   # each strategy's first all-reduce has another shape
         strategy = distribution_strategy("cpu:0,cpu:1")

@@ -206,7 +206,7 @@ def test_targetfinder_download_asks_the_network_only_when_not_told(capsys):
 
 def test_tensorflow_imports_without_start_up_lines():
     code = ("import os; os.environ.pop('TF_CPP_MIN_LOG_LEVEL', None)\n"
-            "from speidlib.app.quiet import import_tensorflow_quietly, gpu_line\n"
+            "from speidlib.runtime import import_tensorflow_quietly, gpu_line\n"
             "import_tensorflow_quietly()\n"
             "import tensorflow as tf\n"
             "print(len(tf.config.list_physical_devices('GPU')), gpu_line())\n")

@@ -557,10 +557,9 @@ _TF_COMMANDS = ("train", "evaluate", "motifs", "score", "crispr", "doctor")
 
 def _quiet_tensorflow(command: str) -> None:
     """No TensorFlow/absl start-up log lines before a step's own output (or its error):
-    :func:`speidlib.app.quiet.import_tensorflow_quietly` for the steps that load it."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    :func:`speidlib.runtime.import_tensorflow_quietly` for the steps that load it."""
     if command in _TF_COMMANDS:
-        from speidlib.app.quiet import import_tensorflow_quietly
+        from speidlib.runtime import import_tensorflow_quietly
 
         import_tensorflow_quietly()
 

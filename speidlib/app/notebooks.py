@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from speidlib import schema as S
-from speidlib.app.quiet import gpu_line
+from speidlib.runtime import gpu_line
 from speidlib.data.dataset import PrepareConfig, prepare
 from speidlib.demo.synthetic import make_demo
 from speidlib.io import atomic_write_json, sha256
@@ -178,9 +178,9 @@ def prepare_demo(demo_dir, run_dir, seed: int = 0, cell_line: str | None = None,
 def notebook_setup(run_dir, tensorflow: bool = True) -> tuple[Path, float]:
     """The first lines of every numbered notebook, in one call.
 
-    Imports TensorFlow without its start-up log (``tensorflow=False``: only
-    sets ``TF_CPP_MIN_LOG_LEVEL``, for a notebook that never loads it; see
-    :mod:`speidlib.app.quiet`), prints the GPU TensorFlow sees when there is
+    Imports TensorFlow without its start-up log (``tensorflow=False``: not at
+    all, for a notebook that never loads it; see
+    :func:`speidlib.runtime.import_tensorflow_quietly`), prints the GPU TensorFlow sees when there is
     one, moves to the project root (so relative paths mean what they mean on
     the command line), sets pandas' display options, and starts the
     notebook's clock.
@@ -190,7 +190,6 @@ def notebook_setup(run_dir, tensorflow: bool = True) -> tuple[Path, float]:
     run : Path of ``run_dir``
     started : ``time.time()`` at the call, for the notebook's timing line
     """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if tensorflow:
         line = gpu_line()
         if line:

@@ -24,6 +24,7 @@ from speidlib.app.notebooks import reuse_trained_model
 from speidlib.data.dataset import PrepareConfig
 from speidlib.data.pairs import download_targetfinder, targetfinder_path
 from speidlib.rundir import read_config
+from speidlib.runtime import quiet_logs
 
 STDERR_LINES = 20  # the last lines of a failed step's stderr shown in the error
 PACKAGE_PARENT = Path(__file__).resolve().parents[2]  # the folder holding this speidlib
@@ -99,7 +100,7 @@ def run_speid(args: Sequence[str], cell: str) -> None:
     """
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         p for p in (str(PACKAGE_PARENT), os.environ.get("PYTHONPATH")) if p))
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    quiet_logs(env)
     proc = subprocess.run([sys.executable, "-m", "speidlib.app.cli", *args], env=env,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if proc.returncode != 0:

@@ -31,8 +31,8 @@ from speidlib.evaluate.baselines import PropensityBaseline, cross_cell_matrix
 from speidlib.evaluate.metrics import aupr, auroc
 from speidlib.io import atomic_path, atomic_write_json
 from speidlib.rundir import load_model
+from speidlib.runtime import release_keras_state
 from speidlib.score.core import ElementCachedScorer
-from speidlib.train.runtime import release_keras_state
 
 __all__ = ["MODELS", "METRICS", "run_cell_lines", "split_windows", "speid_cross_cell",
            "propensity_cross_cell", "cross_cell_runs", "matrix_path", "read_matrix"]

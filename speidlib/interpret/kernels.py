@@ -43,6 +43,7 @@ import pandas as pd
 
 from speidlib import checks, schema
 from speidlib.data.encode import N_CODE, decode, from_one_hot, one_hot
+from speidlib.model.tree import find_layer
 
 _CONV_LAYER = {"enhancer": schema.ENHANCER_CONV, "promoter": schema.PROMOTER_CONV}
 _INPUT_NAME = {"enhancer": schema.ENHANCER_INPUT, "promoter": schema.PROMOTER_INPUT}
@@ -95,25 +96,7 @@ def as_codes(windows, what: str = "windows") -> np.ndarray:
                      f"(n, L, 4), got dtype {X.dtype} and shape {X.shape}")
 
 
-
-
 # --- the convolution layer ----------------------------------------------------
-
-def find_layer(model, name: str):
-    """The layer called ``name`` anywhere inside ``model`` (nested sub-models included).
-
-    Raises ValueError naming the layers that are there when none matches.
-    """
-    seen, stack = [], [model]
-    while stack:
-        layer = stack.pop(0)
-        if layer is not model and layer.name == name:
-            return layer
-        seen.append(layer.name)
-        stack.extend(getattr(layer, "layers", []) or [])
-    raise ValueError(f"model {model.name!r} has no layer named {name!r}; "
-                     f"its layers are {seen[1:]}")
-
 
 def conv_weights(layer) -> tuple[np.ndarray, np.ndarray]:
     """Kernel and bias of a Keras ``Conv1D`` layer over one-hot DNA.

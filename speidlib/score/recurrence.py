@@ -19,10 +19,9 @@ threads side by side (:func:`map_rows`). Measured: an XLA-compiled
 """
 from __future__ import annotations
 
-import functools
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
+
+from speidlib.runtime import map_threads
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -117,23 +116,16 @@ def row_parts(n: int, threads: int, min_rows: int = 32) -> list[slice]:
     return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
 
 
-@functools.lru_cache(maxsize=None)
-def _executor(threads: int) -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=threads, thread_name_prefix="speid-recurrence")
-
-
 def map_rows(fn, n: int, threads: int) -> list:
     """``fn(rows)`` for the parts of :func:`row_parts`, on ``threads`` threads at once.
 
     The recurrence's numpy calls on ``(rows, 4U)`` arrays release the interpreter
     lock for most of their time, so row parts run side by side (measured on
     2 quiet cores, ``cpu`` preset, 1,024 rows of 149 steps: 1.6-2.2x faster on
-    two threads than on one).
+    two threads than on one). The threads are the process's one pool
+    (:func:`speidlib.runtime.map_threads`).
     """
-    parts = row_parts(n, threads)
-    if len(parts) == 1:
-        return [fn(parts[0])]
-    return list(_executor(int(threads)).map(fn, parts))
+    return map_threads(fn, row_parts(n, threads), threads)
 
 
 def default_threads() -> int:

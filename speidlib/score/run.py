@@ -20,11 +20,11 @@ from speidlib.data import regions
 from speidlib.data.genome import Genome
 from speidlib.data.pairs import element_index
 from speidlib.rundir import check_model, check_output_path, load_model, read_config
+from speidlib.runtime import set_threads
 from speidlib.score.core import score_pairs_naive
 from speidlib.score.formats import LinkWriter, format_from_path
 from speidlib.score.genome_wide import chromosome_windows, iter_chromosomes
 from speidlib.score.projection import ProjectionCachedScorer
-from speidlib.train.runtime import set_threads
 
 
 def element_windows(pairs: pd.DataFrame, genome, enhancer_window: int, promoter_window: int,

@@ -49,6 +49,7 @@ from speidlib.model.build import build_model, feature_layers, split_model
 from speidlib.model.infer import infer_batch, predict_source
 from speidlib.model.jaspar_init import jaspar_init_table
 from speidlib.model.presets import ModelConfig, get_config
+from speidlib.model.tree import synchronize_batchnorm
 from speidlib.rundir import (
     DATASET_SHA256,
     MODEL_SHA256,
@@ -58,12 +59,7 @@ from speidlib.rundir import (
     write_config,
 )
 from speidlib.train.checkpoints import Checkpoints
-from speidlib.train.runtime import (
-    configure,
-    distribution_strategy,
-    replica_batch_size,
-    synchronize_batchnorm,
-)
+from speidlib.runtime import configure, distribution_strategy, keeps_process_state, replica_batch_size
 
 logger = logging.getLogger(__name__)
 MEMMAP_ABOVE_BYTES = 2 << 30   # cache stage-2 features on disk when larger than 2 GiB
@@ -610,6 +606,7 @@ def save_initial_kernels(model, path) -> None:
 
 
 @locked("train")
+@keeps_process_state()
 def train_run(run_dir, preset: "str | ModelConfig" = "cpu", pretrain_epochs: int | None = None,
               retrain_epochs: int | None = None, random_init: bool = False, resume: bool = False,
               seed: int = 0, mixed_precision: bool = False, progress: bool = True,
@@ -644,7 +641,7 @@ def train_run(run_dir, preset: "str | ModelConfig" = "cpu", pretrain_epochs: int
         names; with more than one, both stages run under
         ``tf.distribute.MirroredStrategy``, each batch of the preset's
         ``batch_size`` split across the devices, BatchNorm statistics
-        synchronised (see :func:`speidlib.train.runtime.distribution_strategy`)
+        synchronised (see :func:`speidlib.runtime.distribution_strategy`)
 
     Returns
     -------

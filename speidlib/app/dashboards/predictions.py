@@ -22,7 +22,7 @@ import traitlets as tl
 
 from speidlib import checks, schema
 from speidlib.app.dashboards.runs import RunModel, describe_error, require_files
-from speidlib.app.quiet import import_tensorflow_quietly
+from speidlib.runtime import import_tensorflow_quietly
 from speidlib.data.dataset import Dataset
 from speidlib.data.jaspar import DEFAULT_RELEASE, get_motif, read_meme
 from speidlib.demo.synthetic import MOTIFS_FILE
