@@ -49,7 +49,7 @@ from speidlib.model.build import build_model, feature_layers, split_model
 from speidlib.model.infer import infer_batch, predict_source
 from speidlib.model.jaspar_init import jaspar_init_table
 from speidlib.model.presets import ModelConfig, get_config
-from speidlib.model.tree import synchronize_batchnorm
+from speidlib.model.tree import synchronize_batchnorm, walk_layers
 from speidlib.rundir import (
     DATASET_SHA256,
     MODEL_SHA256,
@@ -590,11 +590,9 @@ def save_initial_kernels(model, path) -> None:
     each branch (layers ``schema.ENHANCER_CONV`` / ``PROMOTER_CONV``, nested
     sub-models included); read back by :func:`speidlib.interpret.null.initial_kernels`.
     """
-    layers, stack = {}, [model]
-    while stack:
-        layer = stack.pop(0)
+    layers = {}
+    for layer in walk_layers(model):
         layers.setdefault(layer.name, layer)
-        stack.extend(getattr(layer, "layers", []) or [])
     arrays = {}
     for branch, name in (("enhancer", schema.ENHANCER_CONV), ("promoter", schema.PROMOTER_CONV)):
         if name not in layers:
