@@ -13,13 +13,25 @@ windows, 4 shifted copies per training positive), ``train`` (``cpu`` preset),
 ``evaluate`` (test AUROC/AUPR/F1 with bootstrap 95% intervals), then the
 distance and propensity baselines fitted on the run's own training pairs.
 
+The training schedule is the same for every cell line and cannot end in the
+first flat epochs, when validation AUROC sits near 0.5 before memorisation
+begins (GM12878 stayed there for 5 epochs and an early stop with patience 4
+ended it at epoch 6): ``--schedule fixed`` (the default) runs every epoch and
+keeps the last one's weights, as the released SPEID code did, with 32
+stage-1 epochs (the preprint's and the released code's count) and the
+preset's 6 stage-2 epochs; ``--schedule early-stop`` is the ``cpu`` preset's
+own (best validation AUROC, patience 4).
+
     .venv/bin/python scripts/memorisation_control.py --out runs/memorisation          # K562
     .venv/bin/python scripts/memorisation_control.py --out runs/memorisation --cells all
+    .venv/bin/python scripts/memorisation_control.py --out runs/memorisation --gather  # tables only
 
-Writes ``OUT/genome/hg19_random.fa`` (+ .fai; 3.1 GB, reused when present),
-one run directory per cell line and split, ``OUT/results.csv`` (one row per
-cell line x split x model; rows of other cell lines and splits already there
-are kept) and ``OUT/results.md``.
+One job per cell line and split is the workflow's ``memorisation`` target
+(``workflow/config/memorisation.yaml``). Writes ``OUT/genome/hg19_random.fa``
+(+ .fai; 3.1 GB, reused when present; ``--genome`` names another), one run
+directory ``OUT/<cell>_<split>`` and one ``OUT/results/<cell>_<split>.csv``
+per job (rows: SPEID on random DNA, propensity, distance), then ``OUT/results.csv``
+and ``OUT/results.md`` gathered from every ``OUT/results/*.csv`` there.
 """
 from __future__ import annotations
 
@@ -31,6 +43,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data" / "targetfinder"
 CELLS = ("GM12878", "HeLa-S3", "HUVEC", "IMR90", "K562", "NHEK")
+RESULTS_DIR = "results"
+FIXED_PRETRAIN_EPOCHS = 32   # the preprint's and the released code's stage-1 epochs
 
 
 def _pairs_path(cell: str, cache: Path) -> Path:
@@ -47,94 +61,144 @@ def _fmt(m: dict, metric: str) -> str:
     return f"{m[metric]:.3f} ({lo:.3f}-{hi:.3f})"
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--out", default="runs/memorisation", help="output folder (default runs/memorisation)")
-    ap.add_argument("--cells", default="K562", help="comma-separated cell lines, or 'all' (default K562)")
-    ap.add_argument("--splits", default="random,chromosome", help="split methods (default random,chromosome)")
-    ap.add_argument("--window", type=int, default=1000, help="enhancer and promoter window, bp (default 1000)")
-    ap.add_argument("--augment", type=int, default=4, help="shifted copies per training positive (default 4)")
-    ap.add_argument("--pretrain-epochs", type=int, default=None, help="stage-1 epochs (default: the preset's)")
-    ap.add_argument("--retrain-epochs", type=int, default=None, help="stage-2 epochs (default: the preset's)")
-    ap.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples (default 1000)")
-    ap.add_argument("--seed", type=int, default=0, help="genome, split and training seed (default 0)")
-    args = ap.parse_args(argv)
+def schedule_config(schedule: str, pretrain_epochs: int | None, retrain_epochs: int | None):
+    """The ``cpu`` preset under a schedule: ``fixed`` (every epoch, last kept) or ``early-stop``."""
+    from speidlib.model.presets import get_config
 
-    sys.path.insert(0, str(ROOT))
+    config = get_config("cpu")
+    if schedule == "fixed":
+        config = config.replace(keep_epoch="last", pretrain_epochs=FIXED_PRETRAIN_EPOCHS)
+    elif schedule != "early-stop":
+        raise ValueError(f"--schedule must be fixed or early-stop, got {schedule!r}")
+    changes = {k: v for k, v in (("pretrain_epochs", pretrain_epochs), ("retrain_epochs", retrain_epochs))
+               if v is not None}
+    return config.replace(**changes) if changes else config
+
+
+def run_job(out: Path, cell: str, split: str, genome: Path, args) -> Path:
+    """prepare, train, evaluate one cell line and split; write ``OUT/results/<cell>_<split>.csv``."""
     import pandas as pd
 
     from speidlib import schema as S
     from speidlib.data.dataset import Dataset, PrepareConfig, prepare
-    from speidlib.data.random_genome import write_random_genome
-    from speidlib.evaluate.baselines import (
-        DistanceBaseline,
-        PropensityBaseline,
-        fit_evaluate,
-    )
+    from speidlib.evaluate.baselines import DistanceBaseline, PropensityBaseline, fit_evaluate
     from speidlib.evaluate.heldout import run_evaluate
+    from speidlib.io import atomic_path
     from speidlib.train.stages import train_run
 
-    out = Path(args.out)
-    cells = CELLS if args.cells == "all" else tuple(c.strip() for c in args.cells.split(","))
-    genome = out / "genome" / "hg19_random.fa"
-    if not (genome.is_file() and Path(f"{genome}.fai").is_file()):
-        t0 = time.perf_counter()
-        write_random_genome("hg19", genome, seed=args.seed)
-        print(f"wrote {genome} in {time.perf_counter() - t0:.0f} s", flush=True)
-    rows, lines = [], []
-    for cell in cells:
-        pairs = _pairs_path(cell, out / "targetfinder")
-        for split in args.splits.split(","):
-            run = out / f"{cell}_{split}"
-            t0 = time.perf_counter()
-            prepare(PrepareConfig(pairs=str(pairs), genome=str(genome), split=split,
-                                  enhancer_window=args.window, promoter_window=args.window,
-                                  augment=args.augment, seed=args.seed), run, progress=False)
-            train_run(run, preset="cpu", pretrain_epochs=args.pretrain_epochs,
-                      retrain_epochs=args.retrain_epochs, seed=args.seed, progress=False)
-            speid = run_evaluate(run, n_bootstrap=args.bootstrap, seed=args.seed)
-            minutes = (time.perf_counter() - t0) / 60
-            dataset = Dataset(run)
-            table, split_names = dataset.pairs, dataset.pairs[S.SPLIT].to_numpy()
-            results = {"SPEID (random DNA)": speid}
-            for name, model in (("propensity", PropensityBaseline()), ("distance", DistanceBaseline())):
-                results[name] = fit_evaluate(model, table, split_names, n_bootstrap=args.bootstrap,
-                                             seed=args.seed)
-            for name, m in results.items():
-                row = {"cell_line": cell, "split_method": split, "model": name,
-                       "n_test": m["n_test"], "n_positive_test": m["n_positive_test"],
-                       "constant": m["constant"], "minutes": round(minutes, 1) if name.startswith("SPEID") else None}
-                for metric in ("auroc", "aupr", "f1"):
-                    row[metric] = m[metric]
-                    row[f"{metric}_lo"], row[f"{metric}_hi"] = m["ci"].get(metric, (None, None))
-                rows.append(row)
-                shown = ("constant" if m["constant"] else
-                         " | ".join(_fmt(m, k) for k in ("auroc", "aupr", "f1")))
-                lines.append(f"| {cell} | {split} | {name} | {shown} |")
-                print(lines[-1], flush=True)
-            print(f"{cell} {split}: SPEID trained and evaluated in {minutes:.1f} min", flush=True)
-    df = pd.DataFrame(rows)
-    out.mkdir(parents=True, exist_ok=True)
+    config = schedule_config(args.schedule, args.pretrain_epochs, args.retrain_epochs)
+    schedule = (f"{args.schedule}: {config.pretrain_epochs} + {config.retrain_epochs} epochs, "
+                f"{'last epoch kept' if config.keep_epoch == 'last' else f'best by {config.monitor}, patience {config.patience}'}")
+    pairs = Path(args.pairs) if args.pairs else _pairs_path(cell, out / "targetfinder")
+    run = out / f"{cell}_{split}"
+    t0 = time.perf_counter()
+    prepare(PrepareConfig(pairs=str(pairs), genome=str(genome), split=split,
+                          enhancer_window=args.window, promoter_window=args.window,
+                          augment=args.augment, seed=args.seed), run, progress=False, overwrite=True)
+    train_run(run, preset=config, seed=args.seed, progress=False, threads=args.threads)
+    speid = run_evaluate(run, n_bootstrap=args.bootstrap, seed=args.seed)
+    minutes = (time.perf_counter() - t0) / 60
+    dataset = Dataset(run)
+    table, split_names = dataset.pairs, dataset.pairs[S.SPLIT].to_numpy()
+    results = {"SPEID (random DNA)": speid}
+    for name, model in (("propensity", PropensityBaseline()), ("distance", DistanceBaseline())):
+        results[name] = fit_evaluate(model, table, split_names, n_bootstrap=args.bootstrap, seed=args.seed)
+    rows = []
+    for name, m in results.items():
+        row = {"cell_line": cell, "split_method": split, "model": name, "n_test": m["n_test"],
+               "n_positive_test": m["n_positive_test"], "constant": m["constant"],
+               "schedule": schedule if name.startswith("SPEID") else None,
+               "minutes": round(minutes, 1) if name.startswith("SPEID") else None}
+        for metric in ("auroc", "aupr", "f1"):
+            row[metric] = m[metric]
+            row[f"{metric}_lo"], row[f"{metric}_hi"] = m["ci"].get(metric, (None, None))
+        rows.append(row)
+        shown = "constant" if m["constant"] else " | ".join(_fmt(m, k) for k in ("auroc", "aupr", "f1"))
+        print(f"| {cell} | {split} | {name} | {shown} |", flush=True)
+    print(f"{cell} {split}: SPEID trained ({schedule}) and evaluated in {minutes:.1f} min", flush=True)
+    path = out / RESULTS_DIR / f"{cell}_{split}.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        pd.DataFrame(rows).to_csv(tmp, index=False)
+    return path
+
+
+def gather(out: Path) -> tuple[Path, Path]:
+    """``OUT/results.csv`` and ``OUT/results.md`` from every ``OUT/results/<cell>_<split>.csv``."""
+    import pandas as pd
+
     from speidlib.io import atomic_path, atomic_write_text
 
-    if (out / "results.csv").is_file():   # keep earlier cell lines and splits, replace these
-        old = pd.read_csv(out / "results.csv")
-        done = set(zip(df.cell_line, df.split_method))
-        old = old[[(c, m) not in done for c, m in zip(old.cell_line, old.split_method)]]
-        df = pd.concat([old, df], ignore_index=True)
+    parts = sorted((out / RESULTS_DIR).glob("*.csv"))
+    if not parts:
+        raise SystemExit(f"no job results under {out / RESULTS_DIR}: run the jobs first")
+    df = pd.concat([pd.read_csv(p) for p in parts], ignore_index=True)
+    order = {c: i for i, c in enumerate(CELLS)}
+    df = df.sort_values(["cell_line", "split_method"], key=lambda s: s.map(order).fillna(99)
+                        if s.name == "cell_line" else s, kind="stable")
     with atomic_path(out / "results.csv") as tmp:
         df.to_csv(tmp, index=False)
 
     def cell(r, m):
         return f"{r[m]:.3f} ({r[m + '_lo']:.3f}-{r[m + '_hi']:.3f})"
 
-    md = ["| cell line | split | model | AUROC | AUPR | F1 |", "|---|---|---|---|---|---|"]
+    md = ["| cell line | split | model | AUROC | AUPR | F1 | minutes |", "|---|---|---|---|---|---|---|"]
     for r in df.to_dict("records"):
-        shown = ("constant" if r["constant"] else
-                 " | ".join(cell(r, m) for m in ("auroc", "aupr", "f1")))
-        md.append(f"| {r['cell_line']} | {r['split_method']} | {r['model']} | {shown} |")
+        shown = "constant" if r["constant"] else " | ".join(cell(r, m) for m in ("auroc", "aupr", "f1"))
+        minutes = "" if pd.isna(r["minutes"]) else f"{r['minutes']:.1f}"
+        md.append(f"| {r['cell_line']} | {r['split_method']} | {r['model']} | {shown} | {minutes} |")
+    schedules = sorted(set(df["schedule"].dropna()))
+    md += ["", f"SPEID schedule: {'; '.join(schedules)}"]
     atomic_write_text(out / "results.md", "\n".join(md) + "\n")
-    print(f"wrote {out}/results.csv and results.md")
+    return out / "results.csv", out / "results.md"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", default="runs/memorisation", help="output folder (default runs/memorisation)")
+    ap.add_argument("--cells", default="K562", help="comma-separated cell lines, or 'all' (default K562)")
+    ap.add_argument("--splits", default="random,chromosome", help="split methods (default random,chromosome)")
+    ap.add_argument("--genome", default=None,
+                    help="the random hg19-shaped genome (default OUT/genome/hg19_random.fa, written if missing)")
+    ap.add_argument("--schedule", default="fixed", choices=["fixed", "early-stop"],
+                    help="fixed: every epoch runs, the last kept (32 + 6 epochs; default); "
+                    "early-stop: the cpu preset's (best validation AUROC, patience 4)")
+    ap.add_argument("--window", type=int, default=1000, help="enhancer and promoter window, bp (default 1000)")
+    ap.add_argument("--augment", type=int, default=4, help="shifted copies per training positive (default 4)")
+    ap.add_argument("--pretrain-epochs", type=int, default=None, help="stage-1 epochs (default: the schedule's)")
+    ap.add_argument("--retrain-epochs", type=int, default=None, help="stage-2 epochs (default: the schedule's)")
+    ap.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples (default 1000)")
+    ap.add_argument("--seed", type=int, default=0, help="genome, split and training seed (default 0)")
+    ap.add_argument("--threads", type=int, default=2, help="TensorFlow threads (default 2)")
+    ap.add_argument("--pairs", default=None,
+                    help="the pair table of the one cell line given (default: shared data, else downloaded)")
+    ap.add_argument("--gather", action="store_true", help="only gather OUT/results/*.csv into the tables")
+    ap.add_argument("--no-gather", action="store_true",
+                    help="run the jobs, leave the tables to a later --gather (the workflow's jobs)")
+    args = ap.parse_args(argv)
+
+    sys.path.insert(0, str(ROOT))
+    out = Path(args.out)
+    if not args.gather:
+        cells = CELLS if args.cells == "all" else tuple(c.strip() for c in args.cells.split(","))
+        if args.pairs and len(cells) != 1:
+            raise SystemExit("--pairs names one cell line's table: give exactly one cell line in --cells")
+        genome = Path(args.genome) if args.genome else out / "genome" / "hg19_random.fa"
+        if not (genome.is_file() and Path(f"{genome}.fai").is_file()):
+            if args.genome:
+                raise SystemExit(f"--genome {genome}: no such FASTA with its .fai index")
+            from speidlib.data.random_genome import write_random_genome
+
+            t0 = time.perf_counter()
+            write_random_genome("hg19", genome, seed=args.seed)
+            print(f"wrote {genome} in {time.perf_counter() - t0:.0f} s", flush=True)
+        for cell in cells:
+            for split in args.splits.split(","):
+                run_job(out, cell, split, genome, args)
+        if args.no_gather:
+            return 0
+    csv, md = gather(out)
+    print(f"wrote {csv} and {md}")
     return 0
 
 
