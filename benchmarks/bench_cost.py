@@ -13,9 +13,7 @@ Run alone: ``.venv/bin/python benchmarks/bench_cost.py [--batches 3] [--threads 
 from __future__ import annotations
 
 import argparse
-import time
 
-import numpy as np
 import pandas as pd
 
 from bench_train import WINDOWS, training_flops
@@ -30,28 +28,15 @@ PREPRINT_K562_PRETRAIN_S = 11 * 3600          # preprint Section 2.1
 
 
 def measure(n_batches: int, threads: int) -> dict:
-    """Seconds per training step and per forward pass of a 100-example ``paper`` batch."""
-    import keras
-
-    from speidlib.model.build import build_model
+    """Seconds per training step and per forward pass of a 100-example ``paper`` batch
+    (:func:`speidlib.app.doctor.measure_steps`, the timer ``speid doctor`` uses)."""
+    from speidlib.app.doctor import measure_steps
+    from speidlib.model.presets import get_config
     from speidlib.runtime import configure
 
     configure(seed=0, threads=threads)
-    model = build_model("paper", *WINDOWS, jaspar_init=False)
-    model.compile(optimizer=keras.optimizers.Adam(1e-5), loss="binary_crossentropy")
-    rng = np.random.default_rng(0)
-    x = [np.eye(4, dtype=np.float32)[rng.integers(0, 4, (BATCH, w))] for w in WINDOWS]
-    y = rng.integers(0, 2, BATCH).astype(np.float32)
-    model.train_on_batch(x, y)
-    model.predict_on_batch(x)
-    t0 = time.perf_counter()
-    for _ in range(n_batches):
-        model.train_on_batch(x, y)
-    train_s = (time.perf_counter() - t0) / n_batches
-    t0 = time.perf_counter()
-    for _ in range(n_batches):
-        model.predict_on_batch(x)
-    return {"train_step_s": train_s, "forward_s": (time.perf_counter() - t0) / n_batches}
+    assert get_config("paper").batch_size == BATCH
+    return measure_steps(get_config("paper"), *WINDOWS, steps=n_batches)
 
 
 def cost_table(step: dict) -> tuple[pd.DataFrame, dict]:
