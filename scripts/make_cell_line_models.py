@@ -38,6 +38,7 @@ from speidlib.app.study import CellLineTraining, run_speid, train_cell_lines  # 
 from speidlib.data.dataset import PrepareConfig  # noqa: E402
 from speidlib.demo.synthetic import load_demo  # noqa: E402
 from speidlib.io import atomic_write_json, sha256  # noqa: E402
+from speidlib.run import Run  # noqa: E402
 
 # notebook 01's demo and notebook 04's defaults (tests/test_example_run.py compares them)
 DEMO = {"seed": 0, "cell_lines": 3, "pairs_per_cell": 105_000}
@@ -66,13 +67,13 @@ def keep(run: Path, out: Path, work: Path) -> list[str]:
         if (run / name).exists():
             shutil.copy2(run / name, out / name)
             kept.append(name)
-    config = json.loads((out / schema.CONFIG_FILE).read_text())
+    config = Run(out).config()
     prefix = str(work.resolve()) + os.sep
     for key in ("pairs", "genome"):
         value = config.get("prepare", {}).get(key)
         if isinstance(value, str) and value.startswith(prefix):
             config["prepare"][key] = value[len(prefix):]
-    atomic_write_json(out / schema.CONFIG_FILE, config)
+    atomic_write_json(Run(out).config_file, config)
     return kept
 
 

@@ -24,7 +24,7 @@ attribution needs ``dataset.h5``.
 example's files. No record names a machine's path: the commands are relative
 to the scratch folder, and so are the example's ``config.json`` paths
 (``prepare.pairs`` ``demo/pairs_DEMO1.csv``, ``prepare.genome``
-``demo/genome.fa``; ``speidlib.rundir.config_path`` resolves them against the
+``demo/genome.fa``; ``speidlib.run.Run.recorded_path`` resolves them against the
 run's parent folders, so from a checkout where notebook 01 wrote ``demo/``).
 
     .venv/bin/python scripts/make_example_run.py          # about 15 minutes on 2 quiet cores
@@ -49,6 +49,7 @@ sys.path.insert(0, str(ROOT))
 
 from speidlib import schema  # noqa: E402
 from speidlib.io import atomic_write_json, sha256  # noqa: E402
+from speidlib.run import Run  # noqa: E402
 
 # The inputs: notebook 01's defaults, so that notebook 02 can reuse the model.
 DEMO = {"seed": 0, "cell_lines": 3, "pairs_per_cell": 105_000, "cell_line": "DEMO1"}
@@ -199,10 +200,8 @@ def rebuild_dataset(out: Path, work: Path) -> str:
     Returns a sentence saying what was done; ValueError when the dataset made
     differs from the one the example's model was trained on.
     """
-    from speidlib.rundir import DATASET_SHA256, read_config
-
-    wanted = read_config(out).get("prepare", {}).get(DATASET_SHA256)
-    target = out / schema.DATASET_FILE
+    wanted = Run(out).dataset_sha256()
+    target = Run(out).dataset
     if target.exists() and wanted and sha256(target) == wanted:
         return f"{target} is already the dataset the example was trained on"
     demo, run = Path("demo"), Path("run")  # relative to work, as in build()
@@ -213,12 +212,12 @@ def rebuild_dataset(out: Path, work: Path) -> str:
           PREPARE["promoter_window"], "--augment", PREPARE["augment"], "--split", PREPARE["split"],
           "--seed", PREPARE["seed"], cwd=work)
     run = work / run
-    made = sha256(run / schema.DATASET_FILE)
+    made = sha256(Run(run).dataset)
     if made != wanted:
-        raise ValueError(f"the dataset made ({made[:12]}) is not the one {out / schema.CONFIG_FILE} "
+        raise ValueError(f"the dataset made ({made[:12]}) is not the one {Run(out).config_file} "
                          f"records ({str(wanted)[:12]}): regenerate the example with "
                          f"scripts/make_example_run.py")
-    shutil.move(str(run / schema.DATASET_FILE), target)
+    shutil.move(str(Run(run).dataset), target)
     return f"wrote {target} ({target.stat().st_size / 1e6:.0f} MB), the dataset the example was trained on"
 
 
@@ -250,9 +249,9 @@ def main(argv=None) -> None:
             earlier = json.loads((out / "example.json").read_text()).get("seconds", {})
             seconds = {k: earlier.get(k) if v is None else v for k, v in seconds.items()}
         files = copy_example(run, out)
-        relative_records(out / schema.CONFIG_FILE, work)
-        metrics = json.loads((out / schema.METRICS_FILE).read_text())
-        motifs = json.loads((out / schema.MOTIFS_DIR / schema.MOTIF_SUMMARY_FILE).read_text())
+        relative_records(Run(out).config_file, work)
+        metrics = Run(out).read_metrics()
+        motifs = Run(out).read_motif_summary()
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
                                 text=True).stdout.strip()
         record = {

@@ -43,7 +43,8 @@ from speidlib.demo.synthetic import load_demo  # noqa: E402
 from speidlib.evaluate.heldout import run_evaluate  # noqa: E402
 from speidlib.interpret.null import build_initial_kernels  # noqa: E402
 from speidlib.interpret.report import run_motifs  # noqa: E402
-from speidlib.rundir import load_model  # noqa: E402
+from speidlib.model.load import load_model, load_run_model  # noqa: E402
+from speidlib.run import Run  # noqa: E402
 from speidlib.train.stages import train_run  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -62,7 +63,7 @@ SHUFFLED = {"demo_shuffled"}
 def base_run(root: Path, grammar: str) -> tuple[Path, Path]:
     """The grammar's demo folder and a prepared run of it (built once)."""
     demo, base = root / f"{grammar}_demo", root / f"{grammar}_base"
-    if not (base / schema.DATASET_FILE).exists():
+    if not Run(base).dataset.exists():
         prepare_demo(demo, base, **GRAMMARS[grammar])
     return demo, base
 
@@ -73,7 +74,7 @@ def shuffled_base(root: Path, grammar: str, seed: int = 0) -> Path:
 
     demo, _ = base_run(root, grammar)
     base = root / f"{grammar}_shuffled_base"
-    if not (base / schema.DATASET_FILE).exists():
+    if not Run(base).dataset.exists():
         info = load_demo(demo)
         pairs = pd.read_csv(info.pairs_path(info.cell_lines[0]))
         pairs[schema.LABEL] = np.random.default_rng(seed).permutation(pairs[schema.LABEL].to_numpy())
@@ -89,26 +90,22 @@ def fresh_run(root: Path, name: str, base: Path) -> Path:
     run = root / name
     shutil.rmtree(run, ignore_errors=True)
     run.mkdir(parents=True)
-    for f in (schema.DATASET_FILE, schema.CONFIG_FILE):
-        shutil.copy(base / f, run / f)
+    shutil.copy(Run(base).dataset, Run(run).dataset)
+    shutil.copy(Run(base).config_file, Run(run).config_file)
     return run
 
 
 def committed_run(root: Path, base: Path):
     """The committed model beside the default demo's windows, with its initial kernels."""
-    import keras
-
-    import speidlib.model.layers  # noqa: F401  registers PooledConv1D
-
     run = fresh_run(root, "committed", base)
     record = json.loads(COMMITTED.with_suffix(".json").read_text())
-    z = json.loads((base / schema.CONFIG_FILE).read_text())["prepare"]
+    z = Run(base).prepare_record
     init = build_initial_kernels({"preset": record["preset"], "seed": record["seed"], "random_init": True,
-                                  "enhancer_window": z["enhancer_window"],
-                                  "promoter_window": z["promoter_window"]})
-    np.savez(run / schema.INITIAL_KERNELS_FILE,
+                                  "enhancer_window": z.enhancer_window,
+                                  "promoter_window": z.promoter_window})
+    np.savez(Run(run).initial_kernels,
              **{f"{b}_{part}": init[b][i] for b in schema.BRANCHES for i, part in enumerate(("kernel", "bias"))})
-    return run, keras.models.load_model(COMMITTED, compile=False), record.get("test_auroc")
+    return run, load_model(COMMITTED), record.get("test_auroc")
 
 
 def job(root: Path, name: str, reuse: bool) -> dict:
@@ -122,14 +119,14 @@ def job(root: Path, name: str, reuse: bool) -> dict:
         run, model, auroc = committed_run(root, base)
     else:
         run = root / name
-        if not (reuse and (run / schema.MODEL_FILE).exists()):
+        if not (reuse and Run(run).model.exists()):
             run = fresh_run(root, name, base)
             train_run(run, preset="cpu", seed=0, threads=2, random_init=random_init, progress=False)
             run_evaluate(run, n_bootstrap=50)
-        model = load_model(run)
-        auroc = json.loads((run / schema.METRICS_FILE).read_text()).get("auroc")
+        model = load_run_model(run)
+        auroc = Run(run).read_metrics().get("auroc")
     result = run_motifs(run, model=model, logos=None, ablation=False, importance=False, progress=False)
-    summary = pd.read_csv(run / schema.MOTIFS_DIR / schema.MOTIF_TF_SUMMARY_FILE)
+    summary = pd.read_csv(Run(run).motif_file(schema.MOTIF_TF_SUMMARY_FILE))
     cell = info.cell_lines[0]
     planted = {(b, getattr(c, f"{b}_tf").upper()) for c in info.classes if cell in c.cell_lines
                for b in schema.BRANCHES}

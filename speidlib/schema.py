@@ -45,7 +45,9 @@ PREDICTIONS_FILE = "predictions.csv"
 PREDICTIONS_BEDPE = "predictions.bedpe"
 MOTIFS_DIR = "motifs"
 LEAKAGE_FILE = "leakage.json"
-LOCK_FILE = ".speid.lock"          # held by the step writing the run (speidlib.rundir.run_lock)
+LOCK_FILE = ".speid.lock"          # held by the step writing the run (speidlib.run.run_lock)
+MANIFEST_FILE = "manifest.json"    # what the workbench wrote into the run, by which step, from which
+                                   # model (speidlib.run.Run.manifest); `prepare --overwrite` removes these
 LINKS_DIR = "genome_wide"          # RUN/genome_wide/<name>.<csv|bedpe|interact|tsv>: scored links of
                                    # `speid score` and the workflow (speidlib.score.formats); the links
                                    # dashboard lists its files (not those of its parts/ folder)
@@ -154,12 +156,13 @@ CRISPR_METRIC_COLUMNS = ["predictor", "source", "cell_type", "dataset", "n_pairs
 CRISPR_MEASURED, CRISPR_REPORTED = "measured", "reported"   # the metrics' `source`
 ALL = "all"                                 # the cell type / data set of pooled rows
 
-# --- what a run directory holds (speidlib.rundir) ------------------------------------
-# Everything made from a run's dataset: `speid prepare --overwrite` removes these (and
-# nothing else) before it writes a new dataset; one of them present means "holds a run".
+# --- what a run directory holds (speidlib.run) ------------------------------------
+# The files and folders of a run; one of them present means "holds a run", and `speid score
+# --out` may not write over them. `speid prepare --overwrite` removes what the run's manifest
+# (MANIFEST_FILE) says the workbench wrote, never other files (speidlib.run.Run.clear).
 RUN_FILES = (DATASET_FILE, CONFIG_FILE, LEAKAGE_FILE, MODEL_FILE, HISTORY_FILE, CHECKPOINT_DIR,
              METRICS_FILE, PREDICTIONS_FILE, PREDICTIONS_BEDPE, MOTIFS_DIR, JASPAR_INIT_FILE,
-             INITIAL_KERNELS_FILE, CROSS_CELL_DIR, RUN_NOTEBOOKS_DIR)
+             INITIAL_KERNELS_FILE, CROSS_CELL_DIR, RUN_NOTEBOOKS_DIR, MANIFEST_FILE)
 # written into a run by `speid score` (anywhere the user likes, so not refused as an --out),
-# and made from the run's model: removed with the run by `prepare --overwrite`
+# and made from the run's model
 RUN_OUTPUT_DIRS = (LINKS_DIR,)

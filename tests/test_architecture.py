@@ -13,6 +13,7 @@ PKG = ROOT / "speidlib"
 # Lower number = lower layer. A module may import its own layer or lower ones.
 LAYERS = {
     "speidlib.runtime": 0, "speidlib.schema": 0, "speidlib.io": 0, "speidlib.checks": 0, "speidlib.rundir": 0,
+    "speidlib.run": 0,
     "speidlib.data": 1,
     "speidlib.demo": 2, "speidlib.model": 2,
     "speidlib.train": 3,
@@ -22,9 +23,9 @@ LAYERS = {
     "speidlib.viz": 7,
     "speidlib.app": 8,
 }
-# The one sanctioned upward import: loading a run's model must register the custom
-# layer (speidlib.model.layers); rundir does it inside load_model, deferred.
-ALLOWED_UPWARD = {("speidlib.rundir", "speidlib.model.layers")}
+# No upward import is sanctioned: loading a run's model (which registers the custom layer,
+# speidlib.model.layers) lives in speidlib.model.load, above the run directory.
+ALLOWED_UPWARD: set = set()
 
 
 def _module_name(path: Path) -> str:

@@ -84,7 +84,7 @@ def test_split_windows_are_the_evaluated_windows(runs):
 
 def test_each_cell_is_that_model_on_that_test_split(runs, written):
     from speidlib.evaluate.heldout import score_split
-    from speidlib.rundir import load_model
+    from speidlib.model.load import load_run_model as load_model
 
     _, result = written
     cells = ["DEMO1", "DEMO2"]

@@ -30,7 +30,7 @@ SCRIPT = textwrap.dedent("""
     from speidlib.data.dataset import PrepareConfig, prepare
     from speidlib.demo.synthetic import make_demo
     from speidlib.model.presets import get_config
-    from speidlib.rundir import load_model
+    from speidlib.model.load import load_run_model as load_model
     from speidlib.train.stages import train_run
 
     root = Path(sys.argv[1])
@@ -151,7 +151,7 @@ RESUME_SCRIPT = textwrap.dedent("""
     from speidlib.data.dataset import PrepareConfig, prepare
     from speidlib.demo.synthetic import make_demo
     from speidlib.model.presets import get_config
-    from speidlib.rundir import load_model
+    from speidlib.model.load import load_run_model as load_model
     from speidlib.train.stages import train_run
 
     class Stop(keras.callbacks.Callback):

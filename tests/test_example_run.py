@@ -93,12 +93,12 @@ def test_reuse_trained_model_copies_only_a_model_of_the_same_dataset_and_options
     options = dict(preset="cpu", seed=0, random_init=True, pretrain_epochs=None, retrain_epochs=None)
 
     assert reuse_trained_model(other, source, **options) == \
-        f"{source} was trained on another dataset than {other / schema.DATASET_FILE}"
+        f"{source / schema.MODEL_FILE} was made from another dataset (dataset 'abc', now 'xyz')"
     assert not (other / schema.MODEL_FILE).exists()
     assert reuse_trained_model(same, source, **{**options, "seed": 1}) == \
-        f"{source} was trained with other options (seed=0)"
+        f"{source / schema.MODEL_FILE} was made with other parameters (seed=0, now 1)"
     assert reuse_trained_model(same, source, **{**options, "pretrain_epochs": 2}) == \
-        f"{source} was trained with other options (pretrain_epochs=12)"
+        f"{source / schema.MODEL_FILE} was made with other parameters (pretrain_epochs=12, now 2)"
     assert reuse_trained_model(same, source, **options) == ""
     assert (same / schema.MODEL_FILE).read_bytes() == b"weights"
     assert (same / schema.HISTORY_FILE).exists()
@@ -122,18 +122,18 @@ def test_reuse_example_motifs_copies_only_motifs_of_the_same_model_dataset_and_p
     retrained = _run(tmp_path / "retrained", {"prepare": {"dataset_sha256": "abc"}}, b"other weights")
     other = _run(tmp_path / "other", {"prepare": {"dataset_sha256": "xyz"}}, b"weights")
 
-    assert reuse_example_motifs(retrained, source, config) == \
-        f"{retrained / schema.MODEL_FILE} is not the model of {source}"
+    assert reuse_example_motifs(retrained, source, config).startswith(
+        f"{source / schema.MOTIFS_DIR} was made from another model (model ")
     assert reuse_example_motifs(other, source, config) == \
-        f"{source} was made from another dataset than {other / schema.DATASET_FILE}"
+        f"{source / schema.MOTIFS_DIR} was made from another dataset (dataset 'abc', now 'xyz')"
     assert reuse_example_motifs(same, source, MotifsConfig(max_logos=24, null_draws=2)) == \
-        f"{source}'s motifs were made with other parameters (max_logos, null_draws)"
+        f"{source / schema.MOTIFS_DIR} was made with other parameters (max_logos=12, now 24, null_draws=4, now 2)"
     assert not (other / schema.MOTIFS_DIR).exists() and (same / schema.MOTIFS_DIR / "old.csv").exists()
     assert reuse_example_motifs(same, source, config) == ""
     assert sorted(p.name for p in (same / schema.MOTIFS_DIR).iterdir()) == \
         sorted([schema.MOTIF_SUMMARY_FILE, schema.MOTIF_MATCHES_FILE])
     recorded = json.loads((same / schema.CONFIG_FILE).read_text())["motifs"]
-    assert recorded == {**config.record(), "reused_from": str(source)}
+    assert recorded == {**config.record(), "reused_from": str(source), "model_sha256": sha256(same / schema.MODEL_FILE)}
 
 
 # --- the committed example ----------------------------------------------------------------
@@ -291,7 +291,7 @@ def test_relative_records_resolve_from_a_checkout_with_the_demo(tmp_path):
     """config.json's scratch paths become relative; config_path finds them from the checkout
     where notebook 01 wrote demo/ (the predictions dashboard's planted motifs), paths outside
     the scratch folder stay as they were."""
-    from speidlib.rundir import config_path
+    from speidlib.run import Run
 
     script = _make_example_module()
     work = tmp_path / "scratch"
@@ -308,7 +308,7 @@ def test_relative_records_resolve_from_a_checkout_with_the_demo(tmp_path):
     demo = tmp_path / "checkout" / "demo"
     demo.mkdir()
     (demo / "pairs_DEMO1.csv").write_text("enhancer_name,promoter_name,label\n")
-    assert config_path(example, "prepare", "pairs") == demo.resolve() / "pairs_DEMO1.csv"
+    assert Run(example).recorded_path("prepare", "pairs") == demo.resolve() / "pairs_DEMO1.csv"
 
 
 @needs_example

@@ -19,13 +19,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from speidlib import rundir, schema
+from speidlib import schema
 from speidlib.data.dataset import Dataset, PrepareConfig, prepare
 from speidlib.data.genome import Genome
 from speidlib.data.leakage import leakage_report
 from speidlib.data.pairs import element_index
 from speidlib.data.splits import element_groups, split_pairs
 from speidlib.io import atomic_write_text
+from speidlib.model.load import load_run_model
+from speidlib.run import DATASET_SHA256, Run, run_lock
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZES = {"chr1": 3000, "chr2": 3000}
@@ -82,7 +84,7 @@ def test_prepare_refuses_an_existing_run_and_overwrite_removes_every_derived_art
     run = tmp / "run"
     prepare(_config(pairs, genome), run, progress=False)
     first = json.loads((run / schema.CONFIG_FILE).read_text())["prepare"]
-    assert first[rundir.DATASET_SHA256] == __import__("speidlib.io").io.sha256(run / schema.DATASET_FILE)
+    assert first[DATASET_SHA256] == __import__("speidlib.io").io.sha256(run / schema.DATASET_FILE)
     # stand-ins for what later steps write, and a file of the user's
     for name in (schema.MODEL_FILE, schema.METRICS_FILE, schema.PREDICTIONS_FILE):
         (run / name).write_text("old")
@@ -90,6 +92,7 @@ def test_prepare_refuses_an_existing_run_and_overwrite_removes_every_derived_art
     (run / schema.CHECKPOINT_DIR / schema.CHECKPOINT_STATE).write_text("{}")
     (run / schema.LINKS_DIR).mkdir()                       # `speid score`'s default output folder
     (run / schema.LINKS_DIR / "pairs.bedpe").write_text("old")
+    Run(run).register("score", [run / schema.LINKS_DIR / "pairs.bedpe"])  # as `speid score` does
     (run / "my_notes.txt").write_text("keep")
     before = _snapshot(run)
     with pytest.raises(ValueError, match="already holds a run .*--overwrite"):
@@ -97,9 +100,10 @@ def test_prepare_refuses_an_existing_run_and_overwrite_removes_every_derived_art
     assert _snapshot(run) == before
     prepare(_config(pairs, genome, seed=1), run, progress=False, overwrite=True)
     left = sorted(p.name for p in run.iterdir())
-    assert left == sorted([schema.DATASET_FILE, schema.CONFIG_FILE, schema.LEAKAGE_FILE, "my_notes.txt"])
+    assert left == sorted([schema.DATASET_FILE, schema.CONFIG_FILE, schema.LEAKAGE_FILE, schema.MANIFEST_FILE,
+                           "my_notes.txt"])
     second = json.loads((run / schema.CONFIG_FILE).read_text())["prepare"]
-    assert second["seed"] == 1 and second[rundir.DATASET_SHA256] != first[rundir.DATASET_SHA256]
+    assert second["seed"] == 1 and second[DATASET_SHA256] != first[DATASET_SHA256]
 
 
 def _copy_run(tiny_run, tmp_path) -> Path:
@@ -114,9 +118,9 @@ def test_model_from_another_dataset_is_refused_by_evaluate_and_resume(tiny_run, 
 
     run = _copy_run(tiny_run, tmp_path)
     cfg = json.loads((run / schema.CONFIG_FILE).read_text())
-    assert cfg["train"][rundir.DATASET_SHA256] == cfg["prepare"][rundir.DATASET_SHA256]
-    rundir.check_model(run)  # the run as trained passes
-    cfg["prepare"][rundir.DATASET_SHA256] = "0" * 64  # as if prepared again from other inputs
+    assert cfg["train"][DATASET_SHA256] == cfg["prepare"][DATASET_SHA256]
+    Run(run).check_model()  # the run as trained passes
+    cfg["prepare"][DATASET_SHA256] = "0" * 64  # as if prepared again from other inputs
     (run / schema.CONFIG_FILE).write_text(json.dumps(cfg))
     with pytest.raises(ValueError, match="another dataset .*speid train"):
         run_evaluate(run, n_bootstrap=0)
@@ -129,9 +133,9 @@ def test_replaced_or_truncated_model_is_refused_in_one_line(tiny_run, tmp_path):
     data = (run / schema.MODEL_FILE).read_bytes()
     (run / schema.MODEL_FILE).write_bytes(data[: len(data) // 2])
     with pytest.raises(ValueError, match="content hash differs"):
-        rundir.check_model(run)
+        Run(run).check_model()
     with pytest.raises(ValueError, match="damaged or incomplete"):
-        rundir.load_model(run)
+        load_run_model(run, check=False)
 
 
 def test_resume_from_checkpoints_of_another_dataset_is_refused(tiny_run, tmp_path):
@@ -140,7 +144,7 @@ def test_resume_from_checkpoints_of_another_dataset_is_refused(tiny_run, tmp_pat
     run = _copy_run(tiny_run, tmp_path)
     state_path = run / schema.CHECKPOINT_DIR / schema.CHECKPOINT_STATE
     state = json.loads(state_path.read_text())
-    state["run"][rundir.DATASET_SHA256] = "f" * 64
+    state["run"][DATASET_SHA256] = "f" * 64
     state_path.write_text(json.dumps(state))
     with pytest.raises(ValueError, match="checkpoint .* another dataset"):
         train_run(run, preset="cpu", pretrain_epochs=1, retrain_epochs=1, progress=False, resume=True)
@@ -291,8 +295,8 @@ def test_score_out_may_not_be_an_input_or_a_run_file(tmp_path):
     for out, what in ((pairs, "--pairs file"), (run / schema.PREDICTIONS_FILE, "predictions.csv"),
                       (run / schema.MOTIFS_DIR / "x.csv", "motifs")):
         with pytest.raises(ValueError, match=what):
-            rundir.check_output_path(out, run, {"--pairs": pairs, "--genome": tmp_path / "g.fa"})
-    rundir.check_output_path(run / "scores.bedpe", run, {"--pairs": pairs})
+            Run(run).check_output_path(out, {"--pairs": pairs, "--genome": tmp_path / "g.fa"})
+    Run(run).check_output_path(run / "scores.bedpe", {"--pairs": pairs})
 
 
 def test_baselines_keep_two_tables_of_one_cell_line(folder, monkeypatch):
@@ -350,13 +354,13 @@ def test_stray_temporaries_are_removed_and_a_second_writer_is_refused(tmp_path):
         (run / schema.LOCK_FILE).write_text(json.dumps(
             {"pid": holder.pid, "host": __import__("socket").gethostname(), "step": "train"}))
         with pytest.raises(ValueError, match=rf"`speid train` \(process {holder.pid}"):
-            with rundir.run_lock(run, "evaluate"):
+            with run_lock(run, "evaluate"):
                 pass
     finally:
         holder.kill()
         holder.wait()
     (run / ".model.123.tmp.keras").write_text("x")  # a crashed save_model's file
-    with rundir.run_lock(run, "evaluate"):  # the holder is gone: the stale lock is taken over
+    with run_lock(run, "evaluate"):  # the holder is gone: the stale lock is taken over
         assert json.loads((run / schema.LOCK_FILE).read_text())["pid"] == os.getpid()
     assert not (run / schema.LOCK_FILE).exists() and not (run / ".model.123.tmp.keras").exists()
 
@@ -368,11 +372,11 @@ def test_recorded_paths_resolve_from_any_working_directory(folder, monkeypatch):
     monkeypatch.chdir(tmp)
     prepare(_config("pairs.csv", "g.fa"), "run", progress=False)  # relative, as typed
     monkeypatch.chdir(tmp / "run")
-    assert rundir.config_path(tmp / "run", "prepare", "pairs") == tmp.resolve() / "pairs.csv"
+    assert Run(tmp / "run").recorded_path("prepare", "pairs") == tmp.resolve() / "pairs.csv"
     old = json.loads((tmp / "run" / schema.CONFIG_FILE).read_text())
     old["prepare"]["genome"] = "g.fa"  # a run from before: relative to where prepare ran
     (tmp / "run" / schema.CONFIG_FILE).write_text(json.dumps(old))
-    assert rundir.config_path(tmp / "run", "prepare", "genome") == tmp.resolve() / "g.fa"
+    assert Run(tmp / "run").recorded_path("prepare", "genome") == tmp.resolve() / "g.fa"
 
 
 # --- 12. property: prepare writes a consistent run or fails in one line, touching nothing ------

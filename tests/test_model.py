@@ -164,12 +164,12 @@ def test_saved_model_loads_with_layer_names_and_the_same_predictions(tmp_path):
 
 
 def test_a_fresh_process_loads_a_saved_run_model(tmp_path):
-    """speidlib.rundir.load_model registers the fused layer itself (speid evaluate runs alone)."""
+    """speidlib.model.load.load_run_model registers the fused layer itself (speid evaluate runs alone)."""
     import subprocess
     import sys
 
     build_model(TINY, 100, 80).save(tmp_path / schema.MODEL_FILE)
-    code = ("import sys; from speidlib.rundir import load_model; "
+    code = ("import sys; from speidlib.model.load import load_run_model as load_model; "
             "print(type(load_model(sys.argv[1]).get_layer('enhancer_conv')).__name__)")
     done = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True,
                           env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})

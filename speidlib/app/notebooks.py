@@ -10,6 +10,7 @@ line.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import time
@@ -22,8 +23,8 @@ from speidlib import schema as S
 from speidlib.runtime import gpu_line
 from speidlib.data.dataset import PrepareConfig, prepare
 from speidlib.demo.synthetic import make_demo
-from speidlib.io import atomic_write_json, sha256
-from speidlib.rundir import DATASET_SHA256, read_config, write_config
+from speidlib.io import atomic_write_json
+from speidlib.run import Run, provenance_reason
 
 __all__ = ["NOTEBOOKS", "project_root", "notebook_path", "notebook_parameters", "run_notebooks",
            "written_files", "prepare_demo", "example_run", "reuse_trained_model", "reuse_example_motifs"]
@@ -97,8 +98,8 @@ def run_notebooks(run_dir="runs/demo", parameters: Mapping | None = None,
     import papermill
 
     root = project_root(root)
-    run = Path(run_dir) if Path(run_dir).is_absolute() else root / run_dir
-    out_dir = run / S.RUN_NOTEBOOKS_DIR
+    run = Run(Path(run_dir) if Path(run_dir).is_absolute() else root / run_dir)
+    out_dir = run.notebooks
     out_dir.mkdir(parents=True, exist_ok=True)
     overrides = dict(overrides or {})
     unknown = [k for k in overrides if k not in NOTEBOOKS]
@@ -126,6 +127,7 @@ def run_notebooks(run_dir="runs/demo", parameters: Mapping | None = None,
         (out_dir / f"{name}.failed.ipynb").unlink(missing_ok=True)
         timings[name] = round(time.perf_counter() - t0, 1)
         atomic_write_json(out_dir / S.NOTEBOOK_TIMINGS_FILE, timings)
+        run.register("notebooks", [target, out_dir / S.NOTEBOOK_TIMINGS_FILE])
     return timings
 
 
@@ -212,79 +214,78 @@ def reuse_trained_model(run_dir, source, **train_options) -> str:
     of ``run_dir``'s ``dataset.h5`` (``config.json``, ``prepare.dataset_sha256``),
     and every option of ``train_options`` (``preset``, ``seed``, ``random_init``,
     ``pretrain_epochs``, ``retrain_epochs``: what :func:`speidlib.train.stages.train_run`
-    would be given; None means the preset's) equals what ``source`` recorded.
+    would be given; None means the preset's) equals what ``source`` recorded
+    (the one provenance check, :func:`speidlib.run.provenance_reason`).
     Then ``model.keras``, ``history.csv``, the initial kernels and the ``train``
-    section of ``config.json`` are copied, and ``evaluate``/``motifs`` accept
-    the model as this run's.
+    record are copied, and ``evaluate``/``motifs`` accept the model as this run's.
 
     Returns
     -------
     str : "" when the model was copied, else the reason it was not (one sentence).
     """
-    run_dir, source = Path(run_dir), Path(source)
+    mine, theirs = Run(run_dir), Run(source)
     try:
-        mine, theirs = read_config(run_dir), read_config(source)
+        dataset, train = mine.dataset_sha256(), theirs.record("train", missing_ok=False)
     except ValueError as e:
         return str(e)
-    train = theirs.get("train", {})
-    if train.get("status") != "done" or not (source / S.MODEL_FILE).exists():
-        return f"{source} holds no finished training run"
-    dataset = mine.get("prepare", {}).get(DATASET_SHA256)
-    if not dataset or dataset != train.get(DATASET_SHA256):
-        return f"{source} was trained on another dataset than {run_dir / S.DATASET_FILE}"
-    preset = train.get("preset", {})
-    recorded = {"preset": preset.get("name"), "seed": train.get("seed"),
-                "random_init": train.get("random_init"),
-                "pretrain_epochs": train.get("pretrain_epochs"), "retrain_epochs": train.get("retrain_epochs")}
+    if train.status != "done" or not theirs.model.exists():
+        return f"{theirs.path} holds no finished training run"
+    if not dataset:
+        return f"{mine.config_file} records no dataset hash"
     wanted = dict(train_options)
     for stage in ("pretrain_epochs", "retrain_epochs"):
         if wanted.get(stage) is None:
-            wanted[stage] = preset.get(stage)
-    differ = [k for k, v in wanted.items() if k in recorded and v != recorded[k]]
-    if differ:
-        return (f"{source} was trained with other options ({', '.join(f'{k}={recorded[k]!r}' for k in differ)})")
+            wanted[stage] = train.preset.get(stage)
+    recorded = {**train.options(), "dataset_sha256": train.dataset_sha256 or "not recorded"}
+    why = provenance_reason(str(theirs.model), recorded, {"dataset_sha256": dataset},
+                            {k: v for k, v in wanted.items() if k in recorded})
+    if why:
+        return why
     for name in _TRAINED_FILES:
-        if (source / name).exists():
-            shutil.copy2(source / name, run_dir / name)
-    write_config(run_dir, "train", {**train, "reused_from": str(source)})
+        if (theirs.path / name).exists():
+            shutil.copy2(theirs.path / name, mine.path / name)
+    train.extra["reused_from"] = str(theirs.path)
+    mine.write_record(train)
     return ""
 
 
 def reuse_example_motifs(run_dir, source, config) -> str:
     """Copy ``source``'s ``motifs/`` into ``run_dir`` when ``speid motifs`` would write the same.
 
-    The same means: the two runs' ``model.keras`` files are identical (notebook
-    02 copied it with :func:`reuse_trained_model`), their datasets have the same
-    content hash, and ``source`` recorded the motif parameters of ``config``
-    (a :class:`speidlib.interpret.report.MotifsConfig`; ``config.json``,
-    ``"motifs"``). Then ``motifs/`` is copied (replacing the run's) and the
-    ``motifs`` section of ``config.json`` records where it came from.
+    The same means (:func:`speidlib.run.provenance_reason`): the two runs' ``model.keras``
+    files are identical (notebook 02 copied it with :func:`reuse_trained_model`),
+    their datasets have the same content hash, and ``source`` recorded the motif
+    parameters of ``config`` (a :class:`speidlib.interpret.report.MotifsConfig`;
+    ``config.json``, ``"motifs"``). Then ``motifs/`` is copied (replacing the
+    run's) and the ``motifs`` record says where it came from.
 
     Returns
     -------
     str : "" when the motifs were copied, else the reason they were not (one sentence).
     """
-    run_dir, source = Path(run_dir), Path(source)
+    mine, theirs = Run(run_dir), Run(source)
     try:
-        mine, theirs = read_config(run_dir), read_config(source)
+        recorded = theirs.record("motifs", missing_ok=False)
+        inputs = {"dataset_sha256": mine.dataset_sha256(), "model_sha256": mine.model_sha256()}
+        made_from = {"dataset_sha256": theirs.dataset_sha256(), "model_sha256": theirs.model_sha256()}
     except ValueError as e:
         return str(e)
-    if not (source / S.MOTIFS_DIR / S.MOTIF_SUMMARY_FILE).exists():
-        return f"{source} holds no motifs"
-    if not (run_dir / S.MODEL_FILE).exists() or sha256(run_dir / S.MODEL_FILE) != sha256(source / S.MODEL_FILE):
-        return f"{run_dir / S.MODEL_FILE} is not the model of {source}"
-    dataset = mine.get("prepare", {}).get(DATASET_SHA256)
-    if not dataset or dataset != theirs.get("prepare", {}).get(DATASET_SHA256):
-        return f"{source} was made from another dataset than {run_dir / S.DATASET_FILE}"
-    wanted, recorded = config.record(), theirs.get("motifs", {})
-    differ = sorted(k for k in wanted if recorded.get(k) != wanted[k])
-    if differ:
-        return f"{source}'s motifs were made with other parameters ({', '.join(differ)})"
-    target = run_dir / S.MOTIFS_DIR
-    staging = run_dir / f".{S.MOTIFS_DIR}.{os.getpid()}.tmp"
+    if not theirs.motif_summary.exists():
+        return f"{theirs.path} holds no motifs"
+    for run, hashes in ((mine, inputs), (theirs, made_from)):
+        if not all(hashes.values()):
+            return f"{run.path} holds no trained model of a recorded dataset"
+    why = provenance_reason(str(theirs.motifs), {**recorded.parameters(), **made_from},
+                            inputs, config.record())
+    if why:
+        return why
+    t0 = time.time()
+    staging = mine.path / f".{S.MOTIFS_DIR}.{os.getpid()}.tmp"
     shutil.rmtree(staging, ignore_errors=True)
-    shutil.copytree(source / S.MOTIFS_DIR, staging, copy_function=shutil.copy)  # new times: 'written now'
-    shutil.rmtree(target, ignore_errors=True)
-    staging.rename(target)
-    write_config(run_dir, "motifs", {**recorded, "reused_from": str(source)})
+    shutil.copytree(theirs.motifs, staging, copy_function=shutil.copy)  # new times: 'written now'
+    shutil.rmtree(mine.motifs, ignore_errors=True)
+    staging.rename(mine.motifs)
+    mine.register_since("motifs", mine.motifs, t0, inputs["model_sha256"])
+    mine.write_record(dataclasses.replace(recorded, reused_from=str(theirs.path),
+                                          model_sha256=inputs["model_sha256"]))
     return ""

@@ -9,7 +9,6 @@ TensorFlow state from any of them (one cell line's training alone peaks at
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import subprocess
 import sys
@@ -19,11 +18,10 @@ from pathlib import Path
 import pandas as pd
 from tqdm.auto import tqdm
 
-from speidlib import schema
 from speidlib.app.notebooks import reuse_trained_model
 from speidlib.data.dataset import PrepareConfig
 from speidlib.data.pairs import download_targetfinder, targetfinder_path
-from speidlib.rundir import read_config
+from speidlib.run import Run
 from speidlib.runtime import quiet_logs
 
 STDERR_LINES = 20  # the last lines of a failed step's stderr shown in the error
@@ -159,8 +157,7 @@ def train_cell_lines(sources: Mapping[str, str], genome, run_prefix: str, prepar
                 bar.write(f"{cell}: trains here: {why}")
             bar.set_postfix_str(f"{cell}: {step}")
             run_speid(args, cell)
-        device = (read_config(runs[cell]).get("train", {}).get("device") or {}).get("device", "?")
+        device = (Run(runs[cell]).train_record.device or {}).get("device", "?")
         bar.write(f"{cell}: trained on {device}, wrote {runs[cell]}")
-    metrics = pd.DataFrame({c: json.loads((r / schema.METRICS_FILE).read_text())
-                            for c, r in runs.items()}).T
+    metrics = pd.DataFrame({c: Run(r).read_metrics(check=True) for c, r in runs.items()}).T
     return runs, metrics

@@ -25,14 +25,7 @@ from speidlib.data.leakage import leakage_report
 from speidlib.data.pairs import element_index, read_pairs_with_lines
 from speidlib.data.splits import split_pairs
 from speidlib.io import atomic_path, atomic_write_json, sha256
-from speidlib.rundir import (
-    DATASET_SHA256,
-    clear_run,
-    existing_run,
-    record_path,
-    run_lock,
-    write_config,
-)
+from speidlib.run import DATASET_SHA256, Run, run_lock
 
 DATASET_VERSION = 1
 
@@ -88,9 +81,10 @@ def prepare(config: PrepareConfig, run_dir, progress: bool = True, overwrite: bo
     run_dir : the run directory; one that already holds a run is refused
         unless ``overwrite``
     progress : tqdm bars
-    overwrite : replace an existing run: every artifact of ``schema.RUN_FILES``
-        (model, checkpoints, metrics, predictions, motifs...) is removed, once
-        the new dataset is built, so nothing made from the old dataset remains
+    overwrite : replace an existing run: everything the workbench wrote there
+        (the run's manifest: model, checkpoints, metrics, predictions, motifs...)
+        is removed once the new dataset is built (:meth:`speidlib.run.Run.clear`),
+        so nothing made from the old dataset remains; the user's own files stay
 
     Returns the path of the dataset file.
     """
@@ -98,7 +92,7 @@ def prepare(config: PrepareConfig, run_dir, progress: bool = True, overwrite: bo
     config.check()
     run_dir = Path(run_dir)
     with run_lock(run_dir, "prepare"):
-        existing = existing_run(run_dir)
+        existing = Run(run_dir).holds_run()
         if existing and not overwrite:
             raise ValueError(f"{run_dir} already holds a run ({', '.join(existing[:4])}"
                              f"{', ...' if len(existing) > 4 else ''}): choose a new --run folder, or "
@@ -198,8 +192,8 @@ def _prepare(config: PrepareConfig, run_dir: Path, progress: bool, overwrite: bo
 
     windows = {"enhancer": config.enhancer_window, "promoter": config.promoter_window}
     tables, index, lo, hi, padded = {}, {}, {}, {}, {}
-    run_dir.mkdir(parents=True, exist_ok=True)
-    with Genome(config.genome) as genome, atomic_path(run_dir / schema.DATASET_FILE) as tmp:
+    run = Run(run_dir)
+    with Genome(config.genome) as genome, atomic_path(run.dataset) as tmp:
         with h5py.File(tmp, "w") as h5:
             for branch, w in windows.items():
                 tables[branch], index[branch] = element_index(pairs, branch)
@@ -232,7 +226,7 @@ def _prepare(config: PrepareConfig, run_dir: Path, progress: bool, overwrite: bo
                              "seed": config.seed, "split_method": config.split})
         dataset_sha256 = sha256(tmp)
         if overwrite:  # the new dataset is complete: nothing made from the old one may stay
-            clear_run(run_dir)
+            run.clear()
 
     summary = {
         "n_pairs": int(len(pairs)), "n_positive": int(pairs[schema.LABEL].sum()),
@@ -246,16 +240,18 @@ def _prepare(config: PrepareConfig, run_dir: Path, progress: bool, overwrite: bo
                       for s in (schema.TRAIN, schema.VALID, schema.TEST)},
         "seconds": round(time.perf_counter() - t0, 2),
     }
-    write_config(run_dir, "prepare", {
-        **asdict(config),
-        "pairs": record_path(config.pairs), "genome": record_path(config.genome),
+    run.write_record("prepare", {
+        **asdict(config),  # paths absolute, so they resolve from any directory
+        "pairs": str(Path(config.pairs).expanduser().resolve()),
+        "genome": str(Path(config.genome).expanduser().resolve()),
         "assembly": assembly,  # hg19, GRCh38 or unknown, from the FASTA's chromosome lengths
         "pairs_sha256": checksums["pairs"], "genome_sha256": checksums["genome"],
         DATASET_SHA256: dataset_sha256,
         "summary": summary,
     })
-    _write_leakage(pairs, split, run_dir)
-    return run_dir / schema.DATASET_FILE
+    _write_leakage(pairs, split, run)
+    run.register("prepare", [run.dataset, run.leakage])
+    return run.dataset
 
 
 def _write_elements(g, table: pd.DataFrame, w: int, genome, seed: int, progress: bool, branch: str):
@@ -296,9 +292,9 @@ def _fill_codes(genome, chroms, span0, length, h5_codes, progress, branch, block
     bar.close()
 
 
-def _write_leakage(pairs, split, run_dir) -> None:
+def _write_leakage(pairs, split, run: Run) -> None:
 
-    atomic_write_json(Path(run_dir) / schema.LEAKAGE_FILE, leakage_report(pairs, split).to_dict())
+    atomic_write_json(run.leakage, leakage_report(pairs, split).to_dict())
 
 
 def _utf8(values) -> np.ndarray:
@@ -326,7 +322,7 @@ class Dataset:
     def __init__(self, path):
         self.path = Path(path)
         if self.path.is_dir():
-            self.path = self.path / schema.DATASET_FILE
+            self.path = Run(self.path).dataset
         if not self.path.exists():
             raise ValueError(f"{self.path} does not exist: run `speid prepare` first")
         try:

@@ -30,7 +30,8 @@ from speidlib.data.dataset import Dataset
 from speidlib.evaluate.baselines import PropensityBaseline, cross_cell_matrix
 from speidlib.evaluate.metrics import aupr, auroc
 from speidlib.io import atomic_path, atomic_write_json
-from speidlib.rundir import load_model
+from speidlib.model.load import snapshot_run_model
+from speidlib.run import MODEL_SHA256, Run
 from speidlib.runtime import release_keras_state
 from speidlib.score.core import ElementCachedScorer
 
@@ -156,7 +157,7 @@ def speid_cross_cell(runs, batch_size: int = 256, progress: bool = False) -> dic
     out = {m: _empty(cells) for m in METRICS}
     bar = tqdm(total=len(cells) ** 2, desc="cross-cell SPEID", disable=not progress)
     for train_cell in cells:
-        model = load_model(runs[train_cell])
+        model, _ = snapshot_run_model(runs[train_cell])  # checked: the model of that run's dataset
         _check_windows(model, train_cell, windows)
         scorer = ElementCachedScorer(model, batch_size=batch_size)
         for test_cell, w in windows.items():
@@ -228,7 +229,8 @@ def cross_cell_runs(runs, out_dir, baseline: bool = True, batch_size: int = 256,
         ds = Dataset(run)
         y = ds.label[ds.split_index(S.TEST)]
         counts[cell] = {"n_test": int(len(y)), "n_positive_test": int(y.sum())}
-        info[cell] = {"run": str(run), "enhancer_window": ds.enhancer_window,
+        info[cell] = {"run": str(run), MODEL_SHA256: Run(run).model_sha256(),
+                      "enhancer_window": ds.enhancer_window,
                       "promoter_window": ds.promoter_window,
                       "split_method": ds.attrs.get("split_method", "unknown"), **counts[cell]}
     result = {}
@@ -243,6 +245,11 @@ def cross_cell_runs(runs, out_dir, baseline: bool = True, batch_size: int = 256,
     atomic_write_json(out_dir / S.CROSS_CELL_SUMMARY_FILE,
                       {"runs": info, "models": list(matrices), "metrics": list(METRICS),
                        "split_windows": "default (centred) windows of each run's test split"})
+    written = [matrix_path(out_dir, m, k) for m in matrices for k in METRICS]
+    written += [out_dir / S.CROSS_CELL_LONG_FILE, out_dir / S.CROSS_CELL_SUMMARY_FILE]
+    for cell, run in runs.items():  # written into a run's folder: in its manifest, with its model
+        if Run(run).inside(written[-1]):
+            Run(run).register("cross-cell", written, info[cell][MODEL_SHA256])
     return result
 
 

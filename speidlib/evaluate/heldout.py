@@ -5,7 +5,7 @@ the test split. Every output names the split method it was measured under.
 """
 from __future__ import annotations
 
-from pathlib import Path
+import time
 
 import numpy as np
 
@@ -13,16 +13,9 @@ from speidlib import schema
 from speidlib.data.batches import PairBatches
 from speidlib.data.dataset import Dataset
 from speidlib.evaluate.metrics import choose_threshold, evaluate_scores
-from speidlib.io import atomic_write_json
 from speidlib.model.infer import predict_source
-from speidlib.rundir import (
-    check_model,
-    load_model,
-    locked,
-    read_config,
-    write_bedpe,
-    write_predictions_csv,
-)
+from speidlib.model.load import load_model
+from speidlib.run import EvaluateRecord, Run, locked
 
 
 def score_split(model, dataset: Dataset, split: str, zero_branch: str | None = None,
@@ -43,22 +36,26 @@ def run_evaluate(run_dir, n_bootstrap: int = 1000, seed: int = 0, model=None) ->
     """Score the validation and test pairs of a run; write metrics and predictions.
 
     Writes ``RUN/metrics.json`` (test metrics at the validation threshold,
-    with bootstrap 95% intervals and the split method), ``RUN/predictions.csv``
-    (one row per test pair) and ``RUN/predictions.bedpe``.
+    with bootstrap 95% intervals, the split method and the model's hash),
+    ``RUN/predictions.csv`` (one row per test pair) and ``RUN/predictions.bedpe``,
+    and the ``evaluate`` record of ``RUN/config.json``. ``model``: score this
+    model instead of the run's (its hash is then not recorded).
 
     Returns the metrics dict.
     """
-    run_dir = Path(run_dir)
-    dataset = Dataset(run_dir)
+    t0 = time.perf_counter()
+    run = Run(run_dir)
+    dataset = Dataset(run.path)
+    model_sha256 = None
     if model is None:
-        check_model(run_dir)  # refuses a model trained on another dataset
-    model = model if model is not None else load_model(run_dir)
+        model_sha256 = run.check_model()  # refuses a model trained on another dataset
+        model = load_model(run.model, run.path)
     split_method = dataset.attrs.get("split_method", "unknown")
     try:
-        train = read_config(run_dir).get("train", {})
+        train = run.record("train") if run.config_file.exists() else None
     except ValueError:  # a model trained elsewhere, evaluated on this run's dataset
         train = None
-    zero_branch = (train or {}).get("zero_branch")
+    zero_branch = train.zero_branch if train is not None else None
 
     valid_scores = score_split(model, dataset, schema.VALID, zero_branch=zero_branch)
     threshold = choose_threshold(dataset.label[dataset.split_index(schema.VALID)], valid_scores)
@@ -69,7 +66,7 @@ def run_evaluate(run_dir, n_bootstrap: int = 1000, seed: int = 0, model=None) ->
     metrics.update(split=split_method, threshold_chosen_on=schema.VALID,
                    n_valid=int(len(valid_scores)), model=schema.MODEL_FILE, zero_branch=zero_branch)
     if train is not None:
-        metrics["preset"] = (train.get("preset") or {}).get("name")
+        metrics["preset"] = train.preset.get("name")
 
     pred = dataset.pairs.iloc[test][[schema.ENHANCER_NAME, schema.PROMOTER_NAME, schema.CELL_LINE,
                                      schema.CHROM, schema.ENHANCER_START, schema.ENHANCER_END,
@@ -77,7 +74,11 @@ def run_evaluate(run_dir, n_bootstrap: int = 1000, seed: int = 0, model=None) ->
                                      schema.LABEL, schema.SPLIT]].copy()
     pred.insert(len(pred.columns) - 1, schema.SCORE, test_scores)
     pred["split_method"] = split_method
-    write_predictions_csv(pred, run_dir / schema.PREDICTIONS_FILE)
-    write_bedpe(pred, run_dir / schema.PREDICTIONS_BEDPE)
-    atomic_write_json(run_dir / schema.METRICS_FILE, metrics)
-    return metrics
+    run.write_predictions(pred)
+    run.write_metrics(metrics, model_sha256)
+    run.register("evaluate", [run.predictions, run.predictions_bedpe, run.metrics], model_sha256)
+    if run.config_file.exists():
+        run.write_record(EvaluateRecord(n_bootstrap=n_bootstrap, seed=seed, model_sha256=model_sha256,
+                                        dataset_sha256=run.dataset_sha256(),
+                                        seconds=round(time.perf_counter() - t0, 1)))
+    return {**metrics, "model_sha256": model_sha256}

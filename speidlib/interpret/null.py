@@ -19,7 +19,6 @@ and branch (:func:`speidlib.interpret.matching.tf_summary`).
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 
@@ -27,7 +26,7 @@ from speidlib import schema
 from speidlib.interpret.kernels import branch_conv, conv_weights
 from speidlib.model.build import build_model
 from speidlib.model.presets import ModelConfig
-from speidlib.rundir import read_config
+from speidlib.run import Run
 
 
 def initial_kernels(run_dir, model_config: dict | None = None) -> dict:
@@ -43,17 +42,16 @@ def initial_kernels(run_dir, model_config: dict | None = None) -> dict:
     -------
     dict branch -> (kernel (w, 4, K) float32, bias (K,) float32)
     """
-    run_dir = Path(run_dir)
-    path = run_dir / schema.INITIAL_KERNELS_FILE
+    run = Run(run_dir)
+    path = run.initial_kernels
     if path.exists() and model_config is None:
         with np.load(path) as z:
             return {b: (z[f"{b}_kernel"], z[f"{b}_bias"]) for b in schema.BRANCHES}
     if model_config is None:
-
-        model_config = read_config(run_dir).get("train")
-        if not model_config:
-            raise ValueError(f"{run_dir}: no {schema.INITIAL_KERNELS_FILE} and no 'train' record in "
-                             f"{schema.CONFIG_FILE}, so the initial kernels are unknown")
+        if not run.has_record("train"):
+            raise ValueError(f"{run.path}: no {path.name} and no 'train' record in "
+                             f"{run.config_file.name}, so the initial kernels are unknown")
+        model_config = run.train_record.to_dict()
     return build_initial_kernels(model_config)
 
 
@@ -108,7 +106,7 @@ def jaspar_kernels(run_dir, n_kernels: int) -> np.ndarray:
     import pandas as pd
 
     keep = np.zeros(n_kernels, bool)
-    path = Path(run_dir) / schema.JASPAR_INIT_FILE
+    path = Run(run_dir).jaspar_init
     if path.exists():
         k = pd.read_csv(path)["kernel"].to_numpy(int)
         keep[k[k < n_kernels]] = True

@@ -10,8 +10,8 @@ the method of each step is described in :mod:`speidlib.interpret.kernels`
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -30,7 +30,8 @@ from speidlib.interpret.kernels import KernelPFMs, kernel_name, kernel_pfms
 from speidlib.interpret.logos import save_kernel_logos
 from speidlib.interpret.matching import kernel_matches, tf_summary
 from speidlib.io import atomic_path, atomic_write_json, package_versions
-from speidlib.rundir import check_model, load_model, write_config
+from speidlib.model.load import load_model
+from speidlib.run import MotifsRecord, Run
 
 # --- writers ----------------------------------------------------------------
 
@@ -144,7 +145,7 @@ def null_kernel_matches(run_dir, windows, targets, release, n_kernels, fraction=
         init = nulls.initial_kernels(run_dir)
     except (ValueError, KeyError, TypeError) as e:
         return None, {"used": False, "reason": str(e)}
-    source = ("file" if (Path(run_dir) / schema.INITIAL_KERNELS_FILE).exists() else "rebuilt")
+    source = ("file" if Run(run_dir).initial_kernels.exists() else "rebuilt")
     pfms = []
     for b in schema.BRANCHES:
         kernel, bias = init[b]
@@ -312,8 +313,9 @@ def run_motifs(run_dir, config: MotifsConfig | None = None, *, model=None, progr
     from tqdm.auto import tqdm
 
     c = dataclasses.replace(config or MotifsConfig(), **options)
-    run_dir = Path(run_dir)
-    out = run_dir / schema.MOTIFS_DIR
+    t0, started = time.time(), time.perf_counter()
+    run = Run(run_dir)
+    run_dir = run.path
     release = c.release or jaspar.DEFAULT_RELEASE
     params = c.record()
     steps = tqdm(total=6 + bool(c.logos) + bool(c.ablation) + bool(c.null) + bool(c.importance),
@@ -323,10 +325,11 @@ def run_motifs(run_dir, config: MotifsConfig | None = None, *, model=None, progr
         steps.set_postfix_str(text)
         steps.update(1)
 
+    model_sha256 = None
     if model is None:
-        check_model(run_dir)  # refuses a model trained on another dataset
-        model = load_model(run_dir)
-    dataset = Dataset.load(run_dir / schema.DATASET_FILE)
+        model_sha256 = run.check_model()  # refuses a model trained on another dataset
+        model = load_model(run.model, run.path)
+    dataset = Dataset.load(run.dataset)
     windows = held_out_windows(dataset, c.split)
     targets = jaspar.load_motifs(release)
     step("loaded model, windows, JASPAR")
@@ -334,14 +337,14 @@ def run_motifs(run_dir, config: MotifsConfig | None = None, *, model=None, progr
     pfms = [kernel_pfms(model, windows[b][0], b, c.fraction, c.min_information, c.sites, c.batch_size, progress,
                         c.baseline) for b in schema.BRANCHES]
     step("kernel PFMs")
-    write_kernels_meme(pfms, out / schema.MOTIF_KERNELS_MEME)
-    write_activations(pfms, out / schema.MOTIF_ACTIVATIONS_FILE, {b: windows[b][1] for b in windows})
+    write_kernels_meme(pfms, run.motif_file(schema.MOTIF_KERNELS_MEME))
+    write_activations(pfms, run.motif_file(schema.MOTIF_ACTIVATIONS_FILE), {b: windows[b][1] for b in windows})
     write_csv(pd.concat([kp.top_windows(windows[kp.branch][0], c.n_top, windows[kp.branch][1])
-                         for kp in pfms], ignore_index=True), out / schema.MOTIF_TOP_WINDOWS_FILE)
+                         for kp in pfms], ignore_index=True), run.motif_file(schema.MOTIF_TOP_WINDOWS_FILE))
     step("activations, top windows")
 
     matches = kernel_matches(pfms, targets, release, c.n_best, c.max_evalue, n_jobs=c.n_jobs)
-    write_csv(matches, out / schema.MOTIF_MATCHES_FILE)
+    write_csv(matches, run.motif_file(schema.MOTIF_MATCHES_FILE))
     step("Tomtom")
     n_kernels = {kp.branch: kp.n_kernels for kp in pfms}
     null_matches, null_info = None, {"used": False}
@@ -350,11 +353,11 @@ def run_motifs(run_dir, config: MotifsConfig | None = None, *, model=None, progr
                                                       c.fraction, c.min_information, c.sites, c.batch_size,
                                                       c.null_draws, c.seed, c.n_best, c.max_evalue, c.n_jobs)
         if null_matches is not None:
-            write_csv(null_matches, out / schema.MOTIF_NULL_MATCHES_FILE)
+            write_csv(null_matches, run.motif_file(schema.MOTIF_NULL_MATCHES_FILE))
         step("null kernels")
     summary = tf_summary(matches, c.max_evalue, c.min_kernels, null_matches, n_kernels,
                          {b: n * c.null_draws for b, n in n_kernels.items()}, c.null_draws, c.alpha)
-    write_csv(summary, out / schema.MOTIF_TF_SUMMARY_FILE)
+    write_csv(summary, run.motif_file(schema.MOTIF_TF_SUMMARY_FILE))
     step("TF redundancy")
 
     silenced = None
@@ -365,24 +368,28 @@ def run_motifs(run_dir, config: MotifsConfig | None = None, *, model=None, progr
             silenced = kernel_silencing(model, enh, prom, y, chosen, progress=progress)
         step("kernel silencing")
     write_csv(kernel_table(pfms, matches, summary, silenced, c.max_evalue),
-              out / schema.MOTIF_KERNEL_TABLE_FILE)
+              run.motif_file(schema.MOTIF_KERNEL_TABLE_FILE))
 
     n_logos = 0
     if c.logos:
-        n_logos = len(save_kernel_logos(pfms, matches, out / schema.MOTIF_LOGOS_DIR, targets,
+        n_logos = len(save_kernel_logos(pfms, matches, run.motif_file(schema.MOTIF_LOGOS_DIR), targets,
                                         which=c.logos, max_evalue=c.max_evalue, max_logos=c.max_logos,
                                         progress=progress))
         step("logos")
 
     ablated = []
     if c.ablation:
-        ablated = _run_ablation(model, dataset, matches, targets, c, out, progress)
+        ablated = _run_ablation(model, dataset, matches, targets, c, run, progress)
         step("ablation")
 
     result = _summary(params, release, targets, windows, pfms, matches, summary, null_info, n_logos,
                       ablated, c.max_evalue)
-    atomic_write_json(out / schema.MOTIF_SUMMARY_FILE, result)
-    write_config(run_dir, "motifs", params)
+    result["model_sha256"] = model_sha256  # what made these motifs: stale once train replaces it
+    atomic_write_json(run.motif_summary, result)
+    run.register_since("motifs", run.motifs, t0, model_sha256)
+    run.write_record(MotifsRecord(extra=params, model_sha256=model_sha256,
+                                  dataset_sha256=run.dataset_sha256(),
+                                  seconds=round(time.perf_counter() - started, 1)))
     step("done")
     steps.close()
     return result
@@ -413,11 +420,11 @@ def _summary(params, release, targets, windows, pfms, matches, summary, null_inf
     }
 
 
-def _run_ablation(model, dataset, matches, targets, c: MotifsConfig, out: Path, progress: bool) -> list:
+def _run_ablation(model, dataset, matches, targets, c: MotifsConfig, run: Run, progress: bool) -> list:
     """Motif ablation on the ``c.split`` pairs; writes ``ablation.csv``; the motifs ablated."""
     ablated = ablation_motifs(matches, targets, c.max_evalue, c.min_kernels, c.max_ablation_motifs)
     enh, prom, y = dataset.arrays(c.split, balanced=False)
     table = motif_ablation(model, enh, prom, y, ablated, c.fimo_threshold, c.seed,
                            progress=progress) if ablated else pd.DataFrame(columns=schema.ABLATION_COLUMNS)
-    write_csv(table, out / schema.MOTIF_ABLATION_FILE)
+    write_csv(table, run.motif_file(schema.MOTIF_ABLATION_FILE))
     return ablated

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from speidlib import schema
 from speidlib.data import regions
 from speidlib.data.genome import Genome
 from speidlib.data.pairs import element_index
-from speidlib.rundir import check_model, check_output_path, load_model, read_config
+from speidlib.model.load import snapshot_run_model
+from speidlib.run import Run, ScoreRecord
 from speidlib.runtime import set_threads
 from speidlib.score.core import score_pairs_naive
 from speidlib.score.formats import LinkWriter, format_from_path
@@ -59,7 +59,7 @@ def default_links_path(run_dir, pairs_path, fmt: str | None = None) -> Path:
     """
     fmt = format_from_path("", fmt or "interact")
     stem = Path(pairs_path).name.split(".")[0] or "links"
-    return Path(run_dir) / schema.LINKS_DIR / f"{stem}{FORMAT_EXTENSIONS[fmt]}"
+    return Run(run_dir).link_file(f"{stem}{FORMAT_EXTENSIONS[fmt]}")
 
 
 def run_score(run_dir, pairs_path, genome_path, out_path=None, fmt: str | None = None, cache: bool = True,
@@ -85,36 +85,41 @@ def run_score(run_dir, pairs_path, genome_path, out_path=None, fmt: str | None =
         (None: TensorFlow's default and :func:`speidlib.score.recurrence.default_threads`);
         set it to the cores a scheduler gave the job
 
+    The model is read under the run's lock (:func:`speidlib.model.load.snapshot_run_model`):
+    ``train`` cannot replace it meanwhile, and a later ``train`` makes the output
+    stale. An output inside the run is entered in its manifest with the model's
+    hash, and the ``score`` record of ``config.json`` names it.
+
     Returns
     -------
     dict: ``n_pairs``, ``n_chromosomes``, ``n_enhancers``, ``n_promoters``,
-    ``format``, ``out`` and ``seconds``
+    ``format``, ``out``, ``model_sha256`` and ``seconds``
     """
     import time
 
     from tqdm.auto import tqdm
 
     t0 = time.perf_counter()
-    out_path = Path(out_path) if out_path is not None else default_links_path(run_dir, pairs_path, fmt)
-    check_output_path(out_path, run_dir, {"--pairs": pairs_path, "--genome": genome_path})
+    run = Run(run_dir)
+    out_path = Path(out_path) if out_path is not None else default_links_path(run, pairs_path, fmt)
+    run.check_output_path(out_path, {"--pairs": pairs_path, "--genome": genome_path})
     fmt = format_from_path(out_path, fmt)
-    check_model(run_dir)  # refuses a model trained on another dataset
     if threads is not None and threads < 1:
         raise ValueError(f"threads must be at least 1, got {threads}")
     set_threads(threads)
-    prep = read_config(run_dir).get("prepare", {})
-    model = load_model(run_dir)
+    prep = run.prepare_record
+    model, model_sha256 = snapshot_run_model(run)  # checked and read while no step writes the run
     we = int(model.inputs[0].shape[1])
     wp = int(model.inputs[1].shape[1])
     scorer = ProjectionCachedScorer(model, batch_size=batch_size, threads=threads) if cache else None
     if cell_type is None:
-        cell_type = str(prep.get("cell_line") or ".")
+        cell_type = str(prep.cell_line or ".")
     summary = {"n_pairs": 0, "n_chromosomes": 0, "n_enhancers": 0, "n_promoters": 0}
     with Genome(genome_path) as genome, LinkWriter(out_path, fmt, cell_type=cell_type) as writer:
         for cp in tqdm(iter_chromosomes(pairs_path), desc="chromosomes", unit="chrom",
                        disable=not progress):
             genome.check_chromosomes([cp.chrom], source=str(pairs_path))
-            enh, prom = chromosome_windows(cp, genome, we, wp, seed=prep.get("seed", 0))
+            enh, prom = chromosome_windows(cp, genome, we, wp, seed=prep.seed)
             if cache:
                 scores = scorer.score(enh, prom, cp.enhancer_index, cp.promoter_index, progress=progress)
             else:
@@ -127,4 +132,12 @@ def run_score(run_dir, pairs_path, genome_path, out_path=None, fmt: str | None =
             summary["n_promoters"] += len(cp.promoters)
     if summary["n_pairs"] == 0:
         raise ValueError(f"{pairs_path} holds no pairs to score")
-    return {**summary, "format": fmt, "out": str(out_path), "seconds": time.perf_counter() - t0}
+    seconds = time.perf_counter() - t0
+    if run.inside(out_path):
+        run.register("score", [out_path], model_sha256)
+        run.write_record(ScoreRecord(pairs=str(Path(pairs_path).resolve()),
+                                     genome=str(Path(genome_path).resolve()), out=str(out_path),
+                                     format=fmt, cache=cache, n_pairs=summary["n_pairs"],
+                                     model_sha256=model_sha256, seconds=round(seconds, 1)))
+    return {**summary, "format": fmt, "out": str(out_path), "model_sha256": model_sha256,
+            "seconds": seconds}

@@ -19,7 +19,7 @@ import traitlets as tl
 
 from speidlib import checks, schema
 from speidlib.app.dashboards.runs import RunModel, describe_error
-from speidlib.rundir import read_config
+from speidlib.run import Run
 from speidlib.score.formats import (
     ENHANCER_RANK,
     FORMATS,
@@ -44,7 +44,7 @@ MARGIN = 0.05   # a named element's region reaches this share of its span past i
 def list_link_files(run_dir) -> list[str]:
     """Names of the scored files in ``RUN/genome_wide/`` whose last extension (before ``.gz``)
     names a format (``.csv``, ``.bedpe``, ``.interact``, ``.tsv``), sorted."""
-    folder = Path(run_dir) / schema.LINKS_DIR
+    folder = Run(run_dir).links
     names = []
     for p in sorted(folder.iterdir()) if folder.is_dir() else []:
         try:
@@ -169,9 +169,11 @@ class LinksModel(RunModel):
             self._reading = False
 
     def _read_file(self, name: str) -> None:
-        links = read_link_file(self._run_dir / schema.LINKS_DIR / name)
+        path = Run(self._run_dir).link_file(name)
+        Run(self._run_dir).check_current(path)  # refuses links scored by a model since replaced
+        links = read_link_file(path)
         if links.empty:
-            raise ValueError(f"{self._run_dir / schema.LINKS_DIR / name} holds no links.")
+            raise ValueError(f"{path} holds no links.")
         self.links = links
         self.chromosome_choices = tuple(sorted(links[schema.CHROM].unique(), key=_chrom_key))
         best = links.loc[links[schema.SCORE].idxmax()]
@@ -265,7 +267,7 @@ class LinksModel(RunModel):
     def view_text(self, fmt: str) -> str:
         """The links in view in ``fmt`` (csv, bedpe, interact, abc), ranks as in the whole file."""
         try:
-            cell = str(read_config(self.run_dir).get("prepare", {}).get("cell_line") or ".")
+            cell = str(Run(self.run_dir).prepare_record.cell_line or ".")
         except (OSError, ValueError):
             cell = "."
         return links_text(self.view, fmt, cell_type=cell, track_name=Path(self.file).stem or "speid")

@@ -24,6 +24,7 @@ from speidlib.app.dashboards.runs import RunModel, describe_error, require_files
 from speidlib.data.jaspar import DEFAULT_RELEASE, get_motif, read_meme
 from speidlib.interpret.kernels import information_content, parse_kernel_name
 from speidlib.interpret.logos import kernel_logo
+from speidlib.run import Run
 
 BRANCH_CHOICES = ("all",) + schema.BRANCHES
 EVALUE_CHOICES = (("any", float("inf")), ("E < 10", 10.0), ("E < 1", 1.0), ("E < 0.5", 0.5),
@@ -66,23 +67,24 @@ class MotifRun:
 def read_motif_run(run_dir) -> MotifRun:
     """Read ``RUN/motifs/``; ValueError naming the missing or damaged file."""
 
-    run_dir = Path(run_dir)
-    require_files(run_dir, _FILES, "the motifs dashboard")
-    d = run_dir / schema.MOTIFS_DIR
-    info = _read(d / schema.MOTIF_SUMMARY_FILE, lambda p: json.loads(p.read_text())) \
-        if (d / schema.MOTIF_SUMMARY_FILE).exists() else {}
-    pfms = dict(_read(d / schema.MOTIF_KERNELS_MEME, read_meme))
-    matches = _read(d / schema.MOTIF_MATCHES_FILE, pd.read_csv)
-    _need_columns(matches, schema.MOTIF_MATCH_COLUMNS, d / schema.MOTIF_MATCHES_FILE)
-    top = _read(d / schema.MOTIF_TOP_WINDOWS_FILE, pd.read_csv)
-    _need_columns(top, schema.TOP_WINDOW_COLUMNS, d / schema.MOTIF_TOP_WINDOWS_FILE)
-    acts = _read(d / schema.MOTIF_ACTIVATIONS_FILE, lambda p: dict(np.load(p)))
+    run = Run(run_dir)
+    require_files(run.path, _FILES, "the motifs dashboard")
+    info = _read(run.motif_summary, lambda p: json.loads(p.read_text())) if run.motif_summary.exists() else {}
+    run.check_current(run.motif_summary)  # refuses motifs of a model since replaced
+    pfms = dict(_read(run.motif_file(schema.MOTIF_KERNELS_MEME), read_meme))
+    matches = _read(run.motif_file(schema.MOTIF_MATCHES_FILE), pd.read_csv)
+    _need_columns(matches, schema.MOTIF_MATCH_COLUMNS, run.motif_file(schema.MOTIF_MATCHES_FILE))
+    top = _read(run.motif_file(schema.MOTIF_TOP_WINDOWS_FILE), pd.read_csv)
+    _need_columns(top, schema.TOP_WINDOW_COLUMNS, run.motif_file(schema.MOTIF_TOP_WINDOWS_FILE))
+    acts = _read(run.motif_file(schema.MOTIF_ACTIVATIONS_FILE), lambda p: dict(np.load(p)))
     if not pfms:
-        raise ValueError(f"{d / schema.MOTIF_KERNELS_MEME} holds no kernels: no kernel had a site.")
-    optional = {f: _read(d / f, pd.read_csv) if (d / f).exists() else pd.DataFrame()
+        raise ValueError(f"{run.motif_file(schema.MOTIF_KERNELS_MEME)} holds no kernels: no kernel had "
+                         "a site.")
+    optional = {f: _read(run.motif_file(f), pd.read_csv) if run.motif_file(f).exists() else pd.DataFrame()
                 for f in (schema.MOTIF_TF_SUMMARY_FILE, schema.MOTIF_KERNEL_TABLE_FILE)}
     return MotifRun(pfms, matches, acts, top, info.get("parameters", {}),
-                    info.get("jaspar", {}).get("release", DEFAULT_RELEASE), d / schema.MOTIF_LOGOS_DIR,
+                    info.get("jaspar", {}).get("release", DEFAULT_RELEASE),
+                    run.motif_file(schema.MOTIF_LOGOS_DIR),
                     optional[schema.MOTIF_TF_SUMMARY_FILE], optional[schema.MOTIF_KERNEL_TABLE_FILE])
 
 

@@ -13,7 +13,6 @@ when present, ``RUN/motifs/matches.csv`` (motifs to mark). Writes nothing.
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +27,8 @@ from speidlib.data.jaspar import DEFAULT_RELEASE, get_motif, read_meme
 from speidlib.demo.synthetic import MOTIFS_FILE
 from speidlib.interpret.ablation import motif_hits
 from speidlib.interpret.attribution import gradient_x_input, ism
-from speidlib.rundir import config_path, load_model, to_bedpe
+from speidlib.model.load import load_run_model
+from speidlib.run import Run, to_bedpe
 from speidlib.viz.attribution import attribution_figure
 from speidlib.viz.figures import pr_figure, roc_figure
 
@@ -50,8 +50,10 @@ def read_predictions(run_dir) -> pd.DataFrame:
     Returns the table indexed by row number (0 = first pair of the file).
     Raises ValueError naming the file, the column and the row when it is unusable.
     """
-    path = Path(run_dir) / schema.PREDICTIONS_FILE
+    run = Run(run_dir)
+    path = run.predictions
     require_files(run_dir, [schema.PREDICTIONS_FILE], "the predictions dashboard")
+    run.check_current(path)  # refuses predictions of a model since replaced
     try:
         df = pd.read_csv(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
@@ -112,7 +114,7 @@ def read_pair_windows(run_dir, names: dict) -> dict:
     bounds are in window coordinates (may reach past the window).
     """
     require_files(run_dir, [schema.DATASET_FILE], "a pair's windows")
-    dataset = Dataset(run_dir)
+    dataset = Dataset(Run(run_dir).dataset)
     return {branch: dataset.default_window(branch, dataset.element_named(branch, name))
             for branch, name in names.items()}
 
@@ -131,14 +133,13 @@ def scan_motifs(run_dir) -> tuple[list, str]:
     source : str
     """
 
-    run_dir = Path(run_dir)
+    run = Run(run_dir)
     motifs, parts = {}, []
-    mdir = run_dir / schema.MOTIFS_DIR
-    if (mdir / schema.MOTIF_MATCHES_FILE).exists():
-        info = _json(mdir / schema.MOTIF_SUMMARY_FILE)
+    if run.motif_file(schema.MOTIF_MATCHES_FILE).exists() and not run.stale_reason(run.motif_summary):
+        info = run.read_motif_summary()
         max_e = float(info.get("parameters", {}).get("max_evalue", 0.5))
         release = info.get("jaspar", {}).get("release", DEFAULT_RELEASE)
-        m = pd.read_csv(mdir / schema.MOTIF_MATCHES_FILE)
+        m = pd.read_csv(run.motif_file(schema.MOTIF_MATCHES_FILE))
         ids = m.loc[(m["rank"] == 1) & (m["evalue"] < max_e), "target_id"].drop_duplicates()
         for motif in (get_motif(i, release) for i in ids):
             motifs[motif.matrix_id] = (motif.matrix_id, motif.name, motif.pfm())
@@ -153,17 +154,10 @@ def scan_motifs(run_dir) -> tuple[list, str]:
     return list(motifs.values()), "; ".join(parts) or "no motifs: run `speid motifs` first"
 
 
-def _json(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-
-
 def _planted_motifs_file(run_dir: Path):
 
     try:  # recorded absolute; older runs' relative paths are resolved from the run directory
-        pairs = config_path(run_dir, "prepare", "pairs")
+        pairs = Run(run_dir).recorded_path("prepare", "pairs")
     except ValueError:
         return None
     path = pairs.parent / MOTIFS_FILE if pairs else None
@@ -351,7 +345,7 @@ class PredictionsModel(RunModel):
 
             require_files(run_dir, [schema.MODEL_FILE], "attribution")
             import_tensorflow_quietly()  # no CUDA/absl start-up lines in the page
-            self._keras[str(run_dir)] = load_model(run_dir)
+            self._keras[str(run_dir)] = load_run_model(run_dir)
         return self._keras[str(run_dir)]
 
     def _scan_motifs(self, run_dir: Path):
