@@ -520,6 +520,43 @@ def _run_doctor(args) -> None:
         raise SystemExit(1)
 
 
+def _add_attribute(sub) -> None:
+    p = sub.add_parser("attribute", help="per-base contributions of both windows (integrated gradients)",
+                       description="Contributions of every pair's bases to its logit against "
+                       "dinucleotide-shuffled references (integrated gradients), actual and "
+                       "hypothetical, streamed to RUN/attributions/contributions.h5 (docs/attribution.md).")
+    p.add_argument("run", help="run directory with a trained model")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--split", default="test", choices=["test", "valid", "train"],
+                     help="pairs of this split of RUN/dataset.h5 (default test)")
+    src.add_argument("--pairs", default=None, help="a pair table (TargetFinder CSV or labelled BEDPE) instead")
+    p.add_argument("--genome", default=None, help="genome FASTA (with --pairs, and for --bigwig)")
+    p.add_argument("--method", default="ig", help="ig (default) or gradient_x_input")
+    p.add_argument("--steps", type=int, default=32, help="integration steps per reference (default 32)")
+    p.add_argument("--references", type=int, default=8, help="shuffled references per pair (default 8)")
+    p.add_argument("--positives", action="store_true", help="only pairs labelled 1")
+    p.add_argument("--max-pairs", type=int, default=None, help="at most this many pairs (a seeded sample)")
+    p.add_argument("--null", action="store_true",
+                   help="also the same pairs under the run's initial weights (null.h5, for speid modisco)")
+    p.add_argument("--bigwig", action="store_true", help="also per-element bigWig tracks, one per branch")
+    p.add_argument("--out", default=None, help="output folder (default RUN/attributions/)")
+    p.add_argument("--seed", type=int, default=0, help="seeds the sample and the references (default 0)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_run_attribute)
+
+
+def _run_attribute(args) -> None:
+    from speidlib.interpret.attribute import AttributeConfig, run_attribute
+
+    out = run_attribute(args.run, AttributeConfig(
+        split=args.split, pairs=args.pairs, genome=args.genome, method=args.method, steps=args.steps,
+        n_references=args.references, positives=args.positives, max_pairs=args.max_pairs, seed=args.seed,
+        null=args.null, bigwig=args.bigwig), out_dir=args.out, progress=not args.quiet)
+    print(f"wrote {out['out']} ({out['n_pairs']} pairs, {out['seconds']:.1f} s; median completeness "
+          f"error {out['median_completeness_error']:.2%})" + "".join(f", {f}" for f in [out["null"]]
+                                                                    + out["bigwig"] if f))
+
+
 def _version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -548,11 +585,11 @@ def build_parser() -> argparse.ArgumentParser:
 _ADDERS = [_add_demo, _add_prepare, _add_train, _add_evaluate, _add_motifs, _add_baselines,
            _add_candidates, _add_score, _add_fetch,
            _add_random_genome, _add_crispr, _add_cross_cell, _add_split_pairs, _add_gather,
-           _add_doctor]
+           _add_doctor, _add_attribute]
 
 
 # the steps that load TensorFlow
-_TF_COMMANDS = ("train", "evaluate", "motifs", "score", "crispr", "doctor")
+_TF_COMMANDS = ("train", "evaluate", "motifs", "score", "crispr", "doctor", "attribute", "modisco")
 
 
 def _quiet_tensorflow(command: str) -> None:
@@ -582,7 +619,7 @@ def main(argv=None) -> int:
     _quiet_tensorflow(args.command)
     try:
         run = getattr(args, "run", None)
-        if args.command in ("prepare", "train", "evaluate", "motifs") and run:
+        if args.command in ("prepare", "train", "evaluate", "motifs", "attribute", "modisco") and run:
             from speidlib.rundir import run_lock
 
             with run_lock(run, args.command):
