@@ -240,9 +240,13 @@ PRESETS: dict[str, ModelConfig] = {
     # pairwise/util.py initialize_with_JASPAR: motif at np.random.randint(3, 30 - L + 1 - 3)
     # of the stored kernel, positions reversed; Theano's convolution flips the kernel, so
     # read forward the motif sits at 40 - start - L, i.e. 13 <= offset <= 37 - L; motif
-    # kernels' biases U(-1, 0). Keras 1's LSTM gates: hard_sigmoid.
+    # kernels' biases U(-1, 0). Keras 1's LSTM gates: hard_sigmoid. Its motifs: every matrix of
+    # DanQ's JASPAR_CORE_2016_vertebrates.npy, here JASPAR 2016's 519 CORE vertebrate matrices
+    # (pyjaspar), one kernel each; not the 6 reverse complements it adds (README: which 6 depends
+    # on the order of a file the repository does not hold).
     "original": ModelConfig(
         name="original", conv_activation="linear", conv_l2=1e-6, merge_dropout=0.25,
+        jaspar_release="JASPAR2016", n_jaspar_kernels=519,
         lstm_return_sequences=True, dense_units=1000, dense_l2=1e-6, dense_bn_after_relu=False,
         output_batchnorm=True, batch_size=50, retrain_class_weight=True,
         jaspar_offset_range=(13, 37), jaspar_bias_range=(-1.0, 0.0),
