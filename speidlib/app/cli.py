@@ -557,6 +557,97 @@ def _run_attribute(args) -> None:
                                                                     + out["bigwig"] if f))
 
 
+def _add_variants(sub) -> None:
+    p = sub.add_parser("variants", help="what each VCF variant does to the pairs whose windows hold it",
+                       description="Score every (variant, pair) whose enhancer or promoter window holds "
+                       "the variant: reference and ALT scores, their difference (also as logits) and the "
+                       "pair's rank among its enhancer's candidates before and after. Multi-allelic "
+                       "records are split; indels keep the window's start (docs/variants.md). Writes a "
+                       "TSV of (variant, pair) rows, or a bgzipped VCF with the values as INFO fields.")
+    p.add_argument("run", help="run directory with a trained model")
+    p.add_argument("--vcf", required=True, help="VCF or BCF, plain or bgzipped")
+    p.add_argument("--pairs", required=True, help="candidate BEDPE from `speid candidates`, or a pair table")
+    p.add_argument("--genome", required=True, help="genome FASTA (REF alleles are checked against it)")
+    p.add_argument("--out", required=True, help="OUT.tsv (one row per (variant, pair)) or OUT.vcf.gz")
+    p.add_argument("--skip-ref-mismatch", action="store_true",
+                   help="drop variants whose REF disagrees with the genome (counted and listed) "
+                   "instead of stopping")
+    p.add_argument("--max-indel", type=int, default=50,
+                   help="largest indel length change in bp applied to a window (default 50)")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads (default: all this process may use)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_run_variants)
+
+
+def _run_variants(args) -> None:
+    from speidlib.interpret.variant_run import run_variants
+
+    out = run_variants(args.run, args.vcf, args.pairs, args.genome, args.out,
+                       skip_ref_mismatch=args.skip_ref_mismatch, max_indel=args.max_indel,
+                       overwrite=args.overwrite, threads=args.threads, progress=not args.quiet)
+    not_scored = ", ".join(f"{n} {why}" for why, n in out["not_scored"].items()) or "none"
+    skipped = "".join(f", {n} skipped ({why})" for why, n in out["skipped"].items())
+    print(f"wrote {out['out']}: {out['n_effects']} (variant, pair) effects of {out['n_scored']} of "
+          f"{out['n_variants']} variants; not scored: {not_scored}{skipped}; "
+          f"{len(out['ref_mismatch'])} REF mismatches skipped ({out['seconds']:.1f} s)")
+    if out["ref_mismatch"]:
+        shown = out["ref_mismatch"][:20]
+        print("REF mismatches: " + ", ".join(shown) + (" ..." if len(out["ref_mismatch"]) > 20 else ""))
+
+
+def _add_ism(sub) -> None:
+    p = sub.add_parser("ism", help="in-silico saturation mutagenesis map of one pair",
+                       description="Every alternative base at every position of the pair's enhancer "
+                       "and promoter windows (the windows speid score reads), scored by the fast path: "
+                       "only the pooled positions a base reaches are recomputed (docs/variants.md).")
+    p.add_argument("run", help="run directory with a trained model")
+    p.add_argument("--pair", nargs=2, required=True, metavar=("ENH", "PRO"),
+                   help="the enhancer and the promoter, chrom:start-end (0-based) or CELL|chrom:start-end")
+    p.add_argument("--genome", default=None, help="genome FASTA (default: the one the run was prepared from)")
+    p.add_argument("--out", required=True, help="OUT.tsv (one row per position) or OUT.npz")
+    p.add_argument("--output", choices=["logit", "probability"], default="logit",
+                   help="units of the changes (default logit)")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads (default: all this process may use)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    p.set_defaults(func=_run_ism)
+
+
+def _run_ism(args) -> None:
+    from speidlib.interpret.variant_run import run_ism
+
+    out = run_ism(args.run, args.pair[0], args.pair[1], args.out, genome_path=args.genome,
+                  output=args.output, overwrite=args.overwrite, threads=args.threads)
+    print(f"wrote {out['out']}: {out['n_mutants']} mutants, reference {out['output']} "
+          f"{out['reference']:.4f} ({out['seconds']:.1f} s)")
+
+
+def _add_modisco(sub) -> None:
+    p = sub.add_parser("modisco", help="TF-MoDISco motifs from RUN/attributions/, matched to JASPAR, against a null",
+                       description="Run TF-MoDISco per branch on the hypothetical contributions "
+                       "`speid attribute` stored (positive pairs), match each pattern to JASPAR with "
+                       "Tomtom, and call a TF learned against the same steps on null.h5 (the initial "
+                       "weights; `speid attribute --null`). Writes RUN/modisco/ (motifs.csv, report.html).")
+    p.add_argument("run", help="run directory")
+    p.add_argument("--attributions", default=None, help="folder of `speid attribute` (default RUN/attributions/)")
+    p.add_argument("--all-pairs", action="store_true", help="every stored pair, not only the positives")
+    p.add_argument("--max-pairs", type=int, default=2000, help="at most this many pairs (default 2000)")
+    p.add_argument("--release", default=None, help="JASPAR release (default JASPAR2024)")
+    p.add_argument("--out", default=None, help="output folder (default RUN/modisco/)")
+    p.set_defaults(func=_run_modisco)
+
+
+def _run_modisco(args) -> None:
+    from speidlib.interpret.modisco import run_modisco
+
+    out = run_modisco(args.run, args.attributions, out_dir=args.out, positives=not args.all_pairs,
+                      max_pairs=args.max_pairs, release=args.release)
+    tf = out["tf_summary"]
+    learned = ", ".join(f"{t} ({b})" for b, t in zip(tf.loc[tf["learned"], "branch"], tf.loc[tf["learned"], "tf"]))
+    print(f"wrote {out['out']}/ ({len(out['motifs'])} patterns, {out['seconds']:.0f} s); learned: "
+          f"{learned or 'none'}" + ("" if out["null"] else " (no null.h5: nothing can be called learned)"))
+
+
 def _version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -585,11 +676,12 @@ def build_parser() -> argparse.ArgumentParser:
 _ADDERS = [_add_demo, _add_prepare, _add_train, _add_evaluate, _add_motifs, _add_baselines,
            _add_candidates, _add_score, _add_fetch,
            _add_random_genome, _add_crispr, _add_cross_cell, _add_split_pairs, _add_gather,
-           _add_doctor, _add_attribute]
+           _add_doctor, _add_attribute, _add_variants, _add_ism]
 
 
 # the steps that load TensorFlow
-_TF_COMMANDS = ("train", "evaluate", "motifs", "score", "crispr", "doctor", "attribute", "modisco")
+_TF_COMMANDS = ("train", "evaluate", "motifs", "score", "crispr", "doctor", "attribute", "modisco",
+                "variants", "ism")
 
 
 def _quiet_tensorflow(command: str) -> None:

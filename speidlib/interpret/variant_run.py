@@ -1,0 +1,233 @@
+"""``speid variants``: a VCF against a pair file, chromosome by chromosome, to TSV or VCF.
+
+:func:`run_variants` reads the variants (:func:`speidlib.data.vcf.read_vcf`),
+checks chromosome names and every REF against the genome, scores each
+chromosome's (variant, pair) effects (:class:`speidlib.interpret.variants.VariantScorer`)
+and writes, atomically, either a TSV of
+:data:`speidlib.interpret.variants.VARIANT_EFFECT_COLUMNS` (one row per
+(variant, pair)) or a bgzipped VCF (``.vcf.gz``): every input variant, split
+per ALT, with the per-pair values as INFO lists (:data:`INFO_FIELDS`, declared
+in the header). Variants in no window are counted in the summary, and in the
+VCF carry ``SPEID_STATUS`` and ``SPEID_N=0``.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from speidlib.data.encode import one_hot
+from speidlib.data.genome import Genome
+from speidlib.data.vcf import check_chromosome_names, check_ref, read_vcf
+from speidlib.interpret.ism import FastISM
+from speidlib.interpret.variants import MAX_INDEL, VARIANT_EFFECT_COLUMNS, VariantScorer, window_starts
+from speidlib.io import atomic_path, check_outputs
+from speidlib.model.load import snapshot_run_model
+from speidlib.run import Run
+from speidlib.runtime import set_threads
+from speidlib.score.genome_wide import iter_chromosomes
+
+#: INFO fields of the VCF output: (ID, Number, Type, column of the effects table or None, description)
+INFO_FIELDS = [
+    ("SPEID_STATUS", "1", "String", None, "scored, or why no pair was scored (in_no_window, "
+     "across_a_window_edge, indel_too_long)"),
+    ("SPEID_N", "1", "Integer", None, "number of (variant, pair) effects below"),
+    ("SPEID_MIN_DELTA", "1", "Float", None, "most negative delta (alt minus ref score) over the pairs"),
+    ("SPEID_BRANCH", ".", "String", "branch", "window holding the variant, per pair: enhancer, promoter or both"),
+    ("SPEID_ENHANCER", ".", "String", "enhancer", "the pair's enhancer, chrom:start-end (0-based, half-open)"),
+    ("SPEID_PROMOTER", ".", "String", "promoter", "the pair's promoter, chrom:start-end"),
+    ("SPEID_REF", ".", "Float", "ref_score", "the pair's score on the reference"),
+    ("SPEID_ALT", ".", "Float", "alt_score", "the pair's score with the ALT allele"),
+    ("SPEID_DELTA", ".", "Float", "delta", "alt_score minus ref_score, per pair"),
+    ("SPEID_LOGIT_DELTA", ".", "Float", "logit_delta", "logit(alt_score) minus logit(ref_score), per pair"),
+    ("SPEID_RANK_BEFORE", ".", "Integer", "enhancer_rank_before",
+     "the pair's rank among its enhancer's candidates (1 = highest) on the reference"),
+    ("SPEID_RANK_AFTER", ".", "Integer", "enhancer_rank_after", "the same rank with the ALT allele"),
+]
+
+
+def _out_kind(path) -> str:
+    name = str(path).lower()
+    if name.endswith(".tsv") or name.endswith(".tsv.gz"):
+        return "tsv"
+    if name.endswith(".vcf.gz"):
+        return "vcf"
+    raise ValueError(f"--out {path}: give a file ending in .tsv (a table of (variant, pair) effects) "
+                     "or .vcf.gz (the variants with INFO fields)")
+
+
+def run_variants(run_dir, vcf_path, pairs_path, genome_path, out_path, skip_ref_mismatch: bool = False,
+                 max_indel: int = MAX_INDEL, overwrite: bool = False, threads: int | None = None,
+                 progress: bool = False) -> dict:
+    """``speid variants``: score every (variant, pair) whose window holds the variant.
+
+    Returns
+    -------
+    dict: ``out``, ``n_variants`` (ALT alleles read), ``n_scored`` (in at least one window),
+    ``n_effects`` (rows), ``not_scored`` (reason -> count), ``ref_mismatch`` (list of
+    ``chrom:pos ref>alt`` skipped with ``skip_ref_mismatch``), ``skipped`` (ALT ``*``, no ALT),
+    ``n_chromosomes``, ``seconds``
+    """
+    from tqdm.auto import tqdm
+
+
+    t0 = time.perf_counter()
+    kind = _out_kind(out_path)
+    check_outputs({"--out": out_path}, {"--vcf": vcf_path, "--pairs": pairs_path, "--genome": genome_path},
+                  overwrite=overwrite)
+    if max_indel < 0:
+        raise ValueError(f"--max-indel must be at least 0, got {max_indel}")
+    variants = read_vcf(vcf_path)
+    run = Run(run_dir)
+    with Genome(genome_path) as genome:
+        check_chromosome_names(variants, list(genome.chrom_sizes), f"the genome {genome_path}")
+        mismatched = check_ref(variants, genome, skip=skip_ref_mismatch)
+        set_threads(threads)
+        model, _ = snapshot_run_model(run)
+        scorer = VariantScorer(model, genome, seed=run.prepare_record.seed or 0, max_indel=max_indel,
+                               threads=threads)
+        table = variants.table
+        status = np.full(len(table), "in no window", dtype=object)
+        effects, pair_chroms = [], []
+        by_chrom = {c: idx for c, idx in table.groupby("chrom").indices.items()}
+        for cp in tqdm(iter_chromosomes(pairs_path), desc="chromosomes", unit="chrom", disable=not progress):
+            pair_chroms.append(cp.chrom)
+            rows = by_chrom.get(cp.chrom)
+            if rows is None:
+                continue
+            genome.check_chromosomes([cp.chrom], source=str(pairs_path))
+            eff, st = scorer.score_chromosome(cp, table.iloc[rows])
+            status[rows] = st
+            eff.insert(0, "_row", rows[eff.pop("_variant").to_numpy().astype(np.int64)])
+            effects.append(eff)
+        check_chromosome_names(variants, pair_chroms, f"the pair file {pairs_path}")
+    effects = pd.concat(effects, ignore_index=True) if effects else pd.DataFrame(columns=["_row", *VARIANT_EFFECT_COLUMNS])
+    if kind == "tsv":
+        with atomic_path(out_path) as tmp:
+            effects[VARIANT_EFFECT_COLUMNS].to_csv(tmp, sep="\t", index=False, float_format="%.6g")
+    else:
+        write_vcf(out_path, variants, effects, status, genome_path)
+    not_scored = pd.Series(status[status != "scored"]).value_counts().to_dict()
+    return {"out": str(out_path), "n_variants": len(table), "n_scored": int((status == "scored").sum()),
+            "n_effects": len(effects), "not_scored": not_scored,
+            "ref_mismatch": [f"{r.chrom}:{r.pos} {r.ref}>{r.alt}" for r in mismatched.itertuples()],
+            "skipped": variants.skipped, "n_chromosomes": len(pair_chroms),
+            "seconds": time.perf_counter() - t0}
+
+
+def write_vcf(out_path, variants, effects: pd.DataFrame, status: np.ndarray, genome_path) -> None:
+    """Every variant of ``variants`` (one record per ALT) with the INFO fields of :data:`INFO_FIELDS`.
+
+    ``effects`` must carry ``_row``, each effect's row in ``variants.table``. Written bgzipped,
+    atomically; pysam and bcftools read it back.
+    """
+    import pysam
+
+    header = pysam.VariantHeader()
+    with Genome(genome_path) as genome:
+        sizes = dict(genome.chrom_sizes)
+    for chrom in dict.fromkeys(variants.table["chrom"]):
+        if chrom in sizes:
+            header.contigs.add(chrom, length=sizes[chrom])
+        else:
+            header.contigs.add(chrom)
+    for key, number, kind, _, description in INFO_FIELDS:
+        header.info.add(key, number, kind, description)
+    groups = effects.groupby("_row").indices if len(effects) else {}
+    with atomic_path(out_path) as tmp:
+        with pysam.VariantFile(str(tmp), "wz", header=header) as out:
+            for i, r in enumerate(variants.table.itertuples()):
+                rec = out.new_record(contig=r.chrom, start=r.pos - 1, alleles=(r.ref, r.alt),
+                                     id=None if r.id == "." else r.id)
+                rec.info["SPEID_STATUS"] = str(status[i]).replace(" ", "_")
+                rows = groups.get(i)
+                rec.info["SPEID_N"] = 0 if rows is None else len(rows)
+                if rows is not None:
+                    e = effects.iloc[rows]
+                    rec.info["SPEID_MIN_DELTA"] = float(e["delta"].min())
+                    for key, _, kind, column, _ in INFO_FIELDS:
+                        if column is not None:
+                            values = e[column].to_list()
+                            rec.info[key] = [int(x) for x in values] if kind == "Integer" else \
+                                [float(x) for x in values] if kind == "Float" else [str(x) for x in values]
+                out.write(rec)
+
+
+def parse_element(text: str) -> tuple[str, int, int]:
+    """``chrom:start-end`` (0-based, half-open; commas allowed), or a name ``CELL|chrom:start-end``."""
+    import re
+
+    m = re.fullmatch(r"(?:.*\|)?([^:|\s]+):([\d,]+)-([\d,]+)", text.strip())
+    if not m:
+        raise ValueError(f"element {text!r}: expected chrom:start-end (0-based, half-open), "
+                         "e.g. chr1:10000-10500")
+    chrom, start, end = m.group(1), int(m.group(2).replace(",", "")), int(m.group(3).replace(",", ""))
+    if end <= start:
+        raise ValueError(f"element {text!r}: end must be greater than start")
+    return chrom, start, end
+
+
+def run_ism(run_dir, enhancer: str, promoter: str, out_path, genome_path=None, output: str = "logit",
+            overwrite: bool = False, threads: int | None = None) -> dict:
+    """``speid ism``: the fast saturation mutagenesis map of one pair, to ``.tsv`` or ``.npz``.
+
+    The windows are those ``speid score`` reads for these elements. The TSV has one row per
+    position of both windows: ``branch``, ``offset`` (0-based in the window), ``chrom``,
+    ``pos`` (1-based), ``ref`` (the window's base), ``A``, ``C``, ``G``, ``T`` (the change of
+    the output when the position becomes that base; 0 at the reference) and ``summary`` (minus
+    the mean over the alternatives). The NPZ holds ``enhancer`` (We, 4), ``promoter`` (Wp, 4),
+    their summaries, ``reference``, ``enhancer_start``, ``promoter_start`` and ``chrom``.
+
+    Returns dict: ``out``, ``reference``, ``seconds``, ``n_mutants``.
+    """
+
+    t0 = time.perf_counter()
+    name = str(out_path).lower()
+    if not (name.endswith(".tsv") or name.endswith(".npz")):
+        raise ValueError(f"--out {out_path}: give a file ending in .tsv or .npz")
+    run = Run(run_dir)
+    genome_path = genome_path or run.recorded_path("prepare", "genome")
+    if genome_path is None:
+        raise ValueError(f"{run_dir} records no genome: give --genome")
+    check_outputs({"--out": out_path}, {"--genome": genome_path}, overwrite=overwrite)
+    elements = {"enhancer": parse_element(enhancer), "promoter": parse_element(promoter)}
+    if elements["enhancer"][0] != elements["promoter"][0]:
+        raise ValueError(f"the enhancer ({enhancer}) and the promoter ({promoter}) lie on different chromosomes")
+    set_threads(threads)
+    model, _ = snapshot_run_model(run)
+    fast = FastISM(model, threads=threads)
+    seed = run.prepare_record.seed or 0
+    codes, starts = {}, {}
+    with Genome(genome_path) as genome:
+        for b, (chrom, s, e) in elements.items():
+            genome.check_chromosomes([chrom], source=f"the {b} {chrom}:{s}-{e}")
+            starts[b] = int(window_starts(pd.DataFrame({"start": [s], "end": [e]}), chrom, fast.windows[b], seed)[0])
+            codes[b] = genome.fetch(chrom, starts[b], starts[b] + fast.windows[b])
+    a = fast.ism(codes["enhancer"], codes["promoter"], output=output)
+    chrom = elements["enhancer"][0]
+    with atomic_path(out_path) as tmp:
+        if name.endswith(".npz"):
+            with open(tmp, "wb") as f:
+                np.savez_compressed(f, enhancer=a.enhancer, promoter=a.promoter, enhancer_summary=a.enhancer_summary,
+                                    promoter_summary=a.promoter_summary, reference=a.reference, output=output,
+                                    enhancer_start=starts["enhancer"], promoter_start=starts["promoter"], chrom=chrom)
+        else:
+            ism_table(a, chrom, starts, codes).to_csv(tmp, sep="\t", index=False, float_format="%.6g")
+    n = sum(int((one_hot(c) == 0).sum()) for c in codes.values())     # N: four alternatives
+    return {"out": str(out_path), "reference": a.reference, "output": output, "n_mutants": n,
+            "seconds": time.perf_counter() - t0}
+
+
+def ism_table(attribution, chrom: str, starts: dict, codes: dict) -> pd.DataFrame:
+    """One row per window position of both branches (the columns of :func:`run_ism`'s TSV)."""
+    parts = []
+    for b in ("enhancer", "promoter"):
+        scores, summary = getattr(attribution, b), getattr(attribution, f"{b}_summary")
+        n = len(scores)
+        parts.append(pd.DataFrame({"branch": b, "offset": np.arange(n), "chrom": chrom,
+                                   "pos": starts[b] + np.arange(n) + 1, "ref": np.array(list("ACGTN"))[codes[b]],
+                                   "A": scores[:, 0], "C": scores[:, 1], "G": scores[:, 2], "T": scores[:, 3],
+                                   "summary": summary}))
+    return pd.concat(parts, ignore_index=True)
