@@ -266,3 +266,42 @@ def test_epoch_examples_sets_a_floor_of_balanced_examples(tiny):
     assert len(small.order) == 2 * n_copies   # a floor, never fewer than one pass
     with pytest.raises(ValueError, match="epoch_examples"):
         PairBatches(ds, "train", negatives="match", epoch_examples=0)
+
+
+@pytest.fixture(scope="module")
+def varied(tiny, tmp_path_factory):
+    """The tiny genome with 60 pairs whose positives have several promoters."""
+    root = tiny[0]
+    rows = ["enhancer_name,promoter_name,label"]
+    for i in range(60):
+        c = "chr1" if i % 2 else "chr2"
+        es, ps = 10 + 37 * i % 2200, 2300 + (i % 6) * 30
+        rows.append(f"T|{c}:{es}-{es + 40},T|{c}:{ps}-{ps + 30},{int(i % 4 == 0)}")
+    table = tmp_path_factory.mktemp("varied") / "pairs.csv"
+    table.write_text("\n".join(rows) + "\n")
+    run = table.parent / "run"
+    prepare(PrepareConfig(pairs=str(table), genome=str(root / "g.fa"), enhancer_window=W_E,
+                          promoter_window=W_P, augment=2, seed=3), run, progress=False)
+    return Dataset(run)
+
+
+def test_swap_negatives_pairs_positive_elements_with_other_partners(varied):
+    ds = varied
+    kw = dict(balanced=True, batch_size=1000, seed=3, negatives="match", epoch_examples=400)
+    b = PairBatches(ds, "train", swap_negatives=0.5, **kw)
+    pos_pairs = np.unique(b.pair_index[b.label == 1])
+    enh_pos, prom_pos = set(ds.enhancer_index[pos_pairs]), set(ds.promoter_index[pos_pairs])
+    known = set(zip(ds.enhancer_index[ds.label == 1], ds.promoter_index[ds.label == 1]))
+    orig_e = ds.enhancer_index[b.pair_index[b.order]]
+    orig_p = ds.promoter_index[b.pair_index[b.order]]
+    swapped = (b._slot_elem[0] != orig_e) | (b._slot_elem[1] != orig_p)
+    neg = b._slot_label == 0
+    assert swapped.sum() > 0.2 * neg.sum()   # half the negatives, less swaps that gave a known positive
+    assert not swapped[~neg].any()                      # positives are never swapped
+    for e, p in zip(b._slot_elem[0][swapped], b._slot_elem[1][swapped]):
+        assert e in enh_pos and p in prom_pos and (e, p) not in known
+    (xe, _), y = b[0]
+    assert (y[swapped[:len(y)]] == 0).all()
+    assert (b._slot_label == 1).sum() == 200          # the balance is kept
+    with pytest.raises(ValueError, match="swap_negatives"):
+        PairBatches(ds, "train", swap_negatives=1.5)

@@ -116,6 +116,10 @@ def test_evaluate_scores_keys_values_and_intervals():
     for m in M.METRICS:
         lo, hi = out["ci"][m]
         assert lo < out[m] < hi
+        assert out["ci_width"][m] == pytest.approx(hi - lo)
+    # a tenth of the pairs: wider intervals, said in ci_width
+    small = M.evaluate_scores(y[:200], s[:200], 1.0, n_bootstrap=200, seed=1)
+    assert small["ci_width"]["auroc"] > 2 * out["ci_width"]["auroc"]
     # same seed, same intervals; no bootstrap, no intervals
     assert M.evaluate_scores(y, s, 1.0, n_bootstrap=200, seed=1)["ci"] == out["ci"]
     assert M.evaluate_scores(y, s, 1.0, n_bootstrap=0)["ci"] == {}

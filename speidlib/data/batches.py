@@ -55,12 +55,20 @@ class PairBatches(_pydataset_base()):
         negatives: a small table still gets enough optimisation steps per
         epoch for its patience and schedule to mean what they mean on a large
         one. None: one pass over the positive copies.
+    swap_negatives : with ``shuffle``, the fraction of an epoch's negatives
+        replaced by *partner swaps*: the enhancer of one training positive with
+        the promoter of another (never a pair the table calls positive), at a
+        fresh shift. Each positive's elements then also appear in negatives,
+        so an element's identity no longer tells the label and only the
+        pairing does: a table with few positives cannot be fitted by
+        remembering them (``ModelConfig.swap_negatives``).
     """
 
     def __init__(self, dataset: Dataset, split: str, balanced: bool = True, batch_size: int = 100,
                  shuffle: bool = True, seed: int = 0, zero_branch: str | None = None,
                  shift_negatives: bool = False, negatives: str = "all", rc_augment: bool = False,
-                 redraw_shifts: bool = False, epoch_examples: int | None = None, **kwargs):
+                 redraw_shifts: bool = False, epoch_examples: int | None = None,
+                 swap_negatives: float = 0.0, **kwargs):
         super().__init__(**kwargs)
         if zero_branch not in (None, *schema.BRANCHES):
             raise ValueError(f"zero_branch must be None, 'enhancer' or 'promoter', got {zero_branch!r}")
@@ -97,15 +105,21 @@ class PairBatches(_pydataset_base()):
             pool = (np.flatnonzero(self.label == 1), np.flatnonzero(self.label == 0))
             if not (len(pool[0]) and len(pool[1])):
                 pool = None
-        if shuffle and (rc_augment or (redraw_shifts and balanced) or pool is not None):
+        if not 0.0 <= float(swap_negatives) <= 1.0:
+            raise ValueError(f"swap_negatives must lie in [0, 1], got {swap_negatives}")
+        swap = float(swap_negatives) if balanced else 0.0
+        if shuffle and (rc_augment or (redraw_shifts and balanced) or pool is not None or swap):
             self._aug = dict(rng=np.random.default_rng([seed, 7919]), rc=bool(rc_augment),
-                             redraw=bool(redraw_shifts and balanced), pool=pool,
+                             redraw=bool(redraw_shifts and balanced), pool=pool, swap=swap,
                              examples=int(epoch_examples) if pool is not None else None)
-            if self._aug["redraw"]:
-                self._all_bounds = [(dataset.elements[b].min_offset.to_numpy()[idx[self.pair_index]],
-                                     dataset.elements[b].max_offset.to_numpy()[idx[self.pair_index]])
-                                    for b, idx in (("enhancer", dataset.enhancer_index),
-                                                   ("promoter", dataset.promoter_index))]
+            # shift bounds by element index: (enhancer (lo, hi), promoter (lo, hi))
+            self._elem_bounds = [(dataset.elements[b].min_offset.to_numpy(),
+                                  dataset.elements[b].max_offset.to_numpy()) for b in schema.BRANCHES]
+            if swap:
+                positive = dataset.label == 1
+                self._positive_keys = np.unique(self._pair_key(dataset.enhancer_index[positive],
+                                                               dataset.promoter_index[positive]))
+                self._swap_pairs = np.unique(self.pair_index[self.label == 1])
             if self._aug["examples"]:
                 n = 2 * max(len(pool[0]), -(-self._aug["examples"] // 2))
         self.order = np.arange(n)
@@ -126,17 +140,20 @@ class PairBatches(_pydataset_base()):
         pi, ds = self.pair_index[sel], self.dataset
         x = []
         for k, (branch, off) in enumerate((("enhancer", self.e_off), ("promoter", self.p_off))):
-            elem = (ds.enhancer_index if branch == "enhancer" else ds.promoter_index)[pi]
-            offsets = off[sel] if self._aug is None or not self._aug["redraw"] else self._slot_off[k][slots]
-            codes = ds.windows(branch, elem, offsets)
-            if self._aug is not None and self._aug["rc"]:
-                flip = self._slot_rc[k][slots]
-                codes[flip] = reverse_complement(codes[flip])
+            if self._aug is None:
+                elem = (ds.enhancer_index if branch == "enhancer" else ds.promoter_index)[pi]
+                codes = ds.windows(branch, elem, off[sel])
+            else:
+                codes = ds.windows(branch, self._slot_elem[k][slots], self._slot_off[k][slots])
+                if self._aug["rc"]:
+                    flip = self._slot_rc[k][slots]
+                    codes[flip] = reverse_complement(codes[flip])
             onehot = one_hot(codes)
             if branch == self.zero_branch:
                 onehot[:] = 0
             x.append(onehot)
-        return (x[0], x[1]), self.label[sel].astype(np.float32)
+        y = self.label[sel] if self._aug is None else self._slot_label[slots]
+        return (x[0], x[1]), y.astype(np.float32)
 
     def on_epoch_end(self) -> None:
         self.epoch += 1
@@ -167,9 +184,38 @@ class PairBatches(_pydataset_base()):
         self.order = rng.permutation(np.concatenate([pos_sel, neg_sel]))
 
     def _new_slots(self) -> None:
-        """Per-slot strands and shifts of this epoch (a positive drawn twice gets two)."""
-        rng, n = self._aug["rng"], len(self.order)
-        if self._aug["rc"]:
-            self._slot_rc = rng.random((2, n)) < 0.5
+        """Per-slot elements, shifts, strands and labels of this epoch (a positive drawn twice gets two)."""
+        rng, ds, order = self._aug["rng"], self.dataset, self.order
+        pi = self.pair_index[order]
+        self._slot_elem = [ds.enhancer_index[pi], ds.promoter_index[pi]]
+        self._slot_off = [self.e_off[order].copy(), self.p_off[order].copy()]
+        self._slot_label = self.label[order].copy()
+        fresh = np.zeros(len(order), dtype=bool)
+        if self._aug["swap"]:
+            fresh = self._swap_partners(rng)
         if self._aug["redraw"]:
-            self._slot_off = [rng.integers(lo[self.order], hi[self.order] + 1) for lo, hi in self._all_bounds]
+            fresh[:] = True
+        for k, (lo, hi) in enumerate(self._elem_bounds):
+            e = self._slot_elem[k][fresh]
+            self._slot_off[k][fresh] = rng.integers(lo[e], hi[e] + 1)
+        if self._aug["rc"]:
+            self._slot_rc = rng.random((2, len(order))) < 0.5
+
+    def _pair_key(self, enhancer, promoter) -> np.ndarray:
+        return np.asarray(enhancer, np.int64) * len(self.dataset.elements["promoter"]) + promoter
+
+    def _swap_partners(self, rng) -> np.ndarray:
+        """Turn ``swap`` of this epoch's negative slots into partner swaps; returns the slots changed."""
+        negative = np.flatnonzero(self._slot_label == 0)
+        m = int(round(self._aug["swap"] * len(negative)))
+        changed = np.zeros(len(self.order), dtype=bool)
+        if m == 0 or len(self._swap_pairs) < 2:
+            return changed
+        slots = rng.choice(negative, size=m, replace=False)
+        a, b = rng.choice(self._swap_pairs, size=(2, m))
+        enh, prom = self.dataset.enhancer_index[a], self.dataset.promoter_index[b]
+        ok = ~np.isin(self._pair_key(enh, prom), self._positive_keys)
+        slots, enh, prom = slots[ok], enh[ok], prom[ok]
+        self._slot_elem[0][slots], self._slot_elem[1][slots] = enh, prom
+        changed[slots] = True
+        return changed

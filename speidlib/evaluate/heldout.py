@@ -65,6 +65,8 @@ def run_evaluate(run_dir, n_bootstrap: int = 1000, seed: int = 0, model=None) ->
                               n_bootstrap=n_bootstrap, seed=seed)
     metrics.update(split=split_method, threshold_chosen_on=schema.VALID,
                    n_valid=int(len(valid_scores)), model=schema.MODEL_FILE, zero_branch=zero_branch)
+    metrics["valid"] = _validation_summary(dataset.label[dataset.split_index(schema.VALID)], valid_scores,
+                                           threshold, n_bootstrap, seed)
     if train is not None:
         metrics["preset"] = train.preset.get("name")
 
@@ -82,3 +84,14 @@ def run_evaluate(run_dir, n_bootstrap: int = 1000, seed: int = 0, model=None) ->
                                         dataset_sha256=run.dataset_sha256(),
                                         seconds=round(time.perf_counter() - t0, 1)))
     return {**metrics, "model_sha256": model_sha256}
+
+
+def _validation_summary(y, s, threshold: float, n_bootstrap: int, seed: int) -> dict:
+    """AUROC and AUPR of the validation pairs with their intervals and widths (the split that
+    chose the threshold and, in training, the best epoch: on a small table it is small too)."""
+    y = np.asarray(y)
+    out = {"n": int(y.size), "n_positive": int(y.sum())}
+    if not 0 < out["n_positive"] < out["n"]:
+        return {**out, "note": "one class only: no AUROC"}
+    full = evaluate_scores(y, s, threshold, n_bootstrap=n_bootstrap, seed=seed)
+    return {**out, **{k: full[k] for k in ("auroc", "aupr", "ci", "ci_width")}}

@@ -284,7 +284,8 @@ def evaluate_scores(y_test, s_test, threshold: float, n_bootstrap: int = 1000, s
     dict with keys ``auroc, aupr, f1, mcc, precision, recall, threshold,
     n_test, n_positive_test, tp, fp, tn, fn, ci`` (metric -> [lo, hi]),
     ``ci_level`` and ``n_bootstrap``; ``n_distinct_scores``;
-    ``auroc_tie_broken`` (:func:`tie_broken_auroc`: ``mean, lo, hi, n_draws``);
+    ``ci_width`` (metric -> hi - lo: how far a small test split lets one read a
+    score); ``auroc_tie_broken`` (:func:`tie_broken_auroc`: ``mean, lo, hi, n_draws``);
     ``constant`` (True when every test pair gets the same score) and
     ``degenerate`` (the metrics that then measure no ranking: a constant
     predictor's AUROC is 0.5 by the tie rule, its AUPR the positive rate and
@@ -297,6 +298,7 @@ def evaluate_scores(y_test, s_test, threshold: float, n_bootstrap: int = 1000, s
     out.update(threshold=float(threshold), n_test=int(y.size), n_positive_test=int(y.sum()),
                ci_level=float(level), n_bootstrap=int(n_bootstrap))
     out["ci"] = bootstrap_ci(y, s, threshold, n_bootstrap, seed, level) if n_bootstrap > 0 else {}
+    out["ci_width"] = {m: float(hi - lo) for m, (lo, hi) in out["ci"].items()}
     out["n_distinct_scores"] = n_distinct_scores(s)
     out["auroc_tie_broken"] = tie_broken_auroc(y, s, seed=seed, level=level)
     out["constant"] = out["n_distinct_scores"] == 1

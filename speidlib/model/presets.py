@@ -129,6 +129,10 @@ class ModelConfig:
         stage-1 training examples per epoch (half positive copies, cycled, half
         negatives), so that a small table gets as many steps per epoch as a
         large one; None: one pass over the positive copies
+    swap_negatives : in stage 1, the fraction of each epoch's negatives replaced
+        by partner swaps (one training positive's enhancer with another's
+        promoter, never a known positive pair), so that an element's identity
+        does not tell the label (:class:`speidlib.data.batches.PairBatches`)
     """
 
     name: str = "custom"
@@ -168,6 +172,7 @@ class ModelConfig:
     rc_augment: bool = False
     redraw_shifts: bool = False
     epoch_examples: int | None = None
+    swap_negatives: float = 0.0
 
     def __post_init__(self):
         for f in ("n_kernels", "kernel_size", "pool_size", "lstm_units", "dense_units", "batch_size"):
@@ -186,6 +191,10 @@ class ModelConfig:
             raise ValueError(f"keep_epoch must be 'best' or 'last', got {self.keep_epoch!r}")
         if self.monitor not in ("val_loss", "val_auroc"):
             raise ValueError(f"monitor must be 'val_loss' or 'val_auroc', got {self.monitor!r}")
+        if not 0.0 <= self.swap_negatives <= 1.0:
+            raise ValueError(f"swap_negatives must lie in [0, 1], got {self.swap_negatives}")
+        if self.epoch_examples is not None and int(self.epoch_examples) < 1:
+            raise ValueError(f"epoch_examples must be a positive integer or None, got {self.epoch_examples}")
         for f in ("merge_dropout", "lstm_dropout", "dense_dropout"):
             if not 0.0 <= getattr(self, f) < 1.0:
                 raise ValueError(f"ModelConfig.{f} must lie in [0, 1), got {getattr(self, f)}")

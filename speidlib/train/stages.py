@@ -59,6 +59,7 @@ from speidlib.rundir import (
     write_config,
 )
 from speidlib.train.checkpoints import Checkpoints
+from speidlib.train.small_tables import describe, small_table_warning, split_sizes
 from speidlib.runtime import configure, distribution_strategy, keeps_process_state, replica_batch_size
 
 logger = logging.getLogger(__name__)
@@ -686,6 +687,13 @@ def train_run(run_dir, preset: "str | ModelConfig" = "cpu", pretrain_epochs: int
 
     ds = Dataset.load(dataset_path)
     we, wp = ds.enhancer_window, ds.promoter_window
+    sizes = split_sizes(ds)
+    warning = small_table_warning(sizes, config.name)
+    logger.info("what the splits hold:\n%s", describe(sizes))
+    if progress:
+        tqdm.write(describe(sizes))
+    if warning:   # shown with --quiet too (logging's last-resort handler prints warnings)
+        logger.warning(warning)
     with strategy.scope():
         model = build_model(config, we, wp, jaspar_init=not random_init, seed=seed)
     synchronize_batchnorm(model, replicas > 1)
@@ -739,7 +747,9 @@ def _stage_sources(ds: Dataset, config: ModelConfig, seed: int, zero_branch, shi
     """Batch sources ``(train, valid)`` of stage 1 (balanced, shifted) and stage 2 (original pairs)."""
     kw = dict(batch_size=config.batch_size, seed=seed, zero_branch=zero_branch)
     kw1 = dict(kw, shift_negatives=shift_negatives, negatives=config.pretrain_negatives)
-    stage1 = (PairBatches(ds, schema.TRAIN, balanced=True, shuffle=True, **kw1),
+    augment = dict(rc_augment=config.rc_augment, redraw_shifts=config.redraw_shifts,
+                   epoch_examples=config.epoch_examples, swap_negatives=config.swap_negatives)
+    stage1 = (PairBatches(ds, schema.TRAIN, balanced=True, shuffle=True, **kw1, **augment),
               PairBatches(ds, schema.VALID, balanced=True, shuffle=False, **kw1))
     stage2 = (PairBatches(ds, schema.TRAIN, balanced=False, shuffle=False, **kw),
               PairBatches(ds, schema.VALID, balanced=False, shuffle=False, **kw))

@@ -1,0 +1,62 @@
+"""How much a training set holds, said before training (issue 26, point 4).
+
+A recipe that learns the demo grammar from 5,000 positives can memorise a
+table of a few hundred: training loss falls while validation AUROC stays near
+0.5. :func:`split_sizes` counts what each split really holds (distinct
+positive pairs and the distinct elements in them: a positive repeated or an
+element shared is less data than its count suggests), and
+:func:`small_table_warning` says when the training positives are fewer than
+the learning curve (``docs/learning_curve.md``, ``scripts/learning_curve.py``)
+showed the preset to need.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from speidlib import schema
+
+#: the smallest table (positives at 1:20, all splits) from which each preset was measured to
+#: learn the planted demo grammar (test AUROC >= 0.85, 1 kb windows, random kernels); None:
+#: not measured. docs/learning_curve.md has the curve and the command that measured it.
+LEARNS_FROM: dict[str, int | None] = {"cpu": 5000, "paper": None, "original": None}
+CURVE = "docs/learning_curve.md"
+
+
+def split_sizes(dataset) -> pd.DataFrame:
+    """Pairs, positives and distinct positive pairs and elements per split.
+
+    Returns
+    -------
+    DataFrame indexed by split (train, valid, test) with columns ``pairs``,
+    ``positives``, ``distinct_positive_pairs``, ``positive_enhancers``,
+    ``positive_promoters``.
+    """
+    rows = {}
+    for split in (schema.TRAIN, schema.VALID, schema.TEST):
+        idx = dataset.split_index(split)
+        pos = idx[dataset.label[idx] == 1]
+        e, p = dataset.enhancer_index[pos], dataset.promoter_index[pos]
+        rows[split] = {"pairs": int(len(idx)), "positives": int(len(pos)),
+                       "distinct_positive_pairs": int(len(set(zip(e.tolist(), p.tolist())))),
+                       "positive_enhancers": int(len(np.unique(e))),
+                       "positive_promoters": int(len(np.unique(p)))}
+    return pd.DataFrame(rows).T.rename_axis("split")
+
+
+def small_table_warning(sizes: pd.DataFrame, preset: str) -> str | None:
+    """A warning when the training split holds fewer positives than ``preset`` was shown to need."""
+    need = LEARNS_FROM.get(preset)
+    have = int(sizes["distinct_positive_pairs"].sum())
+    if need is None or have >= need:
+        return None
+    return (f"this table holds {have:,} distinct positive pairs; the {preset!r} recipe was measured to learn "
+            f"the demo grammar from {need:,} positives and to memorise much smaller tables (see {CURVE}): "
+            "read its test AUROC beside the k-mer and propensity baselines (`speid baselines`)")
+
+
+def describe(sizes: pd.DataFrame) -> str:
+    """One line per split, e.g. ``train: 8,820 pairs, 420 positive (420 distinct; 400 enhancers, 77 promoters)``."""
+    return "\n".join(f"{split}: {r.pairs:,} pairs, {r.positives:,} positive ({r.distinct_positive_pairs:,} "
+                     f"distinct; {r.positive_enhancers:,} enhancers, {r.positive_promoters:,} promoters)"
+                     for split, r in sizes.iterrows())

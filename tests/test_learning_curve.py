@@ -1,0 +1,107 @@
+"""The learning-curve machinery (issue 26): jobs, call scoring, the oracle on test pairs, the
+report, the workflow's plan, and the small-table warning of `speid train`."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from speidlib import schema
+from speidlib.app import learning_curve as lc
+from speidlib.train.small_tables import LEARNS_FROM, describe, small_table_warning, split_sizes
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_job_names_parse_and_check():
+    job = lc.Job.parse("demo:cpu:500:1")
+    assert job == lc.Job("demo", "cpu", 500, 1) and job.name == "demo_cpu_500_1"
+    for bad, match in (("demo:cpu:500", "grammar:recipe"), ("nope:cpu:500:0", "unknown grammar"),
+                       ("demo:nope:500:0", "unknown recipe"), ("demo:cpu:5:0", "at least 20")):
+        with pytest.raises(ValueError, match=match):
+            lc.Job.parse(bad)
+
+
+def test_points_draw_their_own_tables_at_one_to_twenty():
+    a, b = lc.demo_options("g2", 500, 0), lc.demo_options("g2", 500, 1)
+    assert a["n_pairs"] == b["n_pairs"] == 500 * 21
+    assert a["seed"] != b["seed"] and a["n_classes"] == 3
+    assert lc.GRAMMARS["hard"]["site_noise"] > 0 and lc.GRAMMARS["hard"]["positive_noise"] > 0
+
+
+def test_recipes_start_from_the_cpu_preset():
+    from speidlib.model.presets import get_config
+
+    v1 = lc.recipe_config("cpu_v1")
+    assert v1.name == "cpu" and not v1.rc_augment and v1.epoch_examples is None
+    assert v1.n_kernels == get_config("cpu").n_kernels
+
+
+def test_call_scores_count_hits_false_calls_and_misses():
+    planted = {("enhancer", "ZNF274"), ("promoter", "ZNF410"), ("enhancer", "MYBL1")}
+    s = lc.call_scores({("enhancer", "ZNF274"), ("promoter", "CTCF")}, planted)
+    assert (s["n_hits"], s["n_calls"], s["precision"], s["recall"]) == (1, 2, 0.5, 1 / 3)
+    assert s["false_calls"] == ["promoter:CTCF"] and "enhancer:MYBL1" in s["missed"]
+    assert np.isnan(lc.call_scores(set(), planted)["precision"])   # nothing called: no precision
+
+
+def test_learned_calls_read_both_branches_of_tf_summary():
+    summary = pd.DataFrame({"tf": ["Zfp42", "RFX4", "CTCF"], "learned_enhancer": [True, False, False],
+                            "learned_promoter": [False, True, False]})
+    assert lc.learned_calls(summary) == {("enhancer", "ZFP42"), ("promoter", "RFX4")}
+
+
+def _record(grammar, npos, rep, auroc, recall):
+    return {"grammar": grammar, "recipe": "cpu", "npos": npos, "replicate": rep, "auroc": auroc, "aupr": 0.2,
+            "kmer_auroc": 0.7, "oracle_auroc": 0.99, "recall": recall, "precision": 1.0, "false_calls": []}
+
+
+def test_report_takes_medians_over_replicates_and_draws_the_figure(tmp_path):
+    (tmp_path / "jobs").mkdir()
+    for i, r in enumerate([_record("demo", 500, 0, 0.6, 0.0), _record("demo", 500, 1, 0.7, 0.25),
+                           _record("demo", 2000, 0, 0.9, 0.75), _record("g2", 500, 0, 0.55, 0.0)]):
+        (tmp_path / "jobs" / f"{i}.json").write_text(json.dumps(r))
+    summary = lc.report(tmp_path)
+    row = summary[(summary.grammar == "demo") & (summary.npos == 500)].iloc[0]
+    assert row.auroc == pytest.approx(0.65) and row.replicates == 2 and row.recall == pytest.approx(0.125)
+    assert "0.600, 0.700" in row.auroc_each
+    md = (tmp_path / "learning_curve.md").read_text()
+    assert "| demo | cpu | 2,000 | 1 | 0.900 (0.900)" in md
+    assert (tmp_path / "learning_curve.png").stat().st_size > 5000
+    assert len(pd.read_csv(tmp_path / "learning_curve.csv")) == 4
+
+
+def test_report_without_records_is_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match="no job records"):
+        lc.report(tmp_path)
+
+
+def test_pair_oracle_on_the_test_pairs_of_a_small_demo(tmp_path):
+    from speidlib.app.notebooks import prepare_demo
+    from speidlib.data.dataset import Dataset
+
+    info = prepare_demo(tmp_path / "demo", tmp_path / "run", **lc.demo_options("demo", 40, 0))
+    ds = Dataset(tmp_path / "run")
+    assert lc.test_oracle(info, ds) > 0.95          # both classes known: the grammar's ceiling
+    sizes = split_sizes(ds)
+    assert sizes["positives"].sum() == int(ds.label.sum())
+    assert (sizes["distinct_positive_pairs"] <= sizes["positives"]).all()
+    assert "train:" in describe(sizes)
+    warning = small_table_warning(sizes, "cpu")
+    assert f"{LEARNS_FROM['cpu']:,} positives" in warning and "docs/learning_curve.md" in warning
+    assert small_table_warning(sizes, "paper") is None          # not measured: no claim
+
+
+def test_the_workflow_plans_one_job_per_point(tmp_path):
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    out = subprocess.run([str(Path(sys.executable).parent / "snakemake"), "-s",
+                          str(ROOT / "workflow" / "learning_curve.smk"), "--configfile",
+                          str(ROOT / "workflow" / "config" / "learning_curve.yaml"), "-n",
+                          "--directory", str(tmp_path)], capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    table = (out.stdout + out.stderr).split("Job stats:")[1]
+    assert "learning_curve_job          30" in table and "learning_curve_report        1" in table
