@@ -73,19 +73,19 @@ def time_both(model, enh, prom, e_idx, p_idx, batch_size=256, repeats=3):
     fastest time of each counts (the machine is shared: this damps other jobs' load);
     every time is printed.
     """
-    from speidlib.score.core import score_pairs_naive
-    from speidlib.score.projection import ProjectionCachedScorer
+    from speidlib.score import make_scorer
 
-    scorer = ProjectionCachedScorer(model, batch_size=batch_size)
+    scorer = make_scorer(model, batch_size=batch_size)
+    per_pair = make_scorer(model, cache=False, batch_size=batch_size)   # batches sized by memory
     scorer.compile()  # trace every compiled function once
-    score_pairs_naive(model, enh, prom, e_idx[:batch_size], p_idx[:batch_size], batch_size=batch_size)
+    per_pair.score(enh, prom, e_idx[:batch_size], p_idx[:batch_size])
     times = {"cached": [], "per pair": []}
     for _ in range(repeats):
         t = time.perf_counter()
         cached = scorer.score(enh, prom, e_idx, p_idx)
         times["cached"].append(time.perf_counter() - t)
         t = time.perf_counter()
-        naive = score_pairs_naive(model, enh, prom, e_idx, p_idx, batch_size=batch_size)
+        naive = per_pair.score(enh, prom, e_idx, p_idx)
         times["per pair"].append(time.perf_counter() - t)
     print("    runs (s): " + "; ".join(f"{k} " + ", ".join(f"{v:.2f}" for v in ts) for k, ts in times.items()),
           flush=True)

@@ -1,4 +1,4 @@
-"""Scoring pairs: element-level caching against per-pair prediction, same model, same run.
+"""Scoring pairs: the cached path against per-pair prediction, same model, same run.
 
 The pairs are the real K562 TargetFinder table (41,477 pairs over 29,594
 enhancers and 7,616 promoters: 1.40 pairs per enhancer, 5.45 per promoter),
@@ -7,9 +7,11 @@ their windows read from a random genome of hg19's chromosome sizes
 windows 3,000 / 2,000 bp. Both scorers get the same int8 windows and the
 same (randomly initialised) model:
 
-* per pair: :func:`speidlib.score.score_pairs_naive`, every pair through the whole model;
-* cached: :class:`speidlib.score.ElementCachedScorer` (what ``speid score`` uses),
-  each distinct element through its branch once, the pair part per pair.
+* per pair: ``speidlib.score.make_scorer(model, cache=False)``, every pair through the
+  whole model;
+* cached: ``speidlib.score.make_scorer(model)``, the projection cache ``speid score``
+  uses: each distinct element through its branch and input projection once, the
+  rest of the recurrence per pair.
 
 Both call their Keras models through ``predict_on_batch`` (compiled, as
 ``speidlib.score`` does; an eager call would run the LSTM step by step from
@@ -68,21 +70,22 @@ def windows(pairs):
 def compare(preset: str, pairs, batch_size: int) -> dict:
     """Both scorers on ``pairs`` with a ``preset``-sized model; times, speed-up, largest difference."""
     from speidlib.model.build import build_model
-    from speidlib.score.core import ElementCachedScorer, score_pairs_naive
+    from speidlib.score import make_scorer
 
     codes, index, read_s = windows(pairs)
     model = build_model(preset, *WINDOWS, jaspar_init=False, seed=0)
     args = (codes["enhancer"], codes["promoter"], index["enhancer"], index["promoter"])
-    scorer = ElementCachedScorer(model, batch_size=batch_size)
+    scorer = make_scorer(model, batch_size=batch_size)
+    per_pair = make_scorer(model, cache=False, batch_size=batch_size)
     # warm-up: trace both paths on a few pairs
     few = tuple(a[:8] for a in args[2:])
     scorer.score(*args[:2], *few)
-    score_pairs_naive(model, *args[:2], *few, batch_size=batch_size)
+    per_pair.score(*args[:2], *few)
 
     t0 = time.perf_counter()
     cached_1 = scorer.score(*args)
     t1 = time.perf_counter()
-    naive = score_pairs_naive(model, *args, batch_size=batch_size)
+    naive = per_pair.score(*args)
     t2 = time.perf_counter()
     cached_2 = scorer.score(*args)
     t3 = time.perf_counter()

@@ -407,7 +407,7 @@ def test_speid_path_end_to_end(chr21_benchmark, tiny_run, capsys):
     from speidlib.evaluate.crispr import SPEID_FILL
     from speidlib.model.load import load_run_model as load_model
     from speidlib.rundir import read_config
-    from speidlib.score.core import score_pairs_naive
+    from speidlib.score.pairs import score_pairs_naive
 
     table, genome, root = chr21_benchmark
     assert genome_assembly(genome) == GRCH38

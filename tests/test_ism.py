@@ -11,7 +11,7 @@ from speidlib.data.encode import one_hot  # noqa: E402
 from speidlib.interpret.attribution import ism  # noqa: E402
 from speidlib.interpret.ism import FastISM, fast_ism  # noqa: E402
 from speidlib.model.build import build_model  # noqa: E402
-from speidlib.score.core import score_pairs_naive  # noqa: E402
+from speidlib.score.pairs import score_pairs_naive  # noqa: E402
 
 WE, WP = 120, 100
 

@@ -3,12 +3,10 @@ import pandas as pd
 import pytest
 
 from speidlib import schema
-from speidlib.model.build import build_model
-from speidlib.score.core import (
-    ElementCachedScorer,
-    branch_and_pair_models,
-    score_pairs_naive,
-)
+from speidlib.data.encode import one_hot
+from speidlib.model.build import branch_and_pair_models, build_model
+from speidlib.model.infer import rows_within
+from speidlib.score import NaiveScorer, ProjectionCachedScorer, make_scorer, score_pairs
 from speidlib.score.run import run_score
 
 
@@ -20,15 +18,30 @@ def model():
     return build_model(cfg, 60, 50, jaspar_init=False, seed=1)
 
 
-def test_cached_scores_equal_per_pair_scores(model):
+def test_one_verb_over_both_paths(model):
     rng = np.random.default_rng(0)
     enh = rng.integers(0, 5, (30, 60)).astype(np.int8)
     prom = rng.integers(0, 5, (7, 50)).astype(np.int8)
     e_idx, p_idx = rng.integers(0, 30, 200), rng.integers(0, 7, 200)
-    naive = score_pairs_naive(model, enh, prom, e_idx, p_idx, batch_size=32)
-    cached = ElementCachedScorer(model, batch_size=16, block_pairs=64).score(enh, prom, e_idx, p_idx)
+    assert isinstance(make_scorer(model), ProjectionCachedScorer)
+    assert isinstance(make_scorer(model, cache=False), NaiveScorer)
+    naive = score_pairs(model, enh, prom, e_idx, p_idx, cache=False, batch_size=32)
+    cached = score_pairs(model, enh, prom, e_idx, p_idx, batch_size=16)
     np.testing.assert_allclose(cached, naive, atol=1e-5)
     assert naive.std() > 0  # the check is not vacuous
+    whole = np.asarray(model([one_hot(enh[e_idx]), one_hot(prom[p_idx])], training=False)).reshape(-1)
+    np.testing.assert_allclose(naive, whole, atol=1e-6)
+    with pytest.raises(ValueError, match="enhancer indices but"):
+        score_pairs(model, enh, prom, e_idx, p_idx[:5], cache=False)
+
+
+def test_every_path_sizes_its_batches_by_memory():
+    # `paper` windows of 3 kb and 2 kb: 1,024 kernels x 5,000 positions x 4 bytes per pair
+    paper = build_model("paper", 3000, 2000, jaspar_init=False)
+    assert NaiveScorer(paper, batch_size=256).batch_size == 16        # 16 x 20.5 MB within 512 MB
+    assert ProjectionCachedScorer(paper, batch_size=256).element_batch == {"enhancer": 32, "promoter": 64}
+    assert NaiveScorer(build_model("cpu", 3000, 2000, jaspar_init=False), batch_size=256).batch_size == 256
+    assert rows_within(100, 30) == 2 and rows_within(100, 300) == 1 and rows_within(10**6, 1, most=100) == 100
 
 
 def test_branch_and_pair_parts_compose_to_the_model(model):

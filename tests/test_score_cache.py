@@ -7,7 +7,7 @@ from speidlib import schema
 from speidlib.data.candidates import write_candidates
 from speidlib.model.build import build_model
 from speidlib.rundir import write_config
-from speidlib.score.core import score_pairs_naive
+from speidlib.score.pairs import score_pairs_naive
 from speidlib.score.formats import (
     ABC_COLUMNS,
     FORMATS,

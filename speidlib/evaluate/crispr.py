@@ -49,7 +49,7 @@ from speidlib.evaluate.crispr_metrics import (  # noqa: F401  (precision_at_reca
 )
 from speidlib.io import atomic_path, atomic_write_json
 from speidlib.model.load import snapshot_run_model
-from speidlib.score.core import ElementCachedScorer
+from speidlib.score.pairs import make_scorer
 
 BENCHMARK_ASSEMBLY = "GRCh38"
 DISTANCE, SPEID, COMBINED = "distance", "SPEID", "distance+SPEID"
@@ -98,7 +98,7 @@ def speid_scores(pairs: pd.DataFrame, run_dir, genome_path, batch_size: int = 25
     The enhancer window is centred on the perturbed element, the promoter
     window on the gene's TSS, each of the size of the model's input; each
     distinct element and TSS goes through its branch once
-    (:class:`speidlib.score.core.ElementCachedScorer`, the path of
+    (:func:`speidlib.score.pairs.make_scorer`, the projection cache of
     ``speid score``). A pair without a TSS (recorded as 0 or blank; kept for
     the table's distance) cannot be scored and gets :data:`SPEID_FILL`, below
     every probability, as upstream fills a predictor's unscored pairs. The
@@ -138,7 +138,7 @@ def speid_scores(pairs: pd.DataFrame, run_dir, genome_path, batch_size: int = 25
                                     centred_starts(tss[S.CRISPR_TSS_START].astype(np.int64),
                                                    tss[S.CRISPR_TSS_END].astype(np.int64), wp),
                                     wp, progress=progress, desc="reading TSS windows")
-    scorer = ElementCachedScorer(model, batch_size=batch_size)
+    scorer = make_scorer(model, batch_size=batch_size)
     out[has_tss] = scorer.score(e_codes, p_codes, e_index, p_index, progress=progress)
     return out, model_sha256
 

@@ -14,7 +14,7 @@ Every run must have been prepared with the same enhancer and promoter windows
 (a model reads windows of one fixed size). Test windows are the dataset's
 default (centred) windows, the ones ``speid evaluate`` scores, and each
 distinct element goes through its branch once
-(:class:`speidlib.score.ElementCachedScorer`).
+(:func:`speidlib.score.pairs.make_scorer`, the projection cache).
 """
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ from speidlib.io import atomic_path, atomic_write_json
 from speidlib.model.load import snapshot_run_model
 from speidlib.run import MODEL_SHA256, Run
 from speidlib.runtime import release_keras_state
-from speidlib.score.core import ElementCachedScorer
+from speidlib.score.pairs import make_scorer
 
 __all__ = ["MODELS", "METRICS", "run_cell_lines", "split_windows", "speid_cross_cell",
            "propensity_cross_cell", "cross_cell_runs", "matrix_path", "read_matrix"]
@@ -159,7 +159,7 @@ def speid_cross_cell(runs, batch_size: int = 256, progress: bool = False) -> dic
     for train_cell in cells:
         model, _ = snapshot_run_model(runs[train_cell])  # checked: the model of that run's dataset
         _check_windows(model, train_cell, windows)
-        scorer = ElementCachedScorer(model, batch_size=batch_size)
+        scorer = make_scorer(model, batch_size=batch_size)
         for test_cell, w in windows.items():
             s = scorer.score(w["enhancer_codes"], w["promoter_codes"], w["enhancer_index"],
                              w["promoter_index"])

@@ -161,3 +161,32 @@ def feature_layers(model) -> list:
     """The layers frozen in stage 2 (inputs up to and including the LSTM)."""
     names = [layer.name for layer in model.layers]
     return model.layers[:names.index(schema.FEATURES_LAYER) + 1]
+
+
+def branch_and_pair_models(model):
+    """Cut SPEID at the merge.
+
+    Returns
+    -------
+    enhancer_branch : keras.Model, (b, We, 4) -> (b, Te, K)
+    promoter_branch : keras.Model, (b, Wp, 4) -> (b, Tp, K)
+    pair_part : keras.Model, [(b, Te, K), (b, Tp, K)] -> (b, 1)
+    """
+    import keras
+
+    try:
+        merge = model.get_layer(schema.MERGE_LAYER)
+    except ValueError:
+        raise ValueError(f"model {model.name!r} has no {schema.MERGE_LAYER!r} layer: it was not built by "
+                         "speidlib.model.build_model") from None
+    branch_out = merge.input
+    inputs = {t.name: t for t in model.inputs}
+    enh = keras.Model(inputs.get(schema.ENHANCER_INPUT, model.inputs[0]), branch_out[0], name="enhancer_branch")
+    prom = keras.Model(inputs.get(schema.PROMOTER_INPUT, model.inputs[1]), branch_out[1], name="promoter_branch")
+    ins = [keras.Input(shape=tuple(t.shape[1:]), name=f"{b}_features")
+           for t, b in zip(branch_out, schema.BRANCHES)]
+    names = [layer.name for layer in model.layers]
+    x = merge(ins)
+    for layer in model.layers[names.index(schema.MERGE_LAYER) + 1:]:
+        x = layer(x)
+    return enh, prom, keras.Model(ins, x, name="pair_part")

@@ -23,6 +23,17 @@ def _pad(x: np.ndarray, rows: int) -> np.ndarray:
     return np.concatenate([x, pad])
 
 
+def rows_within(budget: int, bytes_per_row: int, most: int | None = None) -> int:
+    """The largest power of two ``n`` with ``n * bytes_per_row <= budget`` (at least 1, at most ``most``).
+
+    How every scoring path sizes its batches by memory: a row's largest
+    intermediate (say its convolution output) times the rows of a batch stays
+    within ``budget`` bytes.
+    """
+    n = 2 ** int(np.log2(max(int(budget) // max(int(bytes_per_row), 1), 1)))
+    return n if most is None else max(1, min(n, int(most)))
+
+
 def infer_batch(model, x: Inputs, batch_size: int) -> np.ndarray:
     """One batch through ``model`` in inference mode, padded to ``batch_size`` rows.
 

@@ -30,9 +30,8 @@ from threadpoolctl import threadpool_limits
 
 from speidlib import schema
 from speidlib.data.encode import check_codes
-from speidlib.model.build import split_model
-from speidlib.model.infer import infer_batch, predict
-from speidlib.score.core import branch_and_pair_models
+from speidlib.model.build import branch_and_pair_models, split_model
+from speidlib.model.infer import infer_batch, predict, rows_within
 from speidlib.score.recurrence import (
     Direction,
     default_threads,
@@ -50,11 +49,6 @@ TAIL_BATCH = 32
 ELEMENT_BATCH_BYTES = 512 * 2**20
 #: bytes of the projections one pair batch reads that set the default pair batch
 PAIR_BATCH_BYTES = 128 * 2**20
-
-
-def _power_of_two_within(budget: int, per_item: int) -> int:
-    """The largest power of two ``n`` with ``n * per_item <= budget`` (at least 1)."""
-    return 2 ** int(np.log2(max(budget // per_item, 1)))
 
 
 class _Compiled:
@@ -147,11 +141,10 @@ class ProjectionCachedScorer:
         self.element_batch = {}
         for branch, m in (("enhancer", self.enhancer_branch), ("promoter", self.promoter_branch)):
             per_element = 4 * self.windows[branch] * int(m.output.shape[-1])
-            self.element_batch[branch] = min(self.batch_size, _power_of_two_within(ELEMENT_BATCH_BYTES,
-                                                                                   per_element))
+            self.element_batch[branch] = rows_within(ELEMENT_BATCH_BYTES, per_element, most=self.batch_size)
         per_pair = 16 * self.forward.units * (self.steps["enhancer"] + self.steps["promoter"])
         self.pair_batch = int(pair_batch) if pair_batch else \
-            int(np.clip(_power_of_two_within(PAIR_BATCH_BYTES, per_pair), 64, 1024))
+            int(np.clip(rows_within(PAIR_BATCH_BYTES, per_pair), 64, 1024))
         self._compiled: dict = {}
         self.stats: dict = {}
 

@@ -3,7 +3,7 @@
 Pairs come from ``speid candidates`` (every promoter near each enhancer) or any
 pair table; each distinct element runs through its branch, and its part of the
 BiLSTM input projection is computed, once
-(:class:`speidlib.score.projection.ProjectionCachedScorer`); per pair only the
+(:func:`speidlib.score.pairs.make_scorer`: the projection cache); per pair only the
 recurrence and the head run. The output (CSV, BEDPE, UCSC interact or an
 ABC-style table, :mod:`speidlib.score.formats`) carries each pair's score and
 its rank among the enhancer's and the promoter's candidates.
@@ -21,10 +21,9 @@ from speidlib.data.pairs import element_index
 from speidlib.model.load import snapshot_run_model
 from speidlib.run import Run, ScoreRecord
 from speidlib.runtime import set_threads
-from speidlib.score.core import score_pairs_naive
 from speidlib.score.formats import LinkWriter, format_from_path
 from speidlib.score.genome_wide import chromosome_windows, iter_chromosomes
-from speidlib.score.projection import ProjectionCachedScorer
+from speidlib.score.pairs import make_scorer
 
 
 def element_windows(pairs: pd.DataFrame, genome, enhancer_window: int, promoter_window: int,
@@ -79,7 +78,8 @@ def run_score(run_dir, pairs_path, genome_path, out_path=None, fmt: str | None =
         (:mod:`speidlib.score.formats`); None takes it from the extension
     cache : True scores through :class:`~speidlib.score.projection.ProjectionCachedScorer`
         (each element's branch and input projection once); False runs every pair
-        through the whole model (for comparison)
+        through the whole model (:class:`~speidlib.score.pairs.NaiveScorer`, batches
+        sized by memory)
     cell_type : the ABC table's ``CellType`` (default: the run's cell line, else ".")
     threads : CPU threads for TensorFlow and the cached path's numpy recurrences
         (None: TensorFlow's default and :func:`speidlib.score.recurrence.default_threads`);
@@ -111,7 +111,7 @@ def run_score(run_dir, pairs_path, genome_path, out_path=None, fmt: str | None =
     model, model_sha256 = snapshot_run_model(run)  # checked and read while no step writes the run
     we = int(model.inputs[0].shape[1])
     wp = int(model.inputs[1].shape[1])
-    scorer = ProjectionCachedScorer(model, batch_size=batch_size, threads=threads) if cache else None
+    scorer = make_scorer(model, cache=cache, batch_size=batch_size, threads=threads)
     if cell_type is None:
         cell_type = str(prep.cell_line or ".")
     summary = {"n_pairs": 0, "n_chromosomes": 0, "n_enhancers": 0, "n_promoters": 0}
@@ -120,11 +120,7 @@ def run_score(run_dir, pairs_path, genome_path, out_path=None, fmt: str | None =
                        disable=not progress):
             genome.check_chromosomes([cp.chrom], source=str(pairs_path))
             enh, prom = chromosome_windows(cp, genome, we, wp, seed=prep.seed)
-            if cache:
-                scores = scorer.score(enh, prom, cp.enhancer_index, cp.promoter_index, progress=progress)
-            else:
-                scores = score_pairs_naive(model, enh, prom, cp.enhancer_index, cp.promoter_index,
-                                           batch_size=batch_size, progress=progress)
+            scores = scorer.score(enh, prom, cp.enhancer_index, cp.promoter_index, progress=progress)
             writer.write(cp.links(scores))
             summary["n_pairs"] += len(cp)
             summary["n_chromosomes"] += 1
