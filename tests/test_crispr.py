@@ -315,6 +315,27 @@ def test_zero_tss_with_and_without_a_distance_column(tmp_path):
         read_crispr_benchmark(_table(tmp_path, rows, header))
 
 
+def test_pr_figure_marks_the_fixed_threshold_and_lists_the_reported_rows():
+    from speidlib.viz.crispr import crispr_figures
+
+    rng = np.random.default_rng(0)
+    n = 200
+    y = (rng.random(n) < 0.2).astype(int)
+    pairs = pd.DataFrame({S.CRISPR_REGULATED: y, S.CRISPR_CELL_TYPE: "K562", S.CRISPR_DATASET: "a",
+                          S.CRISPR_WEIGHT: rng.uniform(0.1, 1, n)})
+    s = y + rng.normal(0, 1, n)
+    metrics = metrics_table(pairs, {DISTANCE: s}, n_bootstrap=0, thresholds={DISTANCE: 0.5},
+                            threshold_from="train.tsv", reported=REPORTED_HELDOUT)
+    fig = crispr_figures(pairs.assign(score_distance=s), metrics=metrics)["all"]
+    names = [tr.name for tr in fig.data]
+    assert f"weighted {upstream_auprc(y, s, pairs[S.CRISPR_WEIGHT]):.3f}" in names[0]
+    diamond = next(tr for tr in fig.data if "K562-fixed threshold" in tr.name)
+    precision, recall = at_threshold(y, s, 0.5)
+    assert (diamond.x[0], diamond.y[0]) == pytest.approx((recall, precision))
+    reported = [nm for nm in names if "reported, not run here" in nm]
+    assert len(reported) == 3 and "ENCODE-rE2G (DNase): weighted AUPRC 0.556" in reported[0]
+
+
 def test_combined_scores_never_see_the_scored_chromosome():
     rng = np.random.default_rng(0)
     n = 300
