@@ -21,8 +21,6 @@ separate invocations (sharing ``--work``) train side by side.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import shutil
 import sys
 import tempfile
@@ -67,13 +65,7 @@ def keep(run: Path, out: Path, work: Path) -> list[str]:
         if (run / name).exists():
             shutil.copy2(run / name, out / name)
             kept.append(name)
-    config = Run(out).config()
-    prefix = str(work.resolve()) + os.sep
-    for key in ("pairs", "genome"):
-        value = config.get("prepare", {}).get(key)
-        if isinstance(value, str) and value.startswith(prefix):
-            config["prepare"][key] = value[len(prefix):]
-    atomic_write_json(Run(out).config_file, config)
+    Run(out).relative_records(work)
     return kept
 
 

@@ -39,6 +39,7 @@ def main() -> None:
     from speidlib.app.notebooks import prepare_demo
     from speidlib.evaluate.heldout import run_evaluate
     from speidlib.interpret.report import planted_recovery, run_motifs
+    from speidlib.run import Run
     from speidlib.train.stages import train_run
 
     work = Path(tempfile.mkdtemp(prefix="demo_model_"))
@@ -48,12 +49,12 @@ def main() -> None:
         train_run(run, preset="cpu", seed=0, threads=2, random_init=True)
         metrics = run_evaluate(run, n_bootstrap=200)
         run_motifs(run, logos=None, ablation=False, progress=False)
-        matches = pd.read_csv(run / schema.MOTIFS_DIR / schema.MOTIF_MATCHES_FILE)
+        matches = pd.read_csv(Run(run).motif_file(schema.MOTIF_MATCHES_FILE))
         cell = info.cell_lines[0]
         recovery = planted_recovery(matches, info, cell)
         recovery = recovery[recovery["in_cell_line"]]
         OUT.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(run / schema.MODEL_FILE, OUT)
+        shutil.copy(Run(run).model, OUT)
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
                                 text=True).stdout.strip()
         record = {"preset": "cpu", "seed": 0, "random_init": True, "demo": {"seed": 0, "cell_line": cell},

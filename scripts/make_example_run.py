@@ -83,20 +83,10 @@ def relative_records(config_file: Path, work: Path) -> dict:
     """Rewrite ``config_file``'s paths inside ``work`` relative to ``work`` (atomically); return it.
 
     ``speid prepare`` records absolute paths (``prepare.pairs``, ``prepare.genome``);
-    those of the scratch folder mean nothing on another machine.
+    those of the scratch folder mean nothing on another machine
+    (:meth:`speidlib.run.Run.relative_records`).
     """
-    prefix = str(work.resolve()) + os.sep
-
-    def rel(value):
-        if isinstance(value, dict):
-            return {k: rel(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [rel(v) for v in value]
-        return value[len(prefix):] if isinstance(value, str) and value.startswith(prefix) else value
-
-    config = rel(json.loads(config_file.read_text()))
-    atomic_write_json(config_file, config)
-    return config
+    return Run(config_file.parent).relative_records(work)
 
 
 def one_region(candidates: Path, chrom: str, start: int, end: int, out: Path) -> int:
@@ -155,8 +145,8 @@ def build(work: Path, only=STEPS) -> tuple[Path, list, dict]:
     return work / run, commands, seconds
 
 
-def slim_motifs(motifs: Path) -> None:
-    """Keep of ``motifs/`` only what the motifs dashboard reads, smaller.
+def slim_motifs(run: Run) -> None:
+    """Keep of ``run``'s ``motifs/`` only what the motifs dashboard reads, smaller.
 
     ``activations.npz``: each branch's ``<branch>_max`` (n_windows, K) as float16 and the
     per-kernel ``<branch>_max_activation`` and ``<branch>_n_sites`` (the argmax and window ids,
@@ -166,14 +156,14 @@ def slim_motifs(motifs: Path) -> None:
     import numpy as np
     import pandas as pd
 
-    path = motifs / schema.MOTIF_ACTIVATIONS_FILE
+    path = run.motif_file(schema.MOTIF_ACTIVATIONS_FILE)
     with np.load(path) as acts:
         kept = {k: (acts[k].astype(np.float16) if k.endswith("_max") else acts[k])
                 for k in acts.files if k.endswith(("_max", "_max_activation", "_n_sites"))}
     np.savez_compressed(path, **kept)
-    best = pd.read_csv(motifs / schema.MOTIF_MATCHES_FILE).query("rank == 1")
+    best = pd.read_csv(run.motif_file(schema.MOTIF_MATCHES_FILE)).query("rank == 1")
     keep = set(best.sort_values("evalue", kind="stable")["kernel_name"].head(MOTIFS["max_logos"]))
-    for png in (motifs / schema.MOTIF_LOGOS_DIR).glob("*.png"):
+    for png in run.motif_file(schema.MOTIF_LOGOS_DIR).glob("*.png"):
         if png.stem not in keep:
             png.unlink()
 
@@ -186,8 +176,8 @@ def copy_example(run: Path, out: Path) -> list[str]:
     for name in COPIED:
         if (run / name).exists():
             shutil.copy2(run / name, tmp / name)
-    shutil.copytree(run / schema.MOTIFS_DIR, tmp / schema.MOTIFS_DIR)
-    slim_motifs(tmp / schema.MOTIFS_DIR)
+    shutil.copytree(Run(run).motifs, Run(tmp).motifs)
+    slim_motifs(Run(tmp))
     shutil.copytree(run / "genome_wide", tmp / "genome_wide")
     shutil.rmtree(out, ignore_errors=True)
     os.replace(tmp, out)

@@ -181,6 +181,23 @@ class Run:
                 return base / path
         return Path.cwd() / path
 
+    def relative_records(self, base) -> dict:
+        """Rewrite every path ``config.json`` records inside ``base`` relative to it (atomically);
+        the config as written. For a run copied out of a scratch folder (the committed examples):
+        :meth:`recorded_path` resolves such paths from the run's parent folders."""
+        prefix = str(Path(base).resolve()) + os.sep
+
+        def rel(value):
+            if isinstance(value, dict):
+                return {k: rel(v) for k, v in value.items()}
+            if isinstance(value, list):
+                return [rel(v) for v in value]
+            return value[len(prefix):] if isinstance(value, str) and value.startswith(prefix) else value
+
+        config = rel(self.config())
+        atomic_write_json(self.config_file, config)
+        return config
+
     # --- provenance -----------------------------------------------------------
     def dataset_sha256(self) -> str | None:
         """The content hash of ``RUN/dataset.h5`` recorded by ``prepare`` (None for older runs)."""
