@@ -4,12 +4,12 @@
 #
 # Usage: scripts/serve_dashboards.sh [RUNS_ROOT] [PORT]
 #   RUNS_ROOT  folder of run directories (default: $SPEID_RUNS_ROOT, else runs/)
-#   PORT       port on 127.0.0.1 (default 8866)
+#   PORT       port on 127.0.0.1 (default: $PORT, else 8866)
 # Prints their addresses once voila answers, then serves until interrupted (Ctrl-C).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=${1:-${SPEID_RUNS_ROOT:-runs}}
-PORT=${2:-8866}
+PORT=${2:-${PORT:-8866}}
 # a fresh clone has no runs/ yet: the dashboards then show the example runs of examples/
 [ -n "${1:-${SPEID_RUNS_ROOT:-}}" ] || mkdir -p runs
 [ -d "$ROOT" ] || { echo "serve_dashboards: the runs root $ROOT is not a folder" >&2; exit 2; }

@@ -228,7 +228,7 @@ def test_speid_score_unknown_extension_is_a_one_line_error(tiny_score_run, capsy
 
 
 def test_speid_score_threads(tiny_score_run, capsys):
-    """--threads reaches the scorer (same scores on one thread); 0 threads is a one-line error."""
+    """--threads reaches the scorer (same scores on one thread); 0 threads is refused by argparse."""
     from speidlib.app.cli import main
 
     root = tiny_score_run
@@ -239,7 +239,9 @@ def test_speid_score_threads(tiny_score_run, capsys):
     np.testing.assert_allclose(pd.read_csv(root / "one.csv")[schema.SCORE],
                                pd.read_csv(root / "default.csv")[schema.SCORE], atol=1e-6)
     capsys.readouterr()
-    assert main(base + ["--out", str(root / "zero.csv"), "--threads", "0"]) == 2
-    err = capsys.readouterr().err.strip()
-    assert "threads must be at least 1" in err and not (root / "zero.csv").exists()
+    with pytest.raises(SystemExit) as done:
+        main(base + ["--out", str(root / "zero.csv"), "--threads", "0"])
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert done.value.code == 2 and "argument --threads: must be a whole number >= 1" in err
+    assert not (root / "zero.csv").exists()
 

@@ -19,6 +19,8 @@ import sys
 import traceback
 from pathlib import Path
 
+from speidlib.app.argtypes import fraction, nonneg_int, open_fraction, positive_int, share
+
 # Each subcommand imports its step inside its handler: `speid --help` and the data
 # steps then start without loading TensorFlow (tests/test_architecture.py allows
 # deferred imports here and nowhere else in the package).
@@ -34,18 +36,47 @@ def _add_demo(sub) -> None:
                        "pairs_<CELL>.csv per cell line when there are several) and "
                        "OUTDIR/planted_motifs.meme, the planted ground truth.")
     p.add_argument("outdir", help="folder to write the demo into (created if missing)")
-    p.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives the same files (default 0)")
-    p.add_argument("--cell-lines", type=int, default=1,
+    p.add_argument("--seed", type=nonneg_int, default=0,
+                   help="random seed; the same seed gives the same files (default 0)")
+    p.add_argument("--cell-lines", type=positive_int, default=1,
                    help="number of demo cell lines sharing some grammar classes (default 1)")
-    p.add_argument("--pairs-per-cell", type=int, default=None,
+    p.add_argument("--pairs-per-cell", type=positive_int, default=None,
                    help="approximate pairs per cell line (default: the demo's small default size)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace files of OUTDIR the demo writes (genome.fa, pairs.csv, ...) that an "
+                   "earlier demo did not write there (without it they are refused)")
     p.set_defaults(func=_run_demo)
+
+
+def _check_demo_folder(outdir, n_cell_lines: int, overwrite: bool) -> None:
+    """Refuse to write the demo over files of ``outdir`` that no earlier demo wrote (the user's
+    own ``pairs.csv`` or ``genome.fa``) unless ``overwrite``; an earlier demo's ``demo.json``
+    names the files it wrote, which are written again."""
+    import json
+
+    from speidlib.demo import synthetic as D
+    from speidlib.io import check_outputs
+
+    outdir = Path(outdir)
+    pairs = [D.PAIRS_FILE] if n_cell_lines == 1 else [f"pairs_DEMO{i + 1}.csv" for i in range(n_cell_lines)]
+    names = [D.GENOME_FILE, D.GENOME_FILE + ".fai", *pairs, D.MOTIFS_FILE, D.ELEMENTS_FILE,
+             D.ENHANCERS_BED, D.PROMOTERS_BED, D.DESCRIPTION_FILE]
+    owned = []
+    try:
+        earlier = json.loads((outdir / D.DESCRIPTION_FILE).read_text())
+        owned = [*earlier["files"].values(), earlier["files"]["genome"] + ".fai", D.DESCRIPTION_FILE,
+                 *(c["pairs"] for c in earlier["cell_lines"].values())]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        pass  # no earlier demo there
+    check_outputs({"OUTDIR": [outdir / n for n in names]}, {}, overwrite=overwrite,
+                  owned=[outdir / str(n) for n in owned])
 
 
 def _run_demo(args) -> None:
     from speidlib.demo.synthetic import make_demo
 
     kwargs = {} if args.pairs_per_cell is None else {"n_pairs": args.pairs_per_cell}
+    _check_demo_folder(args.outdir, args.cell_lines, args.overwrite)
     info = make_demo(args.outdir, seed=args.seed, n_cell_lines=args.cell_lines, **kwargs)
     print(f"wrote {info.genome}, {', '.join(str(p) for p in info.pairs.values())} and "
           f"{info.planted_motifs} (cell lines {', '.join(info.cell_lines)}), and "
@@ -71,14 +102,18 @@ def _add_prepare(sub) -> None:
                    "(default: chosen automatically to hold out about 10%% of positives)")
     p.add_argument("--valid-chromosomes", type=_csv_list, default=None,
                    help="with --split chromosome: validation chromosomes (default: chosen automatically)")
-    p.add_argument("--test-fraction", type=float, default=0.1, help="share of pairs held out for test (default 0.1)")
-    p.add_argument("--valid-fraction", type=float, default=0.1,
+    p.add_argument("--test-fraction", type=fraction, default=0.1,
+                   help="share of pairs held out for test (default 0.1)")
+    p.add_argument("--valid-fraction", type=share, default=0.1,
                    help="share of the training part carved out for validation (default 0.1)")
-    p.add_argument("--enhancer-window", type=int, default=3000, help="enhancer window in bp (default 3000)")
-    p.add_argument("--promoter-window", type=int, default=2000, help="promoter window in bp (default 2000)")
-    p.add_argument("--augment", type=int, default=20,
+    p.add_argument("--enhancer-window", type=positive_int, default=3000,
+                   help="enhancer window in bp (default 3000; one that cannot fit in memory is refused)")
+    p.add_argument("--promoter-window", type=positive_int, default=2000,
+                   help="promoter window in bp (default 2000)")
+    p.add_argument("--augment", type=nonneg_int, default=20,
                    help="random shifted copies of each training/validation positive (default 20)")
-    p.add_argument("--seed", type=int, default=0, help="seed for the split, windows and shifts (default 0)")
+    p.add_argument("--seed", type=nonneg_int, default=0,
+                   help="seed for the split, windows and shifts (default 0)")
     p.add_argument("--overwrite", action="store_true",
                    help="RUN already holds a run: delete its dataset, model, checkpoints, metrics, "
                    "predictions and motifs (everything made from the old dataset) and prepare anew")
@@ -109,14 +144,17 @@ def _add_train(sub) -> None:
     p.add_argument("--preset", choices=["cpu", "paper", "original"], default="cpu",
                    help="cpu: small, trains on 2 cores in minutes; paper: the preprint's text; "
                    "original: the released code (default cpu)")
-    p.add_argument("--pretrain-epochs", type=int, default=None, help="stage-1 epochs (default: the preset's)")
-    p.add_argument("--retrain-epochs", type=int, default=None, help="stage-2 epochs (default: the preset's)")
+    p.add_argument("--pretrain-epochs", type=positive_int, default=None,
+                   help="stage-1 epochs, at least 1 (default: the preset's)")
+    p.add_argument("--retrain-epochs", type=positive_int, default=None,
+                   help="stage-2 epochs, at least 1 (default: the preset's)")
     p.add_argument("--random-init", action="store_true",
                    help="Glorot-uniform kernels instead of starting about half of them from JASPAR motifs")
     p.add_argument("--resume", action="store_true", help="continue from the last complete checkpoint")
-    p.add_argument("--seed", type=int, default=0, help="seed for weights, data order and dropout (default 0)")
+    p.add_argument("--seed", type=nonneg_int, default=0,
+                   help="seed for weights, data order and dropout (default 0)")
     p.add_argument("--mixed-precision", action="store_true", help="float16 compute on a GPU (ignored on CPU)")
-    p.add_argument("--threads", type=int, default=None,
+    p.add_argument("--threads", type=positive_int, default=None,
                    help="TensorFlow CPU threads (default: all cores)")
     p.add_argument("--zero-branch", choices=["enhancer", "promoter"], default=None,
                    help="ablation: train and evaluate with this input zeroed, to measure what "
@@ -150,8 +188,9 @@ def _add_evaluate(sub) -> None:
                        "test split, and write RUN/metrics.json (with bootstrap 95% intervals and "
                        "the split method), RUN/predictions.csv and RUN/predictions.bedpe.")
     p.add_argument("run", help="run directory with a trained model")
-    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the intervals (default 1000)")
-    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    p.add_argument("--bootstrap", type=nonneg_int, default=1000,
+                   help="bootstrap resamples for the intervals (default 1000)")
+    p.add_argument("--seed", type=nonneg_int, default=0, help="bootstrap seed (default 0)")
     p.set_defaults(func=_run_evaluate)
 
 
@@ -176,7 +215,7 @@ def _add_motifs(sub) -> None:
     p.add_argument("--split", default="test", choices=["test", "valid", "train"],
                    help="windows to scan (default test)")
     p.add_argument("--release", default=None, help="JASPAR release, e.g. JASPAR2016 (default JASPAR2024)")
-    p.add_argument("--fraction", type=float, default=0.5,
+    p.add_argument("--fraction", type=open_fraction, default=0.5,
                    help="a site counts when the activation exceeds this fraction of the kernel's maximum (default 0.5)")
     p.add_argument("--sites", choices=["all", "best"], default="all",
                    help="all sites above the fraction (DanQ) or one best site per window (DeepBind)")
@@ -185,14 +224,14 @@ def _add_motifs(sub) -> None:
                    "(default), or from zero as they are (Alipanahi et al.'s rule on conv + bias)")
     p.add_argument("--logos", choices=["significant", "matched", "all", "none"], default="significant",
                    help="which kernels get a logo PNG (default: those with a match at E < 0.5)")
-    p.add_argument("--max-logos", type=int, default=200, help="at most this many logos (default 200)")
+    p.add_argument("--max-logos", type=nonneg_int, default=200, help="at most this many logos (default 200)")
     p.add_argument("--no-ablation", action="store_true", help="skip the motif ablation")
-    p.add_argument("--null-draws", type=int, default=4,
+    p.add_argument("--null-draws", type=nonneg_int, default=4,
                    help="null kernels: the run's initial kernels plus redraws of its random ones, "
                    "this many draws in all (default 4); 0 skips the null and no TF is called learned")
     p.add_argument("--no-importance", action="store_true",
                    help="skip silencing each matched kernel (held-out AUPR change)")
-    p.add_argument("--seed", type=int, default=0,
+    p.add_argument("--seed", type=nonneg_int, default=0,
                    help="seed for the ablation's random bases and the null redraws (default 0)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_run_motifs)
@@ -219,8 +258,8 @@ def _add_baselines(sub) -> None:
     p.add_argument("out", help="folder for the tables and figures")
     p.add_argument("--pairs", nargs="*", default=None,
                    help="pair tables (one per cell line); default: the six TargetFinder ep tables")
-    p.add_argument("--seed", type=int, default=0, help="split seed (default 0)")
-    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples (default 1000)")
+    p.add_argument("--seed", type=nonneg_int, default=0, help="split seed (default 0)")
+    p.add_argument("--bootstrap", type=nonneg_int, default=1000, help="bootstrap resamples (default 1000)")
     p.set_defaults(func=_run_baselines)
 
 
@@ -260,17 +299,18 @@ def _add_score(sub) -> None:
                    "or labelled BEDPE, plain or gzip)")
     p.add_argument("--genome", required=True, help="genome FASTA")
     p.add_argument("--out", default=None,
-                   help="output file (default: RUN/genome_wide/<pairs file stem>.<ext>, where the links "
-                   "dashboard finds it)")
+                   help="output file, or - for the standard output (default: RUN/genome_wide/<pairs "
+                   "file stem>.<ext>, where the links dashboard finds it)")
     p.add_argument("--format", choices=["csv", "bedpe", "interact", "abc"], default=None,
                    help="output format (default: from the extension of --out: .csv, .bedpe, "
-                   ".interact, .tsv; interact without --out)")
+                   ".interact, .tsv; interact without --out, csv for --out -)")
     p.add_argument("--cell-type", default=None, help="CellType column of the abc format "
                    "(default: the run's cell line)")
     p.add_argument("--no-cache", action="store_true",
                    help="run every pair through the whole model (slow; for comparison)")
-    p.add_argument("--batch-size", type=int, default=256, help="examples per forward pass (default 256)")
-    p.add_argument("--threads", type=int, default=None,
+    p.add_argument("--batch-size", type=positive_int, default=256,
+                   help="examples per forward pass (default 256)")
+    p.add_argument("--threads", type=positive_int, default=None,
                    help="CPU threads for TensorFlow and the recurrences (default: the CPUs this "
                    "process may use; give the cores a scheduler allotted)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -284,7 +324,7 @@ def _run_score(args) -> None:
                     cache=not args.no_cache, batch_size=args.batch_size, cell_type=args.cell_type,
                     progress=not args.quiet, threads=args.threads)
     print(f"wrote {out['out']} ({out['n_pairs']} pairs on {out['n_chromosomes']} chromosome(s), "
-          f"{out['format']}, {out['seconds']:.1f} s)")
+          f"{out['format']}, {out['seconds']:.1f} s)", file=_summary_stream(args))
 
 
 def _add_candidates(sub) -> None:
@@ -295,10 +335,11 @@ def _add_candidates(sub) -> None:
                        "columns, optional name (the gene for promoters) and strand, plain or gzip.")
     p.add_argument("--enhancers", required=True, help="enhancer BED")
     p.add_argument("--promoters", required=True, help="promoter (or TSS) BED")
-    p.add_argument("--max-distance", type=int, default=1_000_000,
+    p.add_argument("--max-distance", type=nonneg_int, default=1_000_000,
                    help="largest distance between centres in bp (default 1000000)")
     p.add_argument("--genome", default=None, help="optional genome FASTA to check chromosome names against")
-    p.add_argument("--out", required=True, help="output BEDPE (gzip if it ends in .gz)")
+    p.add_argument("--out", required=True,
+                   help="output BEDPE (gzip if it ends in .gz), or - for the standard output")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_run_candidates)
 
@@ -319,7 +360,7 @@ def _run_candidates(args) -> None:
           f"({info['n_overlapping']} overlapping pairs skipped, "
           f"{info['n_enhancers_without_candidates']} enhancers without a candidate; mean reuse "
           f"{info['mean_enhancer_reuse']:.1f} pairs per enhancer, "
-          f"{info['mean_promoter_reuse']:.1f} per promoter)")
+          f"{info['mean_promoter_reuse']:.1f} per promoter)", file=_summary_stream(args))
 
 
 def _add_fetch(sub) -> None:
@@ -351,14 +392,19 @@ def _add_random_genome(sub) -> None:
     p.add_argument("--out", required=True, help="FASTA to write (OUT.fai is written beside it)")
     p.add_argument("--chromosomes", type=_csv_list, default=None,
                    help="comma-separated chromosomes to write, e.g. chr21,chr22 (default: all)")
-    p.add_argument("--seed", type=int, default=0,
+    p.add_argument("--seed", type=nonneg_int, default=0,
                    help="random seed; a chromosome's bases depend only on the seed and its name (default 0)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing OUT (and OUT.fai); without it an existing file is refused")
     p.set_defaults(func=_run_random_genome)
 
 
 def _run_random_genome(args) -> None:
     from speidlib.data.random_genome import write_random_genome
+    from speidlib.io import check_outputs
 
+    check_outputs({"--out": [args.out, f"{args.out}.fai"]}, {"--chrom-sizes": args.chrom_sizes},
+                  overwrite=args.overwrite)
     out = write_random_genome(args.assembly or args.chrom_sizes, args.out, seed=args.seed,
                               chromosomes=args.chromosomes)
     print(f"wrote {out} and {out}.fai")
@@ -385,8 +431,8 @@ def _add_crispr(sub) -> None:
     p.add_argument("--thresholds-from", default=None, metavar="DIR",
                    help="an speid crispr --out folder of the K562 training table: apply its thresholds "
                    "at 70%% recall here unchanged (default: fix them on this table)")
-    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples (default 1000)")
-    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    p.add_argument("--bootstrap", type=nonneg_int, default=1000, help="bootstrap resamples (default 1000)")
+    p.add_argument("--seed", type=nonneg_int, default=0, help="bootstrap seed (default 0)")
     p.add_argument("--no-png", action="store_true", help="write the figures as HTML only")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_run_crispr)
@@ -425,7 +471,7 @@ def _add_cross_cell(sub) -> None:
     p.add_argument("runs", nargs="+", help="two or more trained run directories, one per cell line")
     p.add_argument("--out", required=True, help="folder to write (created if missing)")
     p.add_argument("--no-baseline", action="store_true", help="SPEID only, no propensity baseline")
-    p.add_argument("--batch-size", type=int, default=256, help="examples per forward pass (default 256)")
+    p.add_argument("--batch-size", type=positive_int, default=256, help="examples per forward pass (default 256)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_run_cross_cell)
 
@@ -456,6 +502,8 @@ def _add_split_pairs(sub) -> None:
     p.add_argument("pairs", help="BEDPE (plain or gzip), e.g. from `speid candidates`")
     p.add_argument("--chromosomes", type=_csv_list, required=True, help="comma-separated, e.g. chr1,chr2")
     p.add_argument("--out-dir", required=True, help="folder for the per-chromosome files")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace existing per-chromosome files (never the input itself)")
     p.set_defaults(func=_run_split_pairs)
 
 
@@ -463,7 +511,7 @@ def _run_split_pairs(args) -> None:
     from speidlib.data.scatter import split_by_chromosome
 
     paths = [Path(args.out_dir) / f"{c}.bedpe" for c in args.chromosomes]
-    counts = split_by_chromosome(args.pairs, args.chromosomes, paths)
+    counts = split_by_chromosome(args.pairs, args.chromosomes, paths, overwrite=args.overwrite)
     print(", ".join(f"{c} {n:,}" for c, n in counts.items()) + f" pairs; wrote {args.out_dir}/")
 
 
@@ -472,7 +520,7 @@ def _add_gather(sub) -> None:
                        description="Gather step of genome-wide scoring: concatenate files written by "
                        "one command (e.g. `speid score` per chromosome), keeping their shared header once.")
     p.add_argument("parts", nargs="+", help="the files, in output order")
-    p.add_argument("--out", required=True, help="file to write")
+    p.add_argument("--out", required=True, help="file to write (not one of the parts), or - for the standard output")
     p.set_defaults(func=_run_gather)
 
 
@@ -480,7 +528,7 @@ def _run_gather(args) -> None:
     from speidlib.data.scatter import gather_tables
 
     rows = gather_tables(args.parts, args.out)
-    print(f"wrote {args.out} ({rows:,} rows from {len(args.parts)} parts)")
+    print(f"wrote {args.out} ({rows:,} rows from {len(args.parts)} parts)", file=_summary_stream(args))
 
 
 def _add_doctor(sub) -> None:
@@ -655,6 +703,12 @@ def _version() -> str:
         return version("speidlib")
     except PackageNotFoundError:
         return "unknown (not installed as a package)"
+
+
+def _summary_stream(args):
+    """Where a step's summary line goes: the standard error when the table went to the standard
+    output (``--out -``), so that the output stays the table alone."""
+    return sys.stderr if getattr(args, "out", None) == "-" else sys.stdout
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -13,7 +13,6 @@ them) is read back by :func:`iter_candidate_chunks`.
 """
 from __future__ import annotations
 
-import gzip
 import itertools
 import os
 from collections.abc import Iterator
@@ -22,18 +21,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from speidlib.data.pairs import read_bedpe_block
 from speidlib.data.regions import element_centres
-from speidlib.io import atomic_path
+from speidlib.io import open_output, open_text
 
 CANDIDATE_COLUMNS = ["chrom1", "start1", "end1", "chrom2", "start2", "end2", "name", "score",
                      "strand1", "strand2", "enhancer_name", "promoter_name", "distance"]
 _SKIP = ("track", "browser", "#")
-
-
-def _open_text(path: Path):
-    with open(path, "rb") as f:
-        magic = f.read(2)
-    return gzip.open(path, "rt") if magic == b"\x1f\x8b" else open(path, "rt")
 
 
 def read_bed(path: str | os.PathLike, kind: str = "element") -> pd.DataFrame:
@@ -42,7 +36,7 @@ def read_bed(path: str | os.PathLike, kind: str = "element") -> pd.DataFrame:
     Parameters
     ----------
     path : BED with 3+ tab-separated columns ``chrom start end [name [score [strand]]]``;
-        blank, ``track``, ``browser`` and ``#`` lines are skipped
+        blank, ``track``, ``browser`` and ``#`` lines are skipped, and a byte-order mark
     kind : what the elements are, for messages (``"enhancer"``, ``"promoter"``)
 
     Returns
@@ -63,7 +57,7 @@ def read_bed(path: str | os.PathLike, kind: str = "element") -> pd.DataFrame:
     chroms, starts, ends, names, strands = [], [], [], [], []
     seen: dict[str, int] = {}
     try:
-        with _open_text(path) as f:
+        with open_text(path) as f:
             for no, line in enumerate(f, 1):
                 text = line.rstrip("\r\n")
                 if not text.strip() or text.startswith(_SKIP):
@@ -194,7 +188,8 @@ def candidate_chunks(enhancers: pd.DataFrame, promoters: pd.DataFrame, max_dista
 
 def write_candidates(enhancers, promoters, out, max_distance: int = 1_000_000, genome_chroms=None,
                      progress: bool = False) -> dict:
-    """``speid candidates``: write every candidate pair as BEDPE (atomically; gzip if ``.gz``).
+    """``speid candidates``: write every candidate pair as BEDPE (atomically; gzip if ``.gz``;
+    ``-`` writes it to the standard output).
 
     Parameters
     ----------
@@ -221,18 +216,15 @@ def write_candidates(enhancers, promoters, out, max_distance: int = 1_000_000, g
     counts: dict = {}
     used_e: set = set()
     used_p: set = set()
-    out = Path(out)
-    with atomic_path(out) as tmp:
-        opener = gzip.open if out.suffix == ".gz" else open
-        with opener(tmp, "wt") as f:
-            f.write("#" + "\t".join(CANDIDATE_COLUMNS) + "\n")
-            bar = tqdm(desc="candidate pairs", unit="pair", disable=not progress, mininterval=0.5)
-            for chunk in candidate_chunks(enhancers, promoters, max_distance, counts=counts):
-                chunk.to_csv(f, sep="\t", header=False, index=False)
-                used_e.update(np.unique(chunk["enhancer_name"].to_numpy()))
-                used_p.update(np.unique(chunk["promoter_name"].to_numpy()))
-                bar.update(len(chunk))
-            bar.close()
+    with open_output(out) as f:
+        f.write("#" + "\t".join(CANDIDATE_COLUMNS) + "\n")
+        bar = tqdm(desc="candidate pairs", unit="pair", disable=not progress, mininterval=0.5)
+        for chunk in candidate_chunks(enhancers, promoters, max_distance, counts=counts):
+            chunk.to_csv(f, sep="\t", header=False, index=False)
+            used_e.update(np.unique(chunk["enhancer_name"].to_numpy()))
+            used_p.update(np.unique(chunk["promoter_name"].to_numpy()))
+            bar.update(len(chunk))
+        bar.close()
     n = counts["n_pairs"]
     return {"n_pairs": n, "n_overlapping": counts["n_overlapping"], "n_enhancers": len(enhancers),
                 "n_promoters": len(promoters), "n_enhancers_without_candidates": len(enhancers) - len(used_e),
@@ -243,7 +235,7 @@ def write_candidates(enhancers, promoters, out, max_distance: int = 1_000_000, g
 def is_candidate_file(path) -> bool:
     """Whether ``path`` starts with the candidate BEDPE header of :func:`write_candidates`."""
     try:
-        with _open_text(Path(path)) as f:
+        with open_text(path) as f:
             first = f.readline()
     except (OSError, UnicodeDecodeError, EOFError):
         return False
@@ -253,32 +245,47 @@ def is_candidate_file(path) -> bool:
 def iter_candidate_chunks(path, chunk_rows: int = 500_000) -> Iterator[pd.DataFrame]:
     """A candidate BEDPE, one whole chromosome per yielded table.
 
+    Every line is checked as :func:`speidlib.data.pairs.read_pairs` checks a pair table
+    (:func:`speidlib.data.pairs.read_bedpe_block`: field count, whole non-negative
+    coordinates, start < end, one chromosome per pair), ``chunk_rows`` lines at a time;
+    blank and ``#`` lines are skipped. Each table has :data:`CANDIDATE_COLUMNS`
+    (coordinates int64) and ``line``, each pair's line in the file; a blank name is
+    built as ``chrom:start-end``.
+
     The file must hold each chromosome's pairs together (as :func:`write_candidates`
     writes them); a chromosome seen again after another one raises ValueError.
     """
     path = Path(path)
     pending: list[pd.DataFrame] = []
     done: set = set()
-    line = 2
-    reader = pd.read_csv(path, sep="\t", comment=None, skiprows=1, header=None,
-                         names=CANDIDATE_COLUMNS, dtype={"chrom1": str, "chrom2": str,
-                                                         "enhancer_name": str, "promoter_name": str},
-                         chunksize=chunk_rows)
-    for chunk in reader:
-        chroms = chunk["chrom1"].to_numpy()
-        change = np.flatnonzero(chroms[1:] != chroms[:-1]) + 1
-        for a, b in zip(np.r_[0, change], np.r_[change, len(chunk)]):
-            piece = chunk.iloc[a:b]
-            chrom = chroms[a]
-            if pending and pending[0]["chrom1"].iat[0] != chrom:
-                yield pd.concat(pending, ignore_index=True)
-                done.add(pending[0]["chrom1"].iat[0])
-                pending = []
-            if chrom in done:
-                raise ValueError(f"{path.name}, line {line + a}: chromosome {chrom} appears again "
-                                 "after other chromosomes; keep each chromosome's pairs together "
-                                 "(sort -k1,1 -s)")
-            pending.append(piece)
-        line += len(chunk)
+    with open_text(path) as f:
+        numbered = enumerate(f, 1)
+        while block := list(itertools.islice(numbered, chunk_rows)):
+            kept = [(no, line.rstrip("\r\n")) for no, line in block
+                    if line.strip() and not line.startswith("#")]
+            if not kept:
+                continue
+            chunk = read_bedpe_block(path.name, kept, CANDIDATE_COLUMNS)
+            for side, name in (("1", "enhancer_name"), ("2", "promoter_name")):
+                blank = chunk[name].str.strip() == ""
+                if blank.any():
+                    chunk.loc[blank, name] = (chunk["chrom" + side] + ":" + chunk["start" + side].astype(str)
+                                              + "-" + chunk["end" + side].astype(str))[blank]
+            chunk["distance"] = np.abs(element_centres(chunk["start1"], chunk["end1"])
+                                       - element_centres(chunk["start2"], chunk["end2"]))
+            chroms = chunk["chrom1"].to_numpy()
+            change = np.flatnonzero(chroms[1:] != chroms[:-1]) + 1
+            for a, b in zip(np.r_[0, change], np.r_[change, len(chunk)]):
+                piece = chunk.iloc[a:b]
+                chrom = chroms[a]
+                if pending and pending[0]["chrom1"].iat[0] != chrom:
+                    yield pd.concat(pending, ignore_index=True)
+                    done.add(pending[0]["chrom1"].iat[0])
+                    pending = []
+                if chrom in done:
+                    raise ValueError(f"{path.name}, line {piece['line'].iat[0]}: chromosome {chrom} appears "
+                                     "again after other chromosomes; keep each chromosome's pairs together "
+                                     "(sort -k1,1 -s)")
+                pending.append(piece)
     if pending:
         yield pd.concat(pending, ignore_index=True)

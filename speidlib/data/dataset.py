@@ -22,9 +22,9 @@ from speidlib.data import regions
 from speidlib.data.assembly import identify_assembly
 from speidlib.data.genome import Genome
 from speidlib.data.leakage import leakage_report
-from speidlib.data.pairs import element_index, read_pairs_with_lines
+from speidlib.data.pairs import check_within_genome, element_index, read_pairs_with_lines
 from speidlib.data.splits import split_pairs
-from speidlib.io import atomic_path, atomic_write_json, sha256
+from speidlib.io import atomic_path, atomic_write_json, free_disk, human_bytes, memory_bytes, sha256
 from speidlib.run import DATASET_SHA256, Run, run_lock
 
 DATASET_VERSION = 1
@@ -124,17 +124,9 @@ def check_pairs(pairs: pd.DataFrame, lines, source: str, genome) -> tuple[pd.Dat
     """
     lines = np.asarray(lines)
     genome.check_chromosomes(pairs[schema.CHROM].unique(), source=source)
-    for branch in schema.BRANCHES:
-        start, end = pairs[f"{branch}_start"].to_numpy(), pairs[f"{branch}_end"].to_numpy()
-        bad = np.flatnonzero(genome.outside(pairs[schema.CHROM].to_numpy(), start, end))
-        if bad.size:
-            i = int(bad[0])
-            chrom = pairs[schema.CHROM].iloc[i]
-            raise ValueError(
-                f"{source}, line {lines[i]}: {branch} {chrom}:{start[i]}-{end[i]} runs past the end "
-                f"of {chrom} ({genome.chrom_sizes[chrom]:,} bp in {genome.path.name}; "
-                f"{bad.size} element(s) do): is the genome the assembly the table was made for "
-                "(e.g. hg19 coordinates on hg38)?")
+    check_within_genome(genome, source, lines, pairs[schema.CHROM].to_numpy(), {
+        branch: (pairs[f"{branch}_start"].to_numpy(), pairs[f"{branch}_end"].to_numpy())
+        for branch in schema.BRANCHES})
     key = pd.MultiIndex.from_arrays([pairs[c].to_numpy() for c in (
         schema.CHROM, schema.ENHANCER_START, schema.ENHANCER_END, schema.PROMOTER_START,
         schema.PROMOTER_END)])
@@ -156,6 +148,41 @@ def check_pairs(pairs: pd.DataFrame, lines, source: str, genome) -> tuple[pd.Dat
         raise ValueError(f"{source}: all {len(out)} pairs are labelled {1 if n_pos else 0}; training "
                          f"needs {'negative (label 0)' if n_pos else 'positive (label 1)'} pairs too")
     return out, {"n_duplicates_collapsed": int((~first).sum())}
+
+
+def check_window_sizes(pairs: pd.DataFrame, windows: dict, chrom_sizes: dict, run_dir) -> None:
+    """Refuse windows that cannot fit, before anything is allocated.
+
+    A window longer than the genome's longest chromosome is refused, and so is a
+    dataset larger than this machine's memory or the free disk at ``run_dir``: each
+    distinct element is stored once as its ``2 * W`` span of int8 codes, and
+    training holds them all in memory (:class:`Dataset`).
+
+    Parameters
+    ----------
+    pairs : the checked pair table, shape=(n_pairs, ...)
+    windows : branch -> window in bp
+    chrom_sizes : chromosome -> length of the genome
+    run_dir : where ``dataset.h5`` is to be written
+    """
+    longest = max(chrom_sizes, key=chrom_sizes.get)
+    for branch, w in windows.items():
+        if w > chrom_sizes[longest]:
+            raise ValueError(f"{branch} window of {w:,} bp is longer than the genome's longest chromosome "
+                             f"({longest}, {chrom_sizes[longest]:,} bp): give --{branch}-window a size "
+                             "that fits (the preprint's are 3,000 and 2,000 bp)")
+    n = {b: len(pairs[[schema.CHROM, f"{b}_start", f"{b}_end"]].drop_duplicates()) for b in windows}
+    need = sum(n[b] * 2 * w for b, w in windows.items())
+    what = (" and ".join(f"{b} window of {w:,} bp" for b, w in windows.items()) + ": the dataset's "
+            + " and ".join(f"{n[b]:,} {b}" for b in windows) + " spans (2 x window bases each) need "
+            + human_bytes(need))
+    total, _ = memory_bytes()
+    if need > total:
+        raise ValueError(f"{what} in memory, more than this machine's {human_bytes(total)}: use smaller windows")
+    free = free_disk(run_dir)
+    if need > free:
+        raise ValueError(f"{what} on disk, more than the {human_bytes(free)} free at {run_dir}: use "
+                         "smaller windows or another --run folder")
 
 
 def _check_split_classes(split: np.ndarray, labels: np.ndarray, method: str) -> None:
@@ -181,6 +208,8 @@ def _prepare(config: PrepareConfig, run_dir: Path, progress: bool, overwrite: bo
         pairs, report = check_pairs(pairs, lines, Path(config.pairs).name, genome)
         assembly = identify_assembly(genome.chrom_sizes)
         chrom_sizes = dict(genome.chrom_sizes)
+    check_window_sizes(pairs, {"enhancer": config.enhancer_window, "promoter": config.promoter_window},
+                       chrom_sizes, run_dir)
     split = split_pairs(pairs, method=config.split, test_fraction=config.test_fraction,
                         valid_fraction=config.valid_fraction,
                         test_chromosomes=config.test_chromosomes,

@@ -22,7 +22,14 @@ the same table: the columns of :data:`speidlib.schema.PAIR_COLUMNS`, plus
 Coordinates are 0-based half-open ints, ``label`` is int 0/1 and ``distance``
 is ``|enhancer centre - promoter centre|`` in bp with ``centre = (start +
 end) // 2``. Bad input raises ``ValueError`` naming the file, the 1-based line
-and the problem.
+and the problem; a UTF-8 byte-order mark at the start is read past.
+
+The same checks serve every step that reads pairs: :func:`read_bedpe_block`
+checks the lines of the candidate BEDPE that ``speid score`` streams, and
+:func:`check_within_genome` is the bounds check of ``speid prepare`` and
+``speid score`` (an element past its chromosome's end is a located error).
+Elements are identified by chromosome and coordinates (:func:`element_keys`,
+:func:`element_index`), never by name.
 """
 from __future__ import annotations
 
@@ -41,8 +48,8 @@ from speidlib import schema as S
 from speidlib.io import atomic_path
 
 __all__ = [
-    "read_pairs", "write_pairs", "element_table", "targetfinder_path",
-    "download_targetfinder", "targetfinder_pairs", "targetfinder_download", "TARGETFINDER_URL",
+    "read_pairs", "read_bedpe_block", "check_within_genome", "write_pairs", "element_table",
+    "targetfinder_path", "download_targetfinder", "targetfinder_pairs", "targetfinder_download", "TARGETFINDER_URL",
     "TARGETFINDER_CELLS", "TARGETFINDER_FEATURE_SETS",
 ]
 
@@ -287,9 +294,7 @@ def _finish(fname, lines, problems, e, p, label, cell=None, enhancer_name=None,
     arrays of shape=(n,); ``problems`` lists ``(bad mask, describe(row))``
     found so far, in the order they are reported for one row.
     """
-    problems.append((e["chrom"] != p["chrom"], lambda i:
-                     f"enhancer on {e['chrom'][i]} but promoter on {p['chrom'][i]}; "
-                     "a pair must lie on one chromosome"))
+    _same_chromosome(e, p, problems)
     lab = _unique_map(label, lambda u: _LABELS.get(u.strip(), -1), np.int64)
     problems.append((lab < 0, lambda i: f"label {label.iloc[i]!r} is not 0 or 1"))
     if prediction is not None:
@@ -314,6 +319,81 @@ def _finish(fname, lines, problems, e, p, label, cell=None, enhancer_name=None,
         out[S.PREDICTION] = pred
     out.attrs["lines"] = list(lines)  # taken off at once by read_pairs_with_lines
     return out
+
+
+def _same_chromosome(e: dict, p: dict, problems: list) -> None:
+    """Record the pairs whose enhancer and promoter lie on different chromosomes."""
+    problems.append((e["chrom"] != p["chrom"], lambda i:
+                     f"enhancer on {e['chrom'][i]} but promoter on {p['chrom'][i]}; "
+                     "a pair must lie on one chromosome"))
+
+
+def read_bedpe_block(fname: str, kept, columns) -> pd.DataFrame:
+    """A block of data lines of a BEDPE whose header names ``columns``, checked as :func:`read_pairs` checks.
+
+    The reader of the candidate BEDPE (:func:`speidlib.data.candidates.iter_candidate_chunks`),
+    which streams a file too large for :func:`read_pairs`, splits and checks its lines here:
+    the field count, whole non-negative coordinates, ``start < end`` and one chromosome per
+    pair, the first problem raised as ``"<file>, line <n>: <problem>"``.
+
+    Parameters
+    ----------
+    fname : the file's name, for messages
+    kept : ``(line number, line)`` pairs of data lines (no header, blank or ``#`` lines)
+    columns : the header's column names, ``chrom1 start1 end1 chrom2 start2 end2`` first
+
+    Returns
+    -------
+    pandas.DataFrame, shape=(n_lines, len(columns) + 1): the columns as text, but the six
+    coordinate columns (chromosomes stripped, positions int64), and ``line`` (int64).
+    """
+    rows, line_no = _rows(fname, kept, "\t", csv.QUOTE_NONE)
+    df = _frame(fname, len(columns), rows, line_no)
+    problems: list = []
+    e = _coordinate_columns(df[0], df[1], df[2], "enhancer", problems, ("chrom1", "start1", "end1"))
+    p = _coordinate_columns(df[3], df[4], df[5], "promoter", problems, ("chrom2", "start2", "end2"))
+    _same_chromosome(e, p, problems)
+    _raise_first(fname, line_no, problems)
+    df.columns = list(columns)
+    for side, element in (("1", e), ("2", p)):
+        for key in ("chrom", "start", "end"):
+            df[key + side] = element[key]
+    df["line"] = line_no.astype(np.int64)
+    return df
+
+
+def check_within_genome(genome, source: str, lines, chroms, elements: dict) -> None:
+    """Raise ValueError for the first element that does not lie within its chromosome.
+
+    One check for every step that reads pairs (``speid prepare``, ``speid score``).
+
+    Parameters
+    ----------
+    genome : an open :class:`speidlib.data.genome.Genome`
+    source : the pair file's name, for the message
+    lines : shape=(n_pairs,), each pair's line in ``source``
+    chroms : shape=(n_pairs,), each pair's chromosome
+    elements : branch -> ``(starts, ends)``, each shape=(n_pairs,), 0-based half-open
+
+    Raises
+    ------
+    ValueError
+        ``"<file>, line <n>: enhancer chr1:a-b runs past the end of chr1 (<length> bp in
+        <FASTA>; <k> element(s) do): ..."`` (a negative start included).
+    """
+    lines, chroms = np.asarray(lines), np.asarray(chroms)
+    for branch, (start, end) in elements.items():
+        start, end = np.asarray(start), np.asarray(end)
+        bad = np.flatnonzero(genome.outside(chroms, start, end))
+        if bad.size:
+            i = int(bad[0])
+            chrom = chroms[i]
+            where = "starts before the start" if start[i] < 0 else "runs past the end"
+            raise ValueError(
+                f"{source}, line {lines[i]}: {branch} {chrom}:{start[i]}-{end[i]} {where} "
+                f"of {chrom} ({genome.chrom_sizes[chrom]:,} bp in {genome.path.name}; "
+                f"{bad.size} element(s) do): is the genome the assembly the table was made for "
+                "(e.g. hg19 coordinates on hg38)?")
 
 
 def _parse_float(u: str) -> tuple[float, bool]:

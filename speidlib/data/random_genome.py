@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from speidlib.io import atomic_path
+from speidlib.io import atomic_path, open_text
 
 ASSEMBLIES = ("hg19", "hg38")
 END_N = 10_000
@@ -45,14 +45,15 @@ def read_chrom_sizes(path: str | os.PathLike) -> dict[str, int]:
 
     Parameters
     ----------
-    path : path of the file (blank lines and ``#`` comments are skipped)
+    path : path of the file, plain or gzip (blank lines, ``#`` comments and a byte-order mark
+        are skipped)
 
     Returns
     -------
     dict chromosome name -> length (bp), in the file's order
     """
     sizes: dict[str, int] = {}
-    with open(path) as fh:
+    with open_text(path) as fh:
         for lineno, line in enumerate(fh, 1):
             if not line.strip() or line.startswith("#"):
                 continue

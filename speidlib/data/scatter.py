@@ -15,24 +15,18 @@ unchanged:
 """
 from __future__ import annotations
 
-import gzip
 from collections.abc import Sequence
 from pathlib import Path
 
-from speidlib.io import atomic_path
+from speidlib.io import STDOUT, atomic_path, check_outputs, open_output, open_text
 
 __all__ = ["HEADER_PREFIXES", "split_by_chromosome", "gather_tables"]
 
 HEADER_PREFIXES = ("#", "track", "browser")
 
 
-def _open_text(path: Path):
-    with open(path, "rb") as fh:
-        gz = fh.read(2) == b"\x1f\x8b"
-    return gzip.open(path, "rt") if gz else open(path)
-
-
-def split_by_chromosome(pairs, chromosomes: Sequence[str], out_paths: Sequence) -> dict[str, int]:
+def split_by_chromosome(pairs, chromosomes: Sequence[str], out_paths: Sequence,
+                        overwrite: bool = True) -> dict[str, int]:
     """Write the pairs of each chromosome of a BEDPE to its own file.
 
     Parameters
@@ -41,7 +35,10 @@ def split_by_chromosome(pairs, chromosomes: Sequence[str], out_paths: Sequence) 
         chrom2 start2 end2 ...``, optional leading ``#``/``track``/``browser`` lines
     chromosomes : the chromosomes to write, one file each (a chromosome with no
         pairs gets a file with the header only)
-    out_paths : one output path per chromosome, in the same order
+    out_paths : one output path per chromosome, in the same order; none may be ``pairs``
+        itself (by resolved path or file identity), whatever ``overwrite`` says
+    overwrite : whether existing files at ``out_paths`` may be replaced (``speid split-pairs``
+        passes its ``--overwrite``)
 
     Returns
     -------
@@ -50,8 +47,9 @@ def split_by_chromosome(pairs, chromosomes: Sequence[str], out_paths: Sequence) 
 
     Raises
     ------
-    ValueError : lengths differ, a chromosome is named twice, or a data line has
-        fewer than 6 columns or joins two chromosomes (file and line named)
+    ValueError : lengths differ, a chromosome is named twice, an output is the input
+        (:func:`speidlib.io.check_outputs`), or a data line has fewer than 6 columns or
+        joins two chromosomes (file and line named)
     """
     pairs = Path(pairs)
     chromosomes = [str(c) for c in chromosomes]
@@ -61,10 +59,11 @@ def split_by_chromosome(pairs, chromosomes: Sequence[str], out_paths: Sequence) 
         raise ValueError(f"a chromosome is named twice in {chromosomes}")
     if not pairs.exists():
         raise ValueError(f"{pairs} does not exist")
+    check_outputs({"--out-dir": list(out_paths)}, {"pairs": pairs}, overwrite=overwrite)
     counts = {c: 0 for c in chromosomes}
     counts["other"] = 0
     header: list[str] = []
-    with _open_text(pairs) as src:
+    with open_text(pairs) as src:
         managers = [atomic_path(p) for p in out_paths]
         tmps = [m.__enter__() for m in managers]
         outs = {c: open(t, "w") for c, t in zip(chromosomes, tmps)}
@@ -124,7 +123,7 @@ def gather_tables(parts: Sequence, out, header_lines: int | None = None) -> int:
     Parameters
     ----------
     parts : paths, in the order their rows should appear
-    out : the file to write (atomically)
+    out : the file to write (atomically; never one of the parts), or ``-`` for the standard output
     header_lines : leading lines each part repeats (kept once); None: 1 for
         ``.csv``/``.tsv``/``.txt`` outputs (a column-name line), else the leading
         ``#``/``track``/``browser`` lines (BEDPE, UCSC interact)
@@ -138,17 +137,18 @@ def gather_tables(parts: Sequence, out, header_lines: int | None = None) -> int:
     ValueError : no parts, a part is missing, or the parts' headers differ
     """
     parts = [Path(p) for p in parts]
-    out = Path(out)
     if not parts:
         raise ValueError(f"nothing to gather into {out}: no parts given")
+    check_outputs({"--out": out}, {f"part {p}": p for p in parts}, overwrite=True)
     texts = []
     for p in parts:
         if not p.exists():
             raise ValueError(f"{p} does not exist: its scatter job has not run")
-        with _open_text(p) as fh:
+        with open_text(p) as fh:
             texts.append(fh.read().splitlines(keepends=True))
     if header_lines is None:
-        n = _header_length(texts, out.suffix.lower() in (".csv", ".tsv", ".txt"))
+        named = parts[0] if str(out) == STDOUT else Path(out)  # the standard output: the parts' kind
+        n = _header_length(texts, named.suffix.lower() in (".csv", ".tsv", ".txt"))
     else:
         n = int(header_lines)
     head = texts[0][:n]
@@ -157,11 +157,10 @@ def gather_tables(parts: Sequence, out, header_lines: int | None = None) -> int:
             raise ValueError(f"{p} starts with a different header than {parts[0]}: "
                              "gather only parts written by the same command")
     rows = 0
-    with atomic_path(out) as tmp:
-        with open(tmp, "w") as fh:
-            fh.writelines(head)
-            for t in texts:
-                body = t[n:]
-                fh.writelines(line if line.endswith("\n") else line + "\n" for line in body)
-                rows += len(body)
+    with open_output(out, compress=False) as fh:
+        fh.writelines(head)
+        for t in texts:
+            body = t[n:]
+            fh.writelines(line if line.endswith("\n") else line + "\n" for line in body)
+            rows += len(body)
     return rows

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from speidlib import schema
-from speidlib.io import atomic_path
+from speidlib.io import STDOUT, open_output
 
 FORMATS = ("csv", "bedpe", "interact", "abc")
 ENHANCER_RANK, PROMOTER_RANK = "enhancer_rank", "promoter_rank"
@@ -54,7 +54,10 @@ _EXTENSIONS = {".csv": "csv", ".bedpe": "bedpe", ".interact": "interact", ".tsv"
 
 
 def format_from_path(path, fmt: str | None = None) -> str:
-    """The output format: ``fmt`` if given, else from the extension (``.gz`` ignored)."""
+    """The output format: ``fmt`` if given, else from the extension (``.gz`` ignored);
+    ``csv`` for ``-`` (the standard output)."""
+    if fmt is None and str(path) == STDOUT:
+        fmt = "csv"
     if fmt is not None:
         if fmt not in FORMATS:
             raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
@@ -87,10 +90,17 @@ def rank_within(groups: np.ndarray, scores: np.ndarray, tie_break: np.ndarray) -
 
 
 def add_ranks(links: pd.DataFrame) -> pd.DataFrame:
-    """Set ``enhancer_rank`` and ``promoter_rank`` (over all rows given; pass whole chromosomes)."""
+    """Set ``enhancer_rank`` and ``promoter_rank`` (over all rows given; pass whole chromosomes).
+
+    An element is its chromosome and coordinates, not its name: two promoters named
+    after one gene are ranked apart.
+    """
     d = links[schema.DISTANCE].to_numpy()
-    links[ENHANCER_RANK] = rank_within(links[schema.ENHANCER_NAME].to_numpy(), links[schema.SCORE].to_numpy(), d)
-    links[PROMOTER_RANK] = rank_within(links[schema.PROMOTER_NAME].to_numpy(), links[schema.SCORE].to_numpy(), d)
+    score = links[schema.SCORE].to_numpy()
+    for rank, start, end in ((ENHANCER_RANK, schema.ENHANCER_START, schema.ENHANCER_END),
+                             (PROMOTER_RANK, schema.PROMOTER_START, schema.PROMOTER_END)):
+        element = pd.MultiIndex.from_arrays([links[schema.CHROM], links[start], links[end]]).factorize()[0]
+        links[rank] = rank_within(element, score, d)
     return links
 
 
@@ -175,6 +185,7 @@ class LinkWriter:
     """Append links tables (e.g. one per chromosome) to one file, written atomically.
 
     Use as a context manager; the file appears only when the block ends without error.
+    ``-`` writes to the standard output (:func:`speidlib.io.open_output`).
     """
 
     def __init__(self, path, fmt: str | None = None, cell_type: str = ".", track_name: str = "speid"):
@@ -185,9 +196,8 @@ class LinkWriter:
         self._first = True
 
     def __enter__(self):
-        self._ctx = atomic_path(self.path)
-        self._tmp = self._ctx.__enter__()
-        self._f = open(self._tmp, "w")
+        self._ctx = open_output(self.path, compress=False)
+        self._f = self._ctx.__enter__()
         if self.fmt == "interact":
             self._f.write(track_line(self.track_name) + "\n")
         return self
@@ -200,7 +210,6 @@ class LinkWriter:
     def __exit__(self, *exc):
         if self._first and exc[0] is None:
             self.write(pd.DataFrame(columns=LINK_COLUMNS))
-        self._f.close()
         return self._ctx.__exit__(*exc)
 
 

@@ -18,6 +18,7 @@ import pandas as pd
 from speidlib.data import regions
 from speidlib.data.genome import Genome
 from speidlib.data.pairs import element_index
+from speidlib.io import STDOUT, check_outputs
 from speidlib.model.load import snapshot_run_model
 from speidlib.run import Run, ScoreRecord
 from speidlib.runtime import set_threads
@@ -72,10 +73,12 @@ def run_score(run_dir, pairs_path, genome_path, out_path=None, fmt: str | None =
     pairs_path : candidate BEDPE of ``speid candidates``, or a pair table
         (TargetFinder CSV, labelled BEDPE)
     genome_path : genome FASTA
-    out_path : output file, written atomically; None: :func:`default_links_path`
-        (``RUN/genome_wide/<pairs stem>.<ext>``, where the links dashboard finds it)
+    out_path : output file, written atomically (a link is written through, anything but a
+        regular file refused: :func:`speidlib.io.output_target`); ``-``: the standard output;
+        None: :func:`default_links_path` (``RUN/genome_wide/<pairs stem>.<ext>``, where the
+        links dashboard finds it)
     fmt : ``csv``, ``bedpe``, ``interact`` or ``abc``
-        (:mod:`speidlib.score.formats`); None takes it from the extension
+        (:mod:`speidlib.score.formats`); None takes it from the extension (``csv`` for ``-``)
     cache : True scores through :class:`~speidlib.score.projection.ProjectionCachedScorer`
         (each element's branch and input projection once); False runs every pair
         through the whole model (:class:`~speidlib.score.pairs.NaiveScorer`, batches
@@ -102,6 +105,7 @@ def run_score(run_dir, pairs_path, genome_path, out_path=None, fmt: str | None =
     t0 = time.perf_counter()
     run = Run(run_dir)
     out_path = Path(out_path) if out_path is not None else default_links_path(run, pairs_path, fmt)
+    check_outputs({"--out": out_path}, {"--pairs": pairs_path, "--genome": genome_path}, overwrite=True)
     run.check_output_path(out_path, {"--pairs": pairs_path, "--genome": genome_path})
     fmt = format_from_path(out_path, fmt)
     if threads is not None and threads < 1:
@@ -118,7 +122,7 @@ def run_score(run_dir, pairs_path, genome_path, out_path=None, fmt: str | None =
     with Genome(genome_path) as genome, LinkWriter(out_path, fmt, cell_type=cell_type) as writer:
         for cp in tqdm(iter_chromosomes(pairs_path), desc="chromosomes", unit="chrom",
                        disable=not progress):
-            genome.check_chromosomes([cp.chrom], source=str(pairs_path))
+            cp.check_within(genome, Path(pairs_path).name)  # as prepare checks a pair table
             enh, prom = chromosome_windows(cp, genome, we, wp, seed=prep.seed)
             scores = scorer.score(enh, prom, cp.enhancer_index, cp.promoter_index, progress=progress)
             writer.write(cp.links(scores))
@@ -129,7 +133,7 @@ def run_score(run_dir, pairs_path, genome_path, out_path=None, fmt: str | None =
     if summary["n_pairs"] == 0:
         raise ValueError(f"{pairs_path} holds no pairs to score")
     seconds = time.perf_counter() - t0
-    if run.inside(out_path):
+    if str(out_path) != STDOUT and run.inside(out_path):
         run.register("score", [out_path], model_sha256)
         run.write_record(ScoreRecord(pairs=str(Path(pairs_path).resolve()),
                                      genome=str(Path(genome_path).resolve()), out=str(out_path),

@@ -9,7 +9,6 @@ unbroken run.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -114,9 +113,8 @@ class Checkpoints:
             return None
         self.directory.mkdir(parents=True, exist_ok=True)
         name = f"{tag}.weights.h5"
-        tmp = self.directory / f".{tag}.{os.getpid()}.tmp.weights.h5"
-        model.save_weights(tmp)
-        os.replace(tmp, self.directory / name)
+        with atomic_path(self.directory / name, suffix=".weights.h5") as tmp:
+            model.save_weights(tmp)
         return name
 
     def save_optimizer(self, optimizer, tag: str) -> str | None:
