@@ -187,3 +187,58 @@ def test_model_randomisation_on_the_demo(tmp_path):
     rho = np.array([spearmanr(x, y).statistic for x, y in zip(a, b)])
     assert np.abs(rho).max() < 0.2, rho
     assert np.median(trained.completeness_error()) < 0.05
+
+
+# --- speid modisco ------------------------------------------------------------------
+
+def _synthetic_store(path, planted: bool, n: int = 240, w: int = 160, seed: int = 0):
+    """A contributions file whose hypothetical contributions mark planted consensus sites of
+    MTF1 (enhancer) and ZBED1 (promoter) in every window (or nothing but noise)."""
+    from speidlib.data.jaspar import get_motif
+    from speidlib.interpret.contrib_store import StoreWriter
+    from speidlib.interpret.contributions import Contributions
+
+    rng = np.random.default_rng(seed)
+    codes, hyp = {}, {}
+    for b, motif in (("enhancer", "MA0863.1"), ("promoter", "MA0749.2")):
+        consensus = get_motif(motif).pfm().argmax(axis=1)
+        c = rng.integers(0, 4, (n, w)).astype(np.int8)
+        h = rng.normal(0, 0.01, (n, w, 4)).astype(np.float32)
+        for i in range(n):
+            s = rng.integers(0, w - len(consensus))
+            if planted:
+                c[i, s:s + len(consensus)] = consensus
+                h[i, s:s + len(consensus)] += np.eye(4, dtype=np.float32)[consensus]
+        codes[b], hyp[b] = c, h
+    x = {b: np.eye(4, dtype=np.float32)[codes[b]] for b in codes}
+    contrib = Contributions(hyp["enhancer"], hyp["promoter"], (hyp["enhancer"] * x["enhancer"]).sum(-1),
+                            (hyp["promoter"] * x["promoter"]).sum(-1), np.ones(n), np.zeros(n))
+    pairs = pd.DataFrame({schema.ENHANCER_NAME: [f"e{i}" for i in range(n)],
+                          schema.PROMOTER_NAME: [f"p{i}" for i in range(n)], schema.CHROM: "chr1",
+                          schema.SPLIT: "test", schema.ENHANCER_START: 0, schema.ENHANCER_END: w,
+                          schema.PROMOTER_START: 0, schema.PROMOTER_END: w, schema.LABEL: 1})
+    with StoreWriter(path, {"enhancer": w, "promoter": w}, {"method": "ig"}) as writer:
+        writer.append(pairs, contrib, codes, {b: np.zeros(n, np.int64) for b in codes})
+
+
+@pytest.mark.slow
+def test_modisco_finds_the_planted_motif_and_calls_it_against_the_null(tmp_path):
+    from speidlib.interpret.modisco import run_modisco
+
+    att = tmp_path / "attributions"
+    _synthetic_store(att / "contributions.h5", planted=True)
+    _synthetic_store(att / "null.h5", planted=False, seed=1)
+    out = run_modisco(tmp_path, att, progress=False, n_leiden=2)
+    motifs, tf = out["motifs"], out["tf_summary"]
+    best = motifs.sort_values("n_seqlets").groupby("branch").tail(1).set_index("branch")
+    assert best.at["enhancer", "target_name"].upper() == "MTF1" and best.at["enhancer", "learned"]
+    assert best.at["promoter", "target_name"].upper() == "ZBED1" and best.at["promoter", "learned"]
+    called = {(b, t.upper()) for b, t in zip(tf.loc[tf["learned"], "branch"], tf.loc[tf["learned"], "tf"])}
+    assert called == {("enhancer", "MTF1"), ("promoter", "ZBED1")}
+    written = pd.read_csv(tmp_path / "modisco" / "motifs.csv")
+    assert {"branch", "pattern", "n_seqlets", "target_id", "target_name", "evalue", "learned"} <= set(written)
+    assert "MTF1" in (tmp_path / "modisco" / "report.html").read_text()
+    # without a null nothing is called learned
+    (att / "null.h5").unlink()
+    again = run_modisco(tmp_path, att, out_dir=tmp_path / "m2", progress=False, n_leiden=2)
+    assert not again["tf_summary"]["learned"].any() and not again["motifs"]["learned"].any()

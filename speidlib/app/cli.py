@@ -730,7 +730,7 @@ def build_parser() -> argparse.ArgumentParser:
 _ADDERS = [_add_demo, _add_prepare, _add_train, _add_evaluate, _add_motifs, _add_baselines,
            _add_candidates, _add_score, _add_fetch,
            _add_random_genome, _add_crispr, _add_cross_cell, _add_split_pairs, _add_gather,
-           _add_doctor, _add_attribute, _add_variants, _add_ism]
+           _add_doctor, _add_attribute, _add_variants, _add_ism, _add_modisco]
 
 
 # the steps that load TensorFlow
