@@ -51,8 +51,17 @@ NEGATIVES_PER_POSITIVE = 20
 #: recipes: fields of the ``cpu`` preset replaced. ``cpu_v1`` is the preset as it was
 #: before issue 26 (the ablation's starting point); each later entry adds one change.
 RECIPES: dict[str, dict] = {
-    "cpu_v1": dict(rc_augment=False, redraw_shifts=False, epoch_examples=None),
+    "cpu_v1": dict(rc_augment=False, redraw_shifts=False, epoch_examples=None, swap_negatives=0.0),
     "cpu": {},
+    # the ablation: reverse-complement windows and shifts redrawn every epoch ...
+    "cpu_rc": dict(rc_augment=True, redraw_shifts=True),
+    # ... and at least 16,000 stage-1 examples per epoch (250 steps of 64)
+    "cpu_rcx": dict(rc_augment=True, redraw_shifts=True, epoch_examples=16_000),
+    # ... and a longer stage 1 (30 epochs, patience 6)
+    "cpu_rcx_long": dict(rc_augment=True, redraw_shifts=True, epoch_examples=16_000, pretrain_epochs=30,
+                         patience=6),
+    # ... and half the negatives partner swaps
+    "cpu_rcx_swap": dict(rc_augment=True, redraw_shifts=True, epoch_examples=16_000, swap_negatives=0.5),
 }
 
 
