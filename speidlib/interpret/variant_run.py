@@ -97,7 +97,7 @@ def run_variants(run_dir, vcf_path, pairs_path, genome_path, out_path, skip_ref_
             rows = by_chrom.get(cp.chrom)
             if rows is None:
                 continue
-            genome.check_chromosomes([cp.chrom], source=str(pairs_path))
+            cp.check_within(genome, Path(pairs_path).name)  # the bounds check of prepare and score
             eff, st = scorer.score_chromosome(cp, table.iloc[rows])
             status[rows] = st
             eff.insert(0, "_row", rows[eff.pop("_variant").to_numpy().astype(np.int64)])
