@@ -14,7 +14,8 @@ Three simple models share one interface, ``fit(train_pairs) -> self`` and
   pairs share elements with training pairs, so it collapses under a
   chromosome split.
 * :class:`KmerBaseline`: reverse-complement-collapsed k-mer frequencies of
-  the enhancer and promoter windows with a logistic regression.
+  the enhancer and promoter windows (:mod:`speidlib.data.kmers`) with a
+  logistic regression.
 
 :func:`baseline_table` runs the genome-free baselines on several cell lines
 under several splits (threshold from the validation split, metrics on the
@@ -33,7 +34,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from speidlib import schema as S
-from speidlib.data.encode import N_CODE
+from speidlib.data.kmers import check_k, kmer_counts, kmer_names
 from speidlib.data.splits import as_split_names, split_pairs
 from speidlib.evaluate.metrics import METRICS, choose_threshold, evaluate_scores
 from speidlib.evaluate.metrics import aupr as _aupr
@@ -250,85 +251,6 @@ def _overlap_sums(table: pd.DataFrame, pairs: pd.DataFrame, which: str):
 
 
 # --- k-mers --------------------------------------------------------------------
-def _canonical_index(k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Map every k-mer index (base-4, A=0 .. T=3, first base most significant) to a column.
-
-    Returns ``column`` (4**k,) and the canonical k-mer index of each column.
-    """
-    idx = np.arange(4 ** k)
-    digits = (idx[:, None] // 4 ** np.arange(k - 1, -1, -1)) % 4        # (4**k, k)
-    rc = ((3 - digits[:, ::-1]) * 4 ** np.arange(k - 1, -1, -1)).sum(axis=1)
-    canon = np.minimum(idx, rc)
-    kept, column = np.unique(canon, return_inverse=True)
-    return column, kept
-
-
-def _check_k(k: int) -> int:
-    if not isinstance(k, (int, np.integer)) or not 1 <= k <= 8:
-        raise ValueError(f"k-mer length must be a whole number from 1 to 8, got {k!r}")
-    return int(k)
-
-
-def kmer_names(k: int, collapse_rc: bool = True) -> list[str]:
-    """Column names of :func:`kmer_counts`: each k-mer (the alphabetically first of a
-    reverse-complement pair when ``collapse_rc``), in column order."""
-    k = _check_k(k)
-    kept = _canonical_index(k)[1] if collapse_rc else np.arange(4 ** k)
-    digits = (kept[:, None] // 4 ** np.arange(k - 1, -1, -1)) % 4
-    return ["".join("ACGT"[d] for d in row) for row in digits]
-
-
-def kmer_counts(codes: np.ndarray, k: int, collapse_rc: bool = True,
-                max_cells: int = 4_000_000) -> np.ndarray:
-    """Count k-mers in each sequence; k-mers touching an N are skipped.
-
-    Parameters
-    ----------
-    codes : np.ndarray, shape=(n, L), int base codes (A=0, C=1, G=2, T=3, N=4)
-    k : int, 1-8
-    collapse_rc : bool, count a k-mer and its reverse complement in one column
-        (so a sequence and its reverse complement get identical counts)
-    max_cells : int, rows are processed in chunks of about this many bases
-
-    Returns
-    -------
-    counts : np.ndarray, shape=(n, n_kmers), int32; columns as :func:`kmer_names`
-        (``n_kmers`` is ``4**k`` or, collapsed, ``(4**k + 4**(k//2)) / 2`` for
-        even ``k`` and ``4**k / 2`` for odd ``k``).
-    """
-    k = _check_k(k)
-    codes = np.asarray(codes)
-    if codes.ndim != 2:
-        raise ValueError(f"codes must have shape (n, L), got shape {codes.shape}")
-    if codes.dtype.kind not in "iu":
-        raise ValueError(f"codes must be integer base codes 0-4, got dtype {codes.dtype}")
-    if codes.size and (codes.min() < 0 or codes.max() > N_CODE):
-        raise ValueError(f"codes must lie in 0-4 (A, C, G, T, N), found {codes.min()}..{codes.max()}")
-    n, length = codes.shape
-    if collapse_rc:
-        column, kept = _canonical_index(k)
-        n_cols = kept.size
-    else:
-        column, n_cols = np.arange(4 ** k), 4 ** k
-    out = np.zeros((n, n_cols), dtype=np.int32)
-    n_pos = length - k + 1
-    if n_pos <= 0 or n == 0:
-        return out
-    chunk = max(1, max_cells // max(length, 1))
-    for r0 in range(0, n, chunk):
-        c = codes[r0:r0 + chunk].astype(np.int64)
-        b = c.shape[0]
-        index = np.zeros((b, n_pos), dtype=np.int64)
-        bad = np.zeros((b, n_pos), dtype=bool)
-        for j in range(k):
-            part = c[:, j:j + n_pos]
-            index = index * 4 + np.minimum(part, 3)
-            bad |= part == N_CODE
-        flat = column[index] + n_cols * np.arange(b)[:, None]
-        out[r0:r0 + b] = np.bincount(flat[~bad], minlength=b * n_cols).reshape(b, n_cols)
-    return out
-
-
 class KmerBaseline:
     """k-mer frequencies of both windows with a logistic regression.
 
@@ -354,7 +276,7 @@ class KmerBaseline:
         ks = (k,) if isinstance(k, (int, np.integer)) else tuple(k)
         if not ks:
             raise ValueError("give at least one k-mer length")
-        self.k = tuple(_check_k(x) for x in ks)
+        self.k = tuple(check_k(x) for x in ks)
         self.windows = windows
         self.C = C
         self.max_iter = max_iter
