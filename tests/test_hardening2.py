@@ -372,6 +372,10 @@ def test_score_refuses_an_out_that_is_not_a_regular_file(tiny_run, tmp_path, cap
     (["motifs", "r", "--null-draws", "-1"], "--null-draws"),
     (["motifs", "r", "--fraction", "2"], "--fraction"),
     (["train", "r", "--pretrain-epochs", "many"], "--pretrain-epochs"),
+    (["doctor", "--steps", "0"], "--steps"),
+    (["doctor", "--enhancer-window", "-1"], "--enhancer-window"),
+    (["attribute", "r", "--references", "0"], "--references"),
+    (["modisco", "r", "--max-pairs", "0"], "--max-pairs"),
 ])
 def test_numeric_options_are_checked_at_the_door(argv, option, capsys):
     with pytest.raises(SystemExit) as e:
