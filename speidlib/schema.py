@@ -46,6 +46,7 @@ PREDICTIONS_BEDPE = "predictions.bedpe"
 MOTIFS_DIR = "motifs"
 LEAKAGE_FILE = "leakage.json"
 LOCK_FILE = ".speid.lock"          # held by the step writing the run (speidlib.run.run_lock)
+RECORD_LOCK_FILE = ".speid.record.lock"  # held a moment by each update of config.json or the manifest
 MANIFEST_FILE = "manifest.json"    # what the workbench wrote into the run, by which step, from which
                                    # model (speidlib.run.Run.manifest); `prepare --overwrite` removes these
 LINKS_DIR = "genome_wide"          # RUN/genome_wide/<name>.<csv|bedpe|interact|tsv>: scored links of

@@ -21,6 +21,7 @@ from speidlib.run import (
     provenance_reason,
     run_lock,
 )
+from speidlib.run.lock import lock_holder, record_lock
 from speidlib.run.records import RECORDS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -172,17 +173,22 @@ def _hold(run: Path, step: str, holder) -> None:
                                                      "step": step}))
 
 
-def test_a_short_holder_is_waited_for_and_a_step_is_not(tmp_path):
+def test_a_record_waits_for_another_record_and_a_step_refuses_another_step(tmp_path):
     holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
-        _hold(tmp_path, "record", holder)
-        threading.Timer(0.5, lambda: (tmp_path / schema.LOCK_FILE).unlink()).start()
-        with run_lock(tmp_path, "snapshot", wait=10):
-            assert json.loads((tmp_path / schema.LOCK_FILE).read_text())["step"] == "snapshot"
         _hold(tmp_path, "train", holder)
-        with pytest.raises(ValueError, match="`speid train`"):
-            with run_lock(tmp_path, "snapshot", wait=10):
+        assert lock_holder(tmp_path)["step"] == "train"
+        with pytest.raises(ValueError, match=rf"being written by `speid train` \(process {holder.pid}"):
+            with run_lock(tmp_path, "evaluate"):
                 pass
+        with record_lock(tmp_path):  # a record is written beside a step that holds the run
+            Run(tmp_path).write_record(EvaluateRecord(n_bootstrap=1))
+        (tmp_path / schema.RECORD_LOCK_FILE).write_text(json.dumps(
+            {"pid": holder.pid, "host": socket.gethostname(), "step": "record"}))
+        threading.Timer(0.5, lambda: (tmp_path / schema.RECORD_LOCK_FILE).unlink()).start()
+        Run(tmp_path).write_record(EvaluateRecord(n_bootstrap=2))  # waits for the other record
+        assert Run(tmp_path).record("evaluate").n_bootstrap == 2
     finally:
         holder.kill()
         holder.wait()
+    assert lock_holder(tmp_path) is None  # its process is gone

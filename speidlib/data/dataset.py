@@ -73,7 +73,7 @@ def prepare(config: PrepareConfig, run_dir, progress: bool = True, overwrite: bo
     per split, so shifted copies of one pair never cross splits. Every input
     is checked before anything is written (:func:`check_pairs`), every file
     is written atomically, and the run directory is locked meanwhile
-    (:func:`speidlib.rundir.run_lock`).
+    (:func:`speidlib.run.lock.run_lock`).
 
     Parameters
     ----------

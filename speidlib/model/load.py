@@ -8,9 +8,12 @@ the model ``train`` wrote from the run's dataset.
 """
 from __future__ import annotations
 
+import shutil
+import tempfile
 from pathlib import Path
 
-from speidlib.run import Run, run_lock
+from speidlib.run import Run
+from speidlib.run.lock import MODEL_WRITERS, held_message, lock_holder
 
 
 def load_model(path, train_hint: str | None = None):
@@ -45,11 +48,16 @@ def load_run_model(run, check: bool = True):
 
 
 def snapshot_run_model(run):
-    """A run's model and its content hash, read under the run's lock.
+    """A run's model and its content hash, from a copy that cannot change under the caller.
 
-    The model is checked and loaded while no step writes the run (``train``
-    holds the lock while it replaces the model), so what is scored is the model
-    the hash names even if ``train`` starts a moment later.
+    Refused while a step that replaces the model (``train``, ``prepare``) holds
+    the run (:func:`speidlib.run.lock.lock_holder`), or while ``config.json``
+    says training is unfinished. The file is copied (``train`` replaces it
+    atomically, so the copy is one whole model), the copy checked against the
+    hash ``train`` recorded, and the model read from the copy: what is scored
+    is the model the hash names, even if ``train`` starts a moment later, and
+    steps that only read the model (``evaluate``, other ``score`` jobs) may run
+    meanwhile.
 
     Returns
     -------
@@ -57,6 +65,13 @@ def snapshot_run_model(run):
     model_sha256 : str
     """
     run = Run(run)
-    with run_lock(run.path, "snapshot", wait=30.0):
-        sha = run.check_model()
-        return load_model(run.model, run.path), sha
+    holder = lock_holder(run.path)
+    if holder is not None and holder.get("step") in MODEL_WRITERS:
+        raise ValueError(held_message(run.path, holder))
+    if not run.model.exists():
+        run.check_model()  # says which step to run
+    with tempfile.TemporaryDirectory(prefix="speid_model_") as tmp:
+        copy = Path(tmp) / run.model.name
+        shutil.copyfile(run.model, copy)
+        sha = run.check_model(copy)
+        return load_model(copy, run.path), sha

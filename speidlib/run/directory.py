@@ -34,7 +34,7 @@ from speidlib import schema
 from speidlib.io import atomic_write_json, package_versions, sha256
 from speidlib.run import provenance
 from speidlib.run.artifacts import write_bedpe, write_predictions_csv
-from speidlib.run.lock import run_lock
+from speidlib.run.lock import record_lock
 from speidlib.run.records import DATASET_SHA256, MODEL_SHA256, RECORDS, StepRecord, TrainRecord
 
 # made from a run's model: refused by the dashboards once the model is replaced
@@ -48,7 +48,6 @@ WORKBENCH_FILES = (schema.DATASET_FILE, schema.CONFIG_FILE, schema.LEAKAGE_FILE,
                    schema.INITIAL_KERNELS_FILE)
 TRAIN_OUTPUTS = (schema.MODEL_FILE, schema.HISTORY_FILE, schema.JASPAR_INIT_FILE,
                  schema.INITIAL_KERNELS_FILE, schema.CHECKPOINT_DIR)
-_WAIT = 30.0  # seconds a short record or manifest update waits for another writer
 
 
 class Run:
@@ -142,7 +141,7 @@ class Run:
         return self.config().get("versions", {})
 
     def write_record(self, record: StepRecord | str, values: dict | None = None) -> None:
-        """Write one step's record into ``config.json`` (atomically, under the run's lock).
+        """Write one step's record into ``config.json`` (atomically, under :func:`record_lock`).
 
         ``record`` is a :class:`~speidlib.run.records.StepRecord`, or a step name
         with its ``values``. Writing a ``train`` record means the model is being
@@ -151,7 +150,7 @@ class Run:
         """
         step = record if isinstance(record, str) else record.step
         values = dict(values) if isinstance(record, str) else record.to_dict()
-        with run_lock(self.path, "record", wait=_WAIT):
+        with record_lock(self.path):
             config = self.config() if self.config_file.exists() else {}
             old = config.get(step)
             config[step] = values
@@ -220,10 +219,11 @@ class Run:
                          remedy=f"was `speid prepare` run again? Run `speid train {self.path}` again, "
                                 f"without --resume")
 
-    def check_model(self) -> str:
+    def check_model(self, copy=None) -> str:
         """Raise unless ``RUN/model.keras`` is the model ``train`` wrote from this run's dataset.
 
         What ``evaluate``, ``motifs``, ``score`` and cross-cell call first.
+        ``copy``: check this copy of the model file instead (a snapshot).
         Returns the model's content hash (the fingerprint its artifacts record).
         """
         path = self.model
@@ -234,7 +234,7 @@ class Run:
             raise ValueError(f"{path} is from an unfinished training run ({self.config_file} "
                              f"says train is running): finish it with `speid train {self.path} --resume`")
         self.check_dataset(train.dataset_sha256, str(path))
-        current = sha256(path)
+        current = sha256(copy if copy is not None else path)
         if train.model_sha256 and current != train.model_sha256:
             raise ValueError(f"{path} is not the model `speid train` wrote for this run (its content "
                              f"hash differs from {MODEL_SHA256} in {schema.CONFIG_FILE}): run "
@@ -329,7 +329,7 @@ class Run:
         return written
 
     def _update_manifest(self, entries: dict, drop=()) -> None:
-        with run_lock(self.path, "manifest", wait=_WAIT):
+        with record_lock(self.path):
             files = self.manifest()
             for key in drop:
                 files.pop(key, None)

@@ -1,9 +1,16 @@
 """One writer at a time: ``RUN/.speid.lock`` (:func:`run_lock`, :func:`locked`).
 
-The lock file names the holding process (``pid``, host, step); a lock left by
-a process that no longer exists is taken over. Re-entrant within one
-process. On taking the lock, temporary files that crashed writers left in the
-run (``.<name>.*.tmp``) are removed.
+A step that writes a run (``prepare``, ``train``, ``evaluate``...) holds
+``RUN/.speid.lock`` while it runs. The lock file names the holding process
+(``pid``, host, step); a lock left by a process that no longer exists is taken
+over. Re-entrant within one process. On taking it, temporary files that
+crashed writers left in the run (``.<name>.*.tmp``) are removed.
+
+Recording a step or an output (``config.json``, ``manifest.json``) takes only
+a moment, and steps that run side by side do it (the workflow's per-chromosome
+``speid score`` jobs, beside an ``evaluate``): those read-modify-writes take
+their own short lock, ``RUN/.speid.record.lock`` (:func:`record_lock`), and wait
+for each other. :func:`lock_holder` says which step holds the run, without taking it.
 """
 from __future__ import annotations
 
@@ -18,8 +25,9 @@ from pathlib import Path
 from speidlib import schema
 from speidlib.io import alive
 
-#: steps that hold the lock only a moment (recording a step or an output): ``wait`` waits for these
-SHORT_STEPS = ("record", "manifest", "snapshot")
+#: steps that replace a run's model while they hold its lock: nothing may read it meanwhile
+MODEL_WRITERS = ("prepare", "train")
+_RECORDED = (f".{schema.CONFIG_FILE}.", f".{schema.MANIFEST_FILE}.")  # written under record_lock
 
 
 def locked(step: str):
@@ -35,13 +43,9 @@ def locked(step: str):
 
 
 @contextlib.contextmanager
-def run_lock(run_dir, step: str, wait: float = 0.0):
+def run_lock(run_dir, step: str):
     """Hold ``RUN/.speid.lock`` while ``step`` writes the run; refuse when another process holds it.
 
-    ``wait``: seconds to keep trying while another live process holds it for
-    one of the short critical sections of ``SHORT_STEPS`` (steps that run side
-    by side, such as the workflow's per-chromosome ``speid score`` jobs, record
-    their outputs); a long step's lock (``train``...) is refused at once.
     ``prepare`` creates the run folder; if it made the folder and leaves it
     empty (a refused prepare), the folder is removed again.
     """
@@ -53,7 +57,53 @@ def run_lock(run_dir, step: str, wait: float = 0.0):
     elif not run_dir.is_dir():
         yield  # nothing to lock: the step itself says the run is missing
         return
-    path = run_dir / schema.LOCK_FILE
+    try:
+        with _hold(run_dir / schema.LOCK_FILE, step, wait=0.0) as mine:
+            if mine:
+                remove_stray_temporaries(run_dir)
+            yield
+    finally:
+        if created is not None:
+            _remove_if_empty(run_dir, created)
+
+
+@contextlib.contextmanager
+def record_lock(run_dir, wait: float = 60.0):
+    """Hold ``RUN/.speid.record.lock`` for one read-modify-write of ``config.json`` or
+    ``manifest.json``; wait up to ``wait`` seconds for another process's."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        yield
+        return
+    with _hold(run_dir / schema.RECORD_LOCK_FILE, "record", wait=wait):
+        yield
+
+
+def lock_holder(run_dir) -> dict | None:
+    """The live process holding ``RUN/.speid.lock`` (``pid``, ``host``, ``step``), else None."""
+    path = Path(run_dir) / schema.LOCK_FILE
+    if not path.exists():
+        return None
+    holder = _read_lock(path)
+    if not holder:
+        return {"step": "?"} if _age(path) < 10 else None
+    if holder.get("host") not in (None, socket.gethostname()):
+        return holder
+    return holder if isinstance(holder.get("pid"), int) and alive(holder["pid"]) else None
+
+
+def held_message(run_dir, holder: dict) -> str:
+    """The one line refusing a run another process is writing."""
+    path = Path(run_dir) / schema.LOCK_FILE
+    return (f"{run_dir} is being written by `speid {holder.get('step', '?')}` (process "
+            f"{holder.get('pid')} on {holder.get('host')}); wait for it to finish, or "
+            f"delete {path} if that process is gone")
+
+
+@contextlib.contextmanager
+def _hold(path: Path, step: str, wait: float):
+    """Hold the lock file ``path``; yields True when taken here, False when this process
+    already held it."""
     me = {"pid": os.getpid(), "host": socket.gethostname(), "step": step}
     deadline = time.monotonic() + wait
     tries = 0
@@ -63,18 +113,15 @@ def run_lock(run_dir, step: str, wait: float = 0.0):
         except FileExistsError:
             holder = _read_lock(path)
             if holder.get("pid") == me["pid"] and holder.get("host") == me["host"]:
-                yield  # this process already holds it (a step calling another)
+                yield False  # this process already holds it (a step calling another)
                 return
             just_made = not holder and _age(path) < 10  # another process is writing its name
             if just_made or holder.get("host") not in (None, me["host"]) or (
                     isinstance(holder.get("pid"), int) and alive(holder["pid"])):
-                if time.monotonic() < deadline and (just_made or holder.get("step") in SHORT_STEPS):
-                    time.sleep(0.2)
+                if time.monotonic() < deadline:
+                    time.sleep(0.1)
                     continue
-                raise ValueError(
-                    f"{run_dir} is being written by `speid {holder.get('step', '?')}` (process "
-                    f"{holder.get('pid')} on {holder.get('host')}); wait for it to finish, or "
-                    f"delete {path} if that process is gone") from None
+                raise ValueError(held_message(path.parent, holder)) from None
             tries += 1
             if tries > 3:
                 raise ValueError(f"{path}: cannot take the run's lock file") from None
@@ -85,13 +132,10 @@ def run_lock(run_dir, step: str, wait: float = 0.0):
             json.dump(me, fh)
         break
     try:
-        remove_stray_temporaries(run_dir)
-        yield
+        yield True
     finally:
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
-        if created is not None:
-            _remove_if_empty(run_dir, created)
 
 
 def _remove_if_empty(run_dir: Path, top: Path) -> None:
@@ -123,14 +167,16 @@ def _read_lock(path: Path) -> dict:
 def remove_stray_temporaries(run_dir) -> list[Path]:
     """Remove hidden temporary files (``.<name>.*.tmp*``) of the run and its checkpoints.
 
-    Only safe while holding :func:`run_lock`: no other writer is then at work.
+    Only safe while holding :func:`run_lock`: no other step is then at work. The
+    temporaries of ``config.json`` and the manifest are left: those are written under
+    :func:`record_lock` by steps that do not hold the run (``speid score``).
     """
     removed = []
     for folder in (Path(run_dir), Path(run_dir) / schema.CHECKPOINT_DIR):
         if not folder.is_dir():
             continue
         for p in folder.iterdir():
-            if p.name.startswith(".") and ".tmp" in p.name and p.is_file():
+            if p.name.startswith(".") and ".tmp" in p.name and p.is_file() and not p.name.startswith(_RECORDED):
                 with contextlib.suppress(FileNotFoundError):
                     p.unlink()
                 removed.append(p)

@@ -88,10 +88,11 @@ def run_score(run_dir, pairs_path, genome_path, out_path=None, fmt: str | None =
         (None: TensorFlow's default and :func:`speidlib.score.recurrence.default_threads`);
         set it to the cores a scheduler gave the job
 
-    The model is read under the run's lock (:func:`speidlib.model.load.snapshot_run_model`):
-    ``train`` cannot replace it meanwhile, and a later ``train`` makes the output
-    stale. An output inside the run is entered in its manifest with the model's
-    hash, and the ``score`` record of ``config.json`` names it.
+    The model is read from a snapshot (:func:`speidlib.model.load.snapshot_run_model`;
+    refused while ``train`` holds the run): it cannot change while the pairs are
+    scored, and a later ``train`` makes the output stale. An output inside the run
+    is entered in its manifest with the model's hash, and the ``score`` record of
+    ``config.json`` names it.
 
     Returns
     -------
@@ -112,7 +113,7 @@ def run_score(run_dir, pairs_path, genome_path, out_path=None, fmt: str | None =
         raise ValueError(f"threads must be at least 1, got {threads}")
     set_threads(threads)
     prep = run.prepare_record
-    model, model_sha256 = snapshot_run_model(run)  # checked and read while no step writes the run
+    model, model_sha256 = snapshot_run_model(run)  # a checked copy: train cannot change it under us
     we = int(model.inputs[0].shape[1])
     wp = int(model.inputs[1].shape[1])
     scorer = make_scorer(model, cache=cache, batch_size=batch_size, threads=threads)
