@@ -313,6 +313,23 @@ def test_a_byte_order_mark_is_read_past_in_every_text_input(tmp_path):
         assert read_pairs(path)[schema.CHROM].tolist() == ["chr1"]
 
 
+def test_crispr_table_with_a_bom_and_a_tss_recorded_as_0(tmp_path):
+    """The probe's `speid crispr` case (helper CRISPR's fix, #30): a TSS recorded as 0 is missing,
+    not position 0; the table starts with a byte-order mark."""
+    from speidlib.data.crispr import read_crispr_benchmark
+
+    head = ["chrom", "chromStart", "chromEnd", "measuredGeneSymbol", "chrTSS", "startTSS", "endTSS",
+            "Regulated", "ValidConnection", "CellType", "Dataset"]
+    rows = [["chr1", "5000", "5400", "A", "chr1", "0", "0", "TRUE", "TRUE", "K562", "d"],
+            ["chr1", "9000", "9400", "B", "chr1", "20000", "20001", "FALSE", "TRUE", "K562", "d"]]
+    path = tmp_path / "bench.tsv"
+    path.write_text(BOM + "\n".join("\t".join(r) for r in [head, *rows]) + "\n")
+    table = read_crispr_benchmark(path)
+    assert table[schema.CRISPR_ELEMENT_CHROM].tolist() == ["chr1", "chr1"]
+    assert np.isnan(table[schema.CRISPR_TSS_START].iat[0]) and table[schema.CRISPR_TSS_START].iat[1] == 20000
+    assert np.isnan(table[schema.CRISPR_DISTANCE].iat[0])  # no distance from a TSS that is not there
+
+
 def test_score_checks_pairs_against_the_genome_as_prepare_does(tiny_run, tmp_path, capsys):
     from speidlib.data.genome import Genome
 
