@@ -1,23 +1,68 @@
-"""Keras batch source over a prepared :class:`~speidlib.data.dataset.Dataset`."""
+"""Keras batch sources: one base, :class:`BatchSource`, over a prepared dataset or arrays.
+
+:class:`PairBatches` builds each batch's one-hot windows from a
+:class:`~speidlib.data.dataset.Dataset` (training's stage 1 and evaluation);
+:class:`ArrayBatches` slices in-memory arrays (stage 2's cached features).
+Both are ``keras.utils.PyDataset``: importing this module loads Keras (the
+data steps that must not, such as ``speid prepare``, do not import it).
+"""
 from __future__ import annotations
 
+import keras
 import numpy as np
 
 from speidlib import schema
 from speidlib.data.dataset import Dataset
 from speidlib.data.encode import one_hot, reverse_complement
 
-
-def _pydataset_base():
-    import keras
-
-    return keras.utils.PyDataset
-
-
 NEGATIVE_DRAWS = ("all", "match")
 
 
-class PairBatches(_pydataset_base()):
+class BatchSource(keras.utils.PyDataset):
+    """Batches in a fixed order within an epoch: ``source[i] -> (x, y)`` for ``i < len(source)``.
+
+    A subclass sets ``label`` (shape=(n,)), ``batch_size`` and ``epoch``, draws
+    ``order`` (the example positions of this epoch, in batch order) in
+    :meth:`_new_epoch`, and builds a batch's inputs in :meth:`_inputs` (and, when
+    they are not ``label[order]``, its targets in :meth:`_targets`).
+    """
+
+    label: np.ndarray
+    order: np.ndarray
+    batch_size: int
+    epoch: int
+
+    def __len__(self) -> int:
+        return -(-len(self.order) // self.batch_size)
+
+    @property
+    def labels(self) -> np.ndarray:
+        """Labels in the current batch order, shape=(n,)."""
+        return self.label[self.order]
+
+    def __getitem__(self, i):
+        slots = slice(i * self.batch_size, (i + 1) * self.batch_size)
+        sel = self.order[slots]
+        return self._inputs(sel, slots), self._targets(sel, slots)
+
+    def on_epoch_end(self) -> None:
+        self.epoch += 1
+        self._new_epoch()
+
+    def _new_epoch(self) -> None:
+        """Draw ``order`` (and whatever else changes per epoch) for ``self.epoch``."""
+        raise NotImplementedError
+
+    def _inputs(self, sel: np.ndarray, slots: slice):
+        """The model inputs of examples ``sel``, at batch positions ``slots`` of this epoch."""
+        raise NotImplementedError
+
+    def _targets(self, sel: np.ndarray, slots: slice) -> np.ndarray:
+        """The targets of examples ``sel``, shape=(b,) float32."""
+        return self.label[sel].astype(np.float32)
+
+
+class PairBatches(BatchSource):
     """Keras batch source: ``((enhancer (b, We, 4), promoter (b, Wp, 4)), label (b,))``.
 
     One-hot encoding happens per batch, so neither the augmented copies nor a
@@ -126,17 +171,7 @@ class PairBatches(_pydataset_base()):
         self.epoch = 0
         self._new_epoch()
 
-    def __len__(self) -> int:
-        return -(-len(self.order) // self.batch_size)
-
-    @property
-    def labels(self) -> np.ndarray:
-        """Labels in the current batch order, shape=(n,)."""
-        return self.label[self.order]
-
-    def __getitem__(self, i):
-        slots = slice(i * self.batch_size, (i + 1) * self.batch_size)
-        sel = self.order[slots]
+    def _inputs(self, sel, slots):
         pi, ds = self.pair_index[sel], self.dataset
         x = []
         for k, (branch, off) in enumerate((("enhancer", self.e_off), ("promoter", self.p_off))):
@@ -152,12 +187,11 @@ class PairBatches(_pydataset_base()):
             if branch == self.zero_branch:
                 onehot[:] = 0
             x.append(onehot)
-        y = self.label[sel] if self._aug is None else self._slot_label[slots]
-        return (x[0], x[1]), y.astype(np.float32)
+        return (x[0], x[1])
 
-    def on_epoch_end(self) -> None:
-        self.epoch += 1
-        self._new_epoch()
+    def _targets(self, sel, slots):
+        y = self.label[sel] if self._aug is None else self._slot_label[slots]
+        return y.astype(np.float32)
 
     def _new_epoch(self) -> None:
         if self._aug is not None and self._aug["examples"]:
@@ -219,3 +253,49 @@ class PairBatches(_pydataset_base()):
         self._slot_elem[0][slots], self._slot_elem[1][slots] = enh, prom
         changed[slots] = True
         return changed
+
+
+class ArrayBatches(BatchSource):
+    """Keras batch source over in-memory arrays: ``(x[batch], y[batch])``.
+
+    Parameters
+    ----------
+    inputs : array, shape=(n, ...), or a tuple of such arrays (one per model input)
+    labels : shape=(n,), 0/1
+    batch_size : examples per batch (the last batch may be smaller)
+    shuffle : a new order every epoch, drawn from ``(seed, epoch)``, so
+        epoch ``k`` has the same order whether or not the run was resumed
+    seed : int
+    epoch : the epoch the next pass belongs to (set it when resuming)
+    """
+
+    def __init__(self, inputs, labels, batch_size: int = 100, shuffle: bool = True, seed: int = 0,
+                 epoch: int = 0, **kwargs):
+        super().__init__(**kwargs)
+        self.inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else inputs
+        self.label = np.asarray(labels, dtype=np.float32)
+        first = self.inputs[0] if isinstance(self.inputs, tuple) else self.inputs
+        for x in (self.inputs if isinstance(self.inputs, tuple) else (self.inputs,)):
+            if len(x) != len(self.label):
+                raise ValueError(f"inputs hold {len(x)} examples but labels {len(self.label)}")
+        if len(first) == 0:
+            raise ValueError("no examples to make batches from")
+        if int(batch_size) < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size}")
+        self.batch_size, self.shuffle, self.seed = int(batch_size), shuffle, seed
+        self.set_epoch(epoch)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Make ``epoch`` the one the next pass belongs to (its order drawn again)."""
+        self.epoch = int(epoch)
+        self._new_epoch()
+
+    def _new_epoch(self) -> None:
+        n = len(self.label)
+        self.order = (np.random.default_rng([self.seed, self.epoch]).permutation(n)
+                      if self.shuffle else np.arange(n))
+
+    def _inputs(self, sel, slots):
+        if isinstance(self.inputs, tuple):
+            return tuple(np.asarray(a[sel], dtype=np.float32) for a in self.inputs)
+        return np.asarray(self.inputs[sel], dtype=np.float32)

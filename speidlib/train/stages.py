@@ -26,7 +26,7 @@ killed at any moment resumes from the last committed epoch, and
 Batch sources are anything ``keras.Model.fit`` takes that can also be
 indexed: ``source[i] -> (x, y)`` for ``i < len(source)``, in a fixed order
 within an epoch (a :class:`keras.utils.PyDataset` such as
-:class:`speidlib.data.batches.PairBatches`, or :class:`ArrayBatches` here).
+:class:`speidlib.data.batches.PairBatches` or :class:`~speidlib.data.batches.ArrayBatches`).
 :func:`train_run` is the one function that knows about ``RUN/dataset.h5``.
 """
 from __future__ import annotations
@@ -42,7 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from speidlib import schema
-from speidlib.data.batches import PairBatches
+from speidlib.data.batches import ArrayBatches, PairBatches
 from speidlib.data.dataset import Dataset
 from speidlib.io import atomic_path, sha256
 from speidlib.model.build import build_model, feature_layers, split_model
@@ -64,69 +64,6 @@ from speidlib.runtime import configure, distribution_strategy, keeps_process_sta
 
 logger = logging.getLogger(__name__)
 MEMMAP_ABOVE_BYTES = 2 << 30   # cache stage-2 features on disk when larger than 2 GiB
-
-
-# --- batch sources -----------------------------------------------------------------
-def _pydataset():
-    import keras
-
-    return keras.utils.PyDataset
-
-
-class ArrayBatches(_pydataset()):
-    """Keras batch source over in-memory arrays: ``(x[batch], y[batch])``.
-
-    Parameters
-    ----------
-    inputs : array, shape=(n, ...), or a tuple of such arrays (one per model input)
-    labels : shape=(n,), 0/1
-    batch_size : examples per batch (the last batch may be smaller)
-    shuffle : a new order every epoch, drawn from ``(seed, epoch)``, so
-        epoch ``k`` has the same order whether or not the run was resumed
-    seed : int
-    epoch : the epoch the next pass belongs to (set it when resuming)
-    """
-
-    def __init__(self, inputs, labels, batch_size: int = 100, shuffle: bool = True, seed: int = 0,
-                 epoch: int = 0, **kwargs):
-        super().__init__(**kwargs)
-        self.inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else inputs
-        self.label = np.asarray(labels, dtype=np.float32)
-        first = self.inputs[0] if isinstance(self.inputs, tuple) else self.inputs
-        for x in (self.inputs if isinstance(self.inputs, tuple) else (self.inputs,)):
-            if len(x) != len(self.label):
-                raise ValueError(f"inputs hold {len(x)} examples but labels {len(self.label)}")
-        if len(first) == 0:
-            raise ValueError("no examples to make batches from")
-        if int(batch_size) < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size}")
-        self.batch_size, self.shuffle, self.seed = int(batch_size), shuffle, seed
-        self.set_epoch(epoch)
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = int(epoch)
-        n = len(self.label)
-        self.order = (np.random.default_rng([self.seed, self.epoch]).permutation(n)
-                      if self.shuffle else np.arange(n))
-
-    def __len__(self) -> int:
-        return -(-len(self.label) // self.batch_size)
-
-    @property
-    def labels(self) -> np.ndarray:
-        """Labels in the current batch order, shape=(n,)."""
-        return self.label[self.order]
-
-    def __getitem__(self, i):
-        sel = self.order[i * self.batch_size:(i + 1) * self.batch_size]
-        if isinstance(self.inputs, tuple):
-            x = tuple(np.asarray(a[sel], dtype=np.float32) for a in self.inputs)
-        else:
-            x = np.asarray(self.inputs[sel], dtype=np.float32)
-        return x, self.label[sel]
-
-    def on_epoch_end(self) -> None:
-        self.set_epoch(self.epoch + 1)
 
 
 def _examples(batches) -> int:
