@@ -238,6 +238,17 @@ def test_split_pairs_never_writes_over_its_input(tmp_path, capsys):
     assert len((out / "chr2.bedpe").read_text().splitlines()) == 4
 
 
+def test_crispr_never_writes_over_its_benchmark(tmp_path, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    bench = _crispr_table(out / schema.CRISPR_PREDICTIONS_FILE)  # the table sits where an output goes
+    before = bench.read_bytes()
+    assert cli.main(["crispr", "--benchmark", str(bench), "--out", str(out), "--bootstrap", "0", "--no-png",
+                     "--quiet"]) == 2
+    assert "is the --benchmark file this step reads" in _one_line_error(capsys, "crispr")
+    assert bench.read_bytes() == before and not (out / schema.CRISPR_METRICS_FILE).exists()
+
+
 def test_outputs_are_compared_with_inputs_by_resolved_path(tmp_path):
     from speidlib.io import check_outputs
 
@@ -313,19 +324,26 @@ def test_a_byte_order_mark_is_read_past_in_every_text_input(tmp_path):
         assert read_pairs(path)[schema.CHROM].tolist() == ["chr1"]
 
 
+def _crispr_table(path: Path, bom: bool = False) -> Path:
+    """A CRISPRi benchmark table: pair A's TSS recorded as 0; pairs on two chromosomes."""
+    head = ["chrom", "chromStart", "chromEnd", "measuredGeneSymbol", "chrTSS", "startTSS", "endTSS",
+            "Regulated", "ValidConnection", "CellType", "Dataset"]
+    rows = [["chr1", "5000", "5400", "A", "chr1", "0", "0", "TRUE", "TRUE", "K562", "d"],
+            ["chr1", "9000", "9400", "B", "chr1", "20000", "20001", "FALSE", "TRUE", "K562", "d"]]
+    rows += [[c, str(s), str(s + 400), g, c, str(s + 9000), str(s + 9001), reg, "TRUE", "K562", "d"]
+             for c, s, g, reg in (("chr2", 5000, "C", "TRUE"), ("chr2", 30000, "D", "FALSE"),
+                                  ("chr3", 7000, "E", "TRUE"), ("chr3", 60000, "F", "FALSE"))]
+    path.write_text((BOM if bom else "") + "\n".join("\t".join(r) for r in [head, *rows]) + "\n")
+    return path
+
+
 def test_crispr_table_with_a_bom_and_a_tss_recorded_as_0(tmp_path):
     """The probe's `speid crispr` case (helper CRISPR's fix, #30): a TSS recorded as 0 is missing,
     not position 0; the table starts with a byte-order mark."""
     from speidlib.data.crispr import read_crispr_benchmark
 
-    head = ["chrom", "chromStart", "chromEnd", "measuredGeneSymbol", "chrTSS", "startTSS", "endTSS",
-            "Regulated", "ValidConnection", "CellType", "Dataset"]
-    rows = [["chr1", "5000", "5400", "A", "chr1", "0", "0", "TRUE", "TRUE", "K562", "d"],
-            ["chr1", "9000", "9400", "B", "chr1", "20000", "20001", "FALSE", "TRUE", "K562", "d"]]
-    path = tmp_path / "bench.tsv"
-    path.write_text(BOM + "\n".join("\t".join(r) for r in [head, *rows]) + "\n")
-    table = read_crispr_benchmark(path)
-    assert table[schema.CRISPR_ELEMENT_CHROM].tolist() == ["chr1", "chr1"]
+    table = read_crispr_benchmark(_crispr_table(tmp_path / "bench.tsv", bom=True))
+    assert table[schema.CRISPR_ELEMENT_CHROM].tolist()[:2] == ["chr1", "chr1"]  # not "\ufeffchr1"
     assert np.isnan(table[schema.CRISPR_TSS_START].iat[0]) and table[schema.CRISPR_TSS_START].iat[1] == 20000
     assert np.isnan(table[schema.CRISPR_DISTANCE].iat[0])  # no distance from a TSS that is not there
 

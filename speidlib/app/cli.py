@@ -439,9 +439,16 @@ def _add_crispr(sub) -> None:
 
 
 def _run_crispr(args) -> None:
+    from speidlib import schema
     from speidlib.evaluate.crispr import run_crispr
+    from speidlib.io import check_outputs
     from speidlib.viz.crispr import write_crispr_figures
 
+    written = (schema.CRISPR_METRICS_FILE, schema.CRISPR_PREDICTIONS_FILE, schema.CRISPR_SUMMARY_FILE)
+    check_outputs({"--out": [Path(args.out) / name for name in written]},
+                  {"--benchmark": args.benchmark, "--genome": args.genome, "--thresholds-from":
+                   args.thresholds_from and Path(args.thresholds_from) / schema.CRISPR_SUMMARY_FILE},
+                  overwrite=True)
     out = run_crispr(args.benchmark, args.out, run_dir=args.run, genome=args.genome,
                      cell_type=args.cell_type, n_bootstrap=args.bootstrap, seed=args.seed,
                      thresholds_from=args.thresholds_from, progress=not args.quiet)
