@@ -96,11 +96,15 @@ def test_clear_removes_what_the_manifest_names_and_the_workbench_files_only(tmp_
     run.register("train", [run.checkpoints], folder=True)
     _file(run.model)                     # a workbench name: removed even when not entered
     mine = [_file(run.motif_file("mine.txt")), _file(run.links / "loops.bedpe"), _file(tmp_path / "notes.md")]
+    outside = _file(tmp_path.parent / f"{tmp_path.name}_beside.txt")
+    files = json.loads(run.manifest_file.read_text())
+    files["files"][f"../{outside.name}"] = {"step": "evaluate"}  # a manifest edited by hand
+    run.manifest_file.write_text(json.dumps(files))
     removed = run.clear()
     assert sorted(removed) == sorted([schema.MODEL_FILE, schema.CHECKPOINT_DIR,
                                       f"{schema.MOTIFS_DIR}/matches.csv",
                                       f"{schema.MOTIFS_DIR}/{schema.MOTIF_SUMMARY_FILE}"])
-    assert all(p.exists() for p in mine) and not run.manifest_file.exists()
+    assert all(p.exists() for p in mine) and outside.exists() and not run.manifest_file.exists()
 
 
 def test_clear_of_a_run_from_before_the_manifest_keeps_its_folders_and_marks_them_stale(tmp_path):

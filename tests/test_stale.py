@@ -159,8 +159,15 @@ def test_score_refuses_while_train_replaces_the_model(tiny_run, tmp_path):
             with pytest.raises(ValueError, match=rf"being written by `speid train` \(process {holder.pid}"):
                 run_score(run, _recorded(run, "pairs"), _recorded(run, "genome"), out_path=out,
                           progress=False)
+        assert not (run / schema.LINKS_DIR).exists() and not (tmp_path / "elsewhere.csv").exists()
+        # a step that only reads the model (evaluate) does not hold score up: the workflow's
+        # score jobs run beside it, each on a checked copy of the model
+        (run / schema.LOCK_FILE).write_text(json.dumps(
+            {"pid": holder.pid, "host": socket.gethostname(), "step": "evaluate"}))
+        pd.read_csv(_recorded(run, "pairs")).head(20).to_csv(tmp_path / "some.csv", index=False)
+        done = run_score(run, tmp_path / "some.csv", _recorded(run, "genome"), progress=False)
+        assert done["n_pairs"] == 20 and done["model_sha256"] == sha256(run / schema.MODEL_FILE)
     finally:
         holder.kill()
         holder.wait()
-    assert not (run / schema.LINKS_DIR).exists() and not (tmp_path / "elsewhere.csv").exists()
     os.remove(run / schema.LOCK_FILE)

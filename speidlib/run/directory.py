@@ -395,6 +395,8 @@ class Run:
         targets = list(dict.fromkeys([*files, *(n for n in WORKBENCH_FILES if (self.path / n).exists())]))
         for key in targets:
             path = self.path / key.rstrip("/")
+            if not self.inside(path):  # a hand-edited manifest may name anything: only the run's own
+                continue
             if path.is_dir() and not path.is_symlink():
                 shutil.rmtree(path)
             elif path.exists() or path.is_symlink():

@@ -19,6 +19,7 @@ from pathlib import Path
 import traitlets as tl
 
 from speidlib import schema
+from speidlib.run import Run
 
 # Files that make a folder look like a run directory (any one is enough to list it).
 _RUN_MARKERS = (schema.CONFIG_FILE, schema.DATASET_FILE, schema.PREDICTIONS_FILE, schema.MOTIFS_DIR,
@@ -96,7 +97,7 @@ def _subdirs(folder: Path) -> list[Path]:
 
 
 def _looks_like_run(folder: Path) -> bool:
-    return any((folder / name).exists() for name in _RUN_MARKERS)
+    return len(Run(folder).missing(_RUN_MARKERS)) < len(_RUN_MARKERS)
 
 
 def resolve_run(root, name) -> Path:
@@ -125,7 +126,7 @@ def resolve_run(root, name) -> Path:
 def require_files(run_dir, names, what: str) -> None:
     """ValueError naming every missing file of ``names`` and the step that writes it."""
     run_dir = Path(run_dir)
-    missing = [n for n in names if not (run_dir / n).exists()]
+    missing = Run(run_dir).missing(names)
     if missing:
         steps = sorted({_STEP.get(n.split("/")[0], "speid motifs") for n in missing})
         raise ValueError(f"{run_dir} is incomplete for {what}: {', '.join(missing)} "
