@@ -238,6 +238,17 @@ def test_split_pairs_never_writes_over_its_input(tmp_path, capsys):
     assert len((out / "chr2.bedpe").read_text().splitlines()) == 4
 
 
+def test_candidates_and_gather_never_write_over_an_input(tmp_path, capsys):
+    enh, prom = _beds(tmp_path)
+    part = _candidates(tmp_path / "part.bedpe", _candidate_line("chr1", 100, 200, 1000, 1001))
+    for argv, option, path in (
+            (["candidates", "--enhancers", enh, "--promoters", prom, "--out", enh], "--enhancers", enh),
+            (["gather", part, part, "--out", part], "part", part)):
+        before = path.read_bytes()
+        assert cli.main([str(a) for a in argv]) == 2
+        assert f"is the {option}" in _one_line_error(capsys, argv[0]) and path.read_bytes() == before
+
+
 def test_crispr_never_writes_over_its_benchmark(tmp_path, capsys):
     out = tmp_path / "out"
     out.mkdir()

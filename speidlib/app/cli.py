@@ -346,7 +346,10 @@ def _add_candidates(sub) -> None:
 
 def _run_candidates(args) -> None:
     from speidlib.data.candidates import write_candidates
+    from speidlib.io import check_outputs
 
+    check_outputs({"--out": args.out}, {"--enhancers": args.enhancers, "--promoters": args.promoters,
+                                        "--genome": args.genome}, overwrite=True)
     chroms = None
     if args.genome:
         from speidlib.data.genome import Genome
