@@ -196,3 +196,18 @@ def test_a_record_waits_for_another_record_and_a_step_refuses_another_step(tmp_p
         holder.kill()
         holder.wait()
     assert lock_holder(tmp_path) is None  # its process is gone
+
+
+def test_gather_into_a_run_enters_the_joined_file_with_its_parts_model(tmp_path):
+    from speidlib.app.cli import main
+
+    run = Run(tmp_path / "run")
+    run.path.mkdir()
+    run.write_record("prepare", {"seed": 0})
+    parts = [_file(run.links / "parts" / f"chr{i}.csv", "a,b\n1,2\n") for i in (1, 2)]
+    run.register("score", parts, "m1")
+    assert main(["gather", *map(str, parts), "--out", str(run.link_file("scores.csv"))]) in (0, None)
+    assert run.manifest()["genome_wide/scores.csv"] == {"step": "gather", "model_sha256": "m1"}
+    run.register("score", parts[:1], "m2")
+    main(["gather", *map(str, parts), "--out", str(run.link_file("mixed.csv"))])
+    assert "different models" in run.stale_reason(run.link_file("mixed.csv"))

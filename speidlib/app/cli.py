@@ -536,8 +536,12 @@ def _add_gather(sub) -> None:
 
 def _run_gather(args) -> None:
     from speidlib.data.scatter import gather_tables
+    from speidlib.run import Run
 
     rows = gather_tables(args.parts, args.out)
+    run = Run.holding(args.out) if str(args.out) != "-" else None
+    if run is not None:  # joined into a run (the workflow's genome_wide/scores.*): in its manifest
+        run.register_from("gather", args.out, args.parts)
     print(f"wrote {args.out} ({rows:,} rows from {len(args.parts)} parts)", file=_summary_stream(args))
 
 

@@ -320,6 +320,27 @@ class Run:
         if entries:
             self._update_manifest(entries)
 
+    @classmethod
+    def holding(cls, path, depth: int = 3) -> Run | None:
+        """The run a file is written into: the nearest of its ``depth`` parent folders that holds a
+        ``config.json``, else None."""
+        for folder in list(Path(path).expanduser().resolve().parents)[:depth]:
+            if (folder / schema.CONFIG_FILE).is_file():
+                return cls(folder)
+        return None
+
+    def register_from(self, step: str, out, sources) -> None:
+        """Enter ``out`` as made by ``step`` from ``sources`` (files of the run, e.g. the
+        per-chromosome parts ``speid gather`` joins): made by their model when they name
+        one, marked stale when they name several."""
+        files = self.manifest()
+        models = {files.get(self._key(p), {}).get(MODEL_SHA256) for p in sources} - {None}
+        if len(models) > 1:
+            self._update_manifest({self._key(out): {"step": step, "stale": "joined from parts that "
+                                                    "different models scored"}})
+        else:
+            self.register(step, [out], next(iter(models), None))
+
     def register_since(self, step: str, folder, since: float, model_sha256: str | None = None) -> list[Path]:
         """Enter the files under ``folder`` modified since ``since`` (``time.time()``) as ``step``'s."""
         folder = Path(folder)
