@@ -175,6 +175,20 @@ def test_out_dash_writes_the_table_to_stdout(tmp_path, capsys, monkeypatch):
         assert not (tmp_path / "-").exists()
 
 
+def test_out_dash_into_a_reader_that_stops_early_is_quiet(tmp_path):
+    """``speid candidates --out - | head -1``: no traceback and no error line, exit 141 as for SIGPIPE."""
+    enh = _bed(tmp_path / "e.bed", [("chr1", 1000 * i, 1000 * i + 100, f"e{i}") for i in range(300)])
+    prom = _bed(tmp_path / "p.bed", [("chr1", 6000 * i + 500, 6000 * i + 501, f"g{i}") for i in range(50)])
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    p = subprocess.Popen([sys.executable, "-m", "speidlib.app.cli", "candidates", "--enhancers", str(enh),
+                          "--promoters", str(prom), "--out", "-", "--quiet"], cwd=tmp_path, env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert p.stdout.readline().startswith(b"#chrom1")
+    p.stdout.close()  # far less than the 15,000 pairs' megabyte: the writer meets a closed pipe
+    err = p.stderr.read().decode()
+    assert p.wait(timeout=120) == 141 and err == "", err
+
+
 # --- 2. inputs and user files are not overwritten ---------------------------------------------------
 def test_random_genome_refuses_an_existing_file_without_overwrite(tmp_path, capsys):
     sizes = tmp_path / "sizes.txt"

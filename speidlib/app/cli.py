@@ -786,6 +786,9 @@ def main(argv=None) -> int:
                 args.func(args)
         else:
             args.func(args)
+    except BrokenPipeError:  # `--out - | head`: the reader has what it wanted; no traceback, no error line
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing left to flush at exit
+        return 141  # as a command killed by SIGPIPE
     except USER_ERRORS as e:
         if args.debug:
             traceback.print_exc()
