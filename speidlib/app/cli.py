@@ -571,8 +571,6 @@ def _add_doctor(sub) -> None:
 def _run_doctor(args) -> None:
     from speidlib.app.doctor import FAIL, DoctorOptions, format_table, run_doctor
 
-    if min(args.enhancer_window, args.promoter_window, args.augment, args.steps) < 1:
-        raise ValueError("--enhancer-window, --promoter-window, --augment and --steps must be at least 1")
     rows = run_doctor(DoctorOptions(
         preset=args.preset, genome=args.genome, pairs=args.pairs, run=args.run,
         enhancer_window=args.enhancer_window, promoter_window=args.promoter_window, augment=args.augment,
