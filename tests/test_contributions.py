@@ -242,3 +242,22 @@ def test_modisco_finds_the_planted_motif_and_calls_it_against_the_null(tmp_path)
     (att / "null.h5").unlink()
     again = run_modisco(tmp_path, att, out_dir=tmp_path / "m2", progress=False, n_leiden=2)
     assert not again["tf_summary"]["learned"].any() and not again["motifs"]["learned"].any()
+
+
+def test_top_stretches_and_planted_sites():
+    from speidlib.interpret.explain import planted_sites, stretch_pfm, top_stretches
+
+    actual = np.zeros(100)
+    actual[10:15] = 1.0
+    actual[40:45] = 2.0
+    actual[12] = 0.5                                          # inside the first block
+    got = top_stretches(actual, width=5, n=2)
+    assert [(s, e) for s, e, _ in got] == [(40, 45), (10, 15)] and got[0][2] == pytest.approx(10.0)
+    pfm = stretch_pfm(np.array([[1.0, -1, 0, 0], [0, 0, 0, 0]]))
+    assert pfm[0].argmax() == 0 and np.allclose(pfm[1], 0.25) and np.allclose(pfm.sum(1), 1)
+    elements = pd.DataFrame({"chrom": ["chr1"], "start": [1000], "end": [1300], "motif_id": ["MA0863.1"],
+                             "sites": ["1010:+;1200:-;5000:+"]})
+    sites = planted_sites(elements, "chr1", 1000, 1300, window_start=900, window=400)
+    assert sites[["start", "motif_name", "strand"]].values.tolist() == [[110, "MTF1", "+"], [300, "MTF1", "-"]]
+    assert (sites["end"] - sites["start"] == 14).all()
+    assert planted_sites(elements, "chr2", 1000, 1300, 900, 400).empty

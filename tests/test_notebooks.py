@@ -262,3 +262,16 @@ def test_notebooks_show_no_tensorflow_start_up_lines(executed):
             assert noise not in text, f"{name}: {noise!r} in its output"
     training = nbformat.read(run / "notebooks" / "02_training.ipynb", as_version=4)
     assert "Training here (" in "".join(o.get("text", "") for o in _outputs(training, "stream"))
+
+
+@pytest.mark.slow
+def test_explain_a_link_attributes_one_positive_pair(executed):
+    """Notebook 08: one positive held-out pair attributed, its stretches matched, its npz written."""
+    _, run, _ = executed
+    with np.load(run / "attributions" / "explained_pair.npz") as z:
+        assert z["enhancer_actual"].shape == z["enhancer_codes"].shape == (300,)
+        assert z["promoter_hypothetical"].shape == (300, 4)
+    nb = nbformat.read(run / "notebooks" / "08_explain_a_link.ipynb", as_version=4)
+    text = "".join(o.get("text", "") for o in _outputs(nb, "stream"))
+    assert "completeness error" in text and "planted in this pair" in text
+    assert len(_figures(nb)) == 1
