@@ -105,3 +105,23 @@ def test_the_workflow_plans_one_job_per_point(tmp_path):
     assert out.returncode == 0, out.stderr[-3000:]
     table = (out.stdout + out.stderr).split("Job stats:")[1]
     assert "learning_curve_job          30" in table and "learning_curve_report        1" in table
+
+
+@pytest.mark.slow
+def test_speid_train_takes_the_data_efficiency_options_and_records_them(tmp_path, capsys, caplog):
+    from speidlib.app.cli import main
+    from speidlib.app.notebooks import prepare_demo
+
+    prepare_demo(tmp_path / "demo", tmp_path / "run", **lc.demo_options("demo", 30, 0))
+    run = str(tmp_path / "run")
+    assert main(["train", run, "--preset", "paper", "--epoch-examples", "100"]) == 2
+    assert "needs matched stage-1 negatives" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["train", run, "--swap-negatives", "1.5"])
+    assert "must be a number from 0 to 1" in capsys.readouterr().err
+    assert 0 == main(["train", run, "--preset", "cpu", "--random-init", "--pretrain-epochs", "1", "--retrain-epochs", "1",
+          "--rc-augment", "--redraw-shifts", "--epoch-examples", "256", "--quiet"])
+    assert "distinct positive pairs" in caplog.text   # the small-table warning, even with --quiet
+    preset = json.loads((tmp_path / "run" / schema.CONFIG_FILE).read_text())["train"]["preset"]
+    assert preset["rc_augment"] and preset["redraw_shifts"] and preset["epoch_examples"] == 256
+    assert preset["name"] == "cpu" and preset["swap_negatives"] == 0.0

@@ -64,6 +64,14 @@ def share(text: str) -> float:
     return value
 
 
+def unit_interval(text: str) -> float:
+    """A share from 0 to 1, both included (the share of negatives made partner swaps)."""
+    value = _real(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be a number from 0 to 1, got {text}")
+    return value
+
+
 def open_fraction(text: str) -> float:
     """A share above 0 and up to 1 (a fraction of a kernel's maximum activation)."""
     value = _real(text)

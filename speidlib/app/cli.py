@@ -19,7 +19,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from speidlib.app.argtypes import fraction, nonneg_int, open_fraction, positive_int, share
+from speidlib.app.argtypes import fraction, nonneg_int, open_fraction, positive_int, share, unit_interval
 
 # Each subcommand imports its step inside its handler: `speid --help` and the data
 # steps then start without loading TensorFlow (tests/test_architecture.py allows
@@ -167,14 +167,38 @@ def _add_train(sub) -> None:
                    help="devices to train on: all (every visible GPU, the default), cpu, GPU indices "
                    "such as 0,1 or names such as /gpu:0,/gpu:1; with several, "
                    "tf.distribute.MirroredStrategy splits each batch across them")
+    small = p.add_argument_group("data efficiency (stage 1; default: the preset's, see docs/learning_curve.md)")
+    small.add_argument("--rc-augment", action=argparse.BooleanOptionalAction, default=None,
+                       help="reverse-complement each training window with probability 1/2, every epoch")
+    small.add_argument("--redraw-shifts", action=argparse.BooleanOptionalAction, default=None,
+                       help="a fresh random shift for every training example (positive copies too) every epoch")
+    small.add_argument("--epoch-examples", type=positive_int, default=None, metavar="N",
+                       help="at least N stage-1 examples per epoch, half positive copies (cycled), half "
+                       "negatives; needs the preset's matched negatives (cpu)")
+    small.add_argument("--swap-negatives", type=unit_interval, default=None, metavar="F",
+                       help="replace this fraction of each epoch's negatives by partner swaps (one positive's "
+                       "enhancer with another's promoter)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_run_train)
+
+
+def _train_preset(args):
+    """The preset named by ``--preset`` with the data-efficiency options given on the command line."""
+    from speidlib.model.presets import get_config
+
+    changes = {k: getattr(args, k) for k in ("rc_augment", "redraw_shifts", "epoch_examples", "swap_negatives")
+               if getattr(args, k) is not None}
+    config = get_config(args.preset)
+    if changes.get("epoch_examples") and config.pretrain_negatives != "match":
+        raise ValueError(f"--epoch-examples needs matched stage-1 negatives; the {args.preset!r} preset draws "
+                         f"{config.pretrain_negatives!r} of them")
+    return config.replace(**changes) if changes else args.preset
 
 
 def _run_train(args) -> None:
     from speidlib.train.stages import train_run
 
-    path = train_run(args.run, preset=args.preset, pretrain_epochs=args.pretrain_epochs,
+    path = train_run(args.run, preset=_train_preset(args), pretrain_epochs=args.pretrain_epochs,
                      retrain_epochs=args.retrain_epochs, random_init=args.random_init,
                      resume=args.resume, seed=args.seed, mixed_precision=args.mixed_precision,
                      progress=not args.quiet, threads=args.threads, zero_branch=args.zero_branch,
@@ -632,9 +656,9 @@ def _add_variants(sub) -> None:
     p.add_argument("--skip-ref-mismatch", action="store_true",
                    help="drop variants whose REF disagrees with the genome (counted and listed) "
                    "instead of stopping")
-    p.add_argument("--max-indel", type=int, default=50,
+    p.add_argument("--max-indel", type=nonneg_int, default=50,
                    help="largest indel length change in bp applied to a window (default 50)")
-    p.add_argument("--threads", type=int, default=None, help="CPU threads (default: all this process may use)")
+    p.add_argument("--threads", type=positive_int, default=None, help="CPU threads (default: all this process may use)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_run_variants)
@@ -668,7 +692,7 @@ def _add_ism(sub) -> None:
     p.add_argument("--out", required=True, help="OUT.tsv (one row per position) or OUT.npz")
     p.add_argument("--output", choices=["logit", "probability"], default="logit",
                    help="units of the changes (default logit)")
-    p.add_argument("--threads", type=int, default=None, help="CPU threads (default: all this process may use)")
+    p.add_argument("--threads", type=positive_int, default=None, help="CPU threads (default: all this process may use)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     p.set_defaults(func=_run_ism)
 
@@ -742,7 +766,7 @@ def build_parser() -> argparse.ArgumentParser:
 _ADDERS = [_add_demo, _add_prepare, _add_train, _add_evaluate, _add_motifs, _add_baselines,
            _add_candidates, _add_score, _add_fetch,
            _add_random_genome, _add_crispr, _add_cross_cell, _add_split_pairs, _add_gather,
-           _add_doctor, _add_attribute, _add_variants, _add_ism, _add_modisco]
+           _add_doctor, _add_attribute, _add_modisco, _add_variants, _add_ism]
 
 
 # the steps that load TensorFlow

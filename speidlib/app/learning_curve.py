@@ -36,7 +36,15 @@ import numpy as np
 import pandas as pd
 
 from speidlib import schema
+from speidlib.app.notebooks import prepare_demo
+from speidlib.data.dataset import Dataset
+from speidlib.demo.synthetic import load_demo, oracle_aurocs
+from speidlib.evaluate.baselines import run_pair_baselines
+from speidlib.evaluate.heldout import run_evaluate
+from speidlib.interpret.report import run_motifs
 from speidlib.io import atomic_write_json
+from speidlib.model.presets import get_config
+from speidlib.train.stages import train_run
 
 GRAMMARS: dict[str, dict] = {
     "demo": dict(seed=0),
@@ -100,7 +108,6 @@ class Job:
 
 def recipe_config(recipe: str):
     """The :class:`speidlib.model.presets.ModelConfig` of a recipe."""
-    from speidlib.model.presets import get_config
 
     return get_config("cpu").replace(**RECIPES[recipe], name="cpu")
 
@@ -115,7 +122,6 @@ def demo_options(grammar: str, npos: int, replicate: int) -> dict:
 
 def prepared(root: Path, grammar: str, npos: int, replicate: int) -> tuple[Path, Path]:
     """The point's demo folder and prepared base run (built once, shared by recipes)."""
-    from speidlib.app.notebooks import prepare_demo
 
     tag = f"{grammar}_{npos}_{replicate}"
     demo, base = root / "demos" / tag, root / "bases" / tag
@@ -152,7 +158,6 @@ def call_scores(calls: set, planted: set) -> dict:
 
 def test_oracle(info, dataset) -> float:
     """AUROC of the pair oracle on the run's test pairs (it knows both planted classes)."""
-    from speidlib.demo.synthetic import oracle_aurocs
 
     elements = pd.read_csv(info.elements).set_index("element")["motif_class"]
     test = dataset.pairs[dataset.pairs[schema.SPLIT] == schema.TEST]
@@ -168,12 +173,6 @@ def test_oracle(info, dataset) -> float:
 def run_job(root, job: Job, n_bootstrap: int = 200, motifs: bool = True, threads: int | None = 2,
             progress: bool = False) -> dict:
     """Train, evaluate and read the motifs of one point; write and return its record."""
-    from speidlib.data.dataset import Dataset
-    from speidlib.demo.synthetic import load_demo
-    from speidlib.evaluate.baselines import run_pair_baselines
-    from speidlib.evaluate.heldout import run_evaluate
-    from speidlib.interpret.report import run_motifs
-    from speidlib.train.stages import train_run
 
     root = Path(root)
     t0 = time.time()
@@ -256,7 +255,8 @@ def markdown(summary: pd.DataFrame) -> str:
 
 def figure(records: pd.DataFrame, path) -> None:
     """AUROC (each replicate and the median) and learned recall against positives, per grammar."""
-    import matplotlib
+
+    import matplotlib   # deferred: only the report draws
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
