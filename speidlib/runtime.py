@@ -96,6 +96,36 @@ def gpu_line() -> str | None:
     return f"TensorFlow sees {len(gpus)} GPU(s): {', '.join(names)}"
 
 
+def lazy_exports(package: str, exports: dict[str, tuple[str, ...]]):
+    """A package's public names, each imported from its module on first use (PEP 562).
+
+    So ``from speidlib.data import prepare`` works while ``import speidlib.data``
+    loads nothing (no TensorFlow, no scikit-learn) until a name is asked for.
+
+    Parameters
+    ----------
+    package : the package's ``__name__``
+    exports : module (relative to ``package``) -> the names it exports
+
+    Returns
+    -------
+    ``(__getattr__, __dir__, __all__)`` for the package's ``__init__``
+    """
+    where = {name: f"{package}.{module}" for module, names in exports.items() for name in names}
+
+    def __getattr__(name: str):
+        if name not in where:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        import importlib
+
+        return getattr(importlib.import_module(where[name]), name)
+
+    def __dir__() -> list[str]:
+        return sorted(set(where) | set(sys.modules[package].__dict__))
+
+    return __getattr__, __dir__, sorted(where)
+
+
 # --- devices -------------------------------------------------------------------------
 def device_info() -> dict:
     """The Keras backend and the accelerators it can see.

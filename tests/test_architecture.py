@@ -155,3 +155,35 @@ def test_the_doc_check_rejects_a_made_up_name():
     assert _resolves("speidlib.data.pairs.read_pairs")
     assert not _resolves("speidlib.data.pairs.read_pears")
     assert not _resolves("speidlib.nowhere")
+
+
+PACKAGES = ("data", "model", "train", "score", "evaluate", "interpret", "viz", "demo")
+
+
+def test_each_package_exports_its_verbs_from_its_own_modules():
+    """`from speidlib.<package> import <verb>` works for every name in the package's __all__,
+    the name lives in a module of that package (the layering above holds for exports too),
+    and no exported name is also a module name (importing the module would shadow it)."""
+    import importlib
+    import pkgutil
+
+    for p in PACKAGES:
+        package = importlib.import_module(f"speidlib.{p}")
+        modules = {m.name for m in pkgutil.iter_modules(package.__path__)}
+        assert package.__all__, p
+        assert not set(package.__all__) & modules, p
+        for name in package.__all__:
+            value = getattr(package, name)
+            home = getattr(value, "__module__", None) or package.__name__
+            if isinstance(value, (type, type(len))) or callable(value):
+                assert home.startswith(f"speidlib.{p}."), (p, name, home)
+
+
+def test_importing_every_package_loads_no_tensorflow():
+    import subprocess
+    import sys
+
+    code = ("import sys\n" + "".join(f"import speidlib.{p}\n" for p in PACKAGES) +
+            "print(sorted(m for m in ('tensorflow', 'keras', 'sklearn') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

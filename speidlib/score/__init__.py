@@ -7,14 +7,15 @@ behind the :class:`Scorer` protocol, :func:`make_scorer` picking:
 branch and BiLSTM input projection once, the rest of the recurrence per pair in
 numpy) or :class:`NaiveScorer` (the whole model per pair). ``genome_wide`` cuts a
 pair file into chromosomes and reads their windows, ``formats`` writes and reads
-the links files, and ``run`` is ``speid score`` (:func:`run_score`).
+the links files, and ``run`` is ``speid score`` (:func:`run_score`). The verbs below
+load their module on first use.
 """
-from speidlib.score.formats import read_links, write_links
-from speidlib.score.genome_wide import chromosome_windows, iter_chromosomes
-from speidlib.score.pairs import NaiveScorer, Scorer, make_scorer, score_pairs, score_pairs_naive
-from speidlib.score.projection import ProjectionCachedScorer
-from speidlib.score.run import element_windows, run_score
+from speidlib.runtime import lazy_exports
 
-__all__ = ["NaiveScorer", "ProjectionCachedScorer", "Scorer", "chromosome_windows", "element_windows",
-           "iter_chromosomes", "make_scorer", "read_links", "run_score", "score_pairs", "score_pairs_naive",
-           "write_links"]
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    "pairs": ("score_pairs", "make_scorer", "Scorer", "NaiveScorer", "score_pairs_naive"),
+    "projection": ("ProjectionCachedScorer",),
+    "genome_wide": ("iter_chromosomes", "chromosome_windows"),
+    "formats": ("read_links", "write_links"),
+    "run": ("run_score", "element_windows"),
+})
