@@ -133,14 +133,8 @@ def file_batches(config: AttributeConfig, windows: dict, prepare_seed: int = 0):
     taken = 0
     with Genome(config.genome) as genome:
         for cp in iter_chromosomes(config.pairs):
-            genome.check_chromosomes([cp.chrom], source=str(config.pairs))
+            cp.check_within(genome, Path(config.pairs).name)  # the bounds check of prepare and score
             tables = {"enhancer": cp.enhancers, "promoter": cp.promoters}
-            for b, t in tables.items():
-                bad = genome.outside([cp.chrom] * len(t), t["start"], t["end"])
-                if bad.any():
-                    row = t[bad].iloc[0]
-                    raise ValueError(f"{config.pairs}: {b} {row['name']} ({cp.chrom}:{row['start']}-"
-                                     f"{row['end']}) lies outside {cp.chrom} of {config.genome}")
             label = np.asarray(cp.extra.get(schema.LABEL, np.full(len(cp), -1)), np.int64)
             keep = np.flatnonzero(label == 1) if config.positives else np.arange(len(cp))
             if config.max_pairs is not None:
