@@ -381,6 +381,31 @@ def test_motifs_view_is_bound_to_the_model(motif_root):
     assert _files(motif_root) == before
 
 
+def test_motifs_from_contributions_beside_the_kernels(motif_root):
+    """RUN/modisco/motifs.csv (speid modisco) is listed with its logos and null verdicts."""
+    from speidlib.app.dashboards.motifs_view import MotifsView
+
+    m = MotifsModel(motif_root, "run")
+    v = MotifsView(m)
+    assert m.contribution_motifs is None and "speid modisco RUN" in v.contributions.value
+    d = motif_root / "run" / "modisco"
+    (d / "logos").mkdir(parents=True)
+    (d / "logos" / "enhancer.pos_patterns.pattern_0.png").write_bytes(SAVED_LOGO)
+    pd.DataFrame({"branch": ["enhancer", "promoter"], "pattern": ["pos_patterns.pattern_0"] * 2,
+                  "n_seqlets": [217, 60], "target_id": ["MA0863.1", "MA0506.3"],
+                  "target_name": ["MTF1", "Nrf1"], "evalue": [1e-10, 6e-6],
+                  "learned": [True, False]}).to_csv(d / "motifs.csv", index=False)
+    m = MotifsModel(motif_root, "run")
+    v = MotifsView(m)
+    assert list(m.contribution_motifs["target_name"]) == ["MTF1", "Nrf1"]
+    html = v.contributions.value
+    assert html.count("<tr>") == 1 + 2 and html.count("data:image/png;base64,") == 1
+    assert "MTF1" in html and ">yes<" in html and ">no<" in html
+    (d / "motifs.csv").write_text("branch,pattern\nenhancer,p0\n")
+    assert "lacks the column(s)" in MotifsModel(motif_root, "run").error
+    assert "speid modisco" in MotifsModel(motif_root, "run").error
+
+
 # --- the session's trained run --------------------------------------------------------
 
 @pytest.mark.slow

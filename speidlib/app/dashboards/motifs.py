@@ -211,6 +211,9 @@ class MotifsModel(RunModel):
     """
 
     kernels = tl.Instance(pd.DataFrame, allow_none=True, help="one row per kernel with sites")
+    contribution_motifs = tl.Instance(pd.DataFrame, allow_none=True,
+                                      help="RUN/modisco/motifs.csv (speid modisco), with a logo column; "
+                                      "None when the run has none")
     branch = tl.Enum(BRANCH_CHOICES, default_value="all")
     tf = tl.Unicode("")
     max_evalue = tl.Float(float("inf"))
@@ -231,6 +234,7 @@ class MotifsModel(RunModel):
         table = kernel_table(mr)
         self.kernel, self.detail, self.detail_error = "", None, ""
         self.motif_run, self.kernels = mr, table
+        self.contribution_motifs = read_contribution_motifs(run_dir)
         self._resetting = True
         try:
             self.branch, self.tf, self.max_evalue, self.sort_by = "all", "", float("inf"), "evalue"
@@ -240,6 +244,7 @@ class MotifsModel(RunModel):
 
     def _clear(self) -> None:
         self.motif_run, self.kernels, self.kernel, self.detail = None, None, "", None
+        self.contribution_motifs = None
         self.selection = pd.DataFrame(columns=KERNEL_COLUMNS)
 
     @tl.observe("branch", "tf", "max_evalue", "sort_by")
@@ -290,6 +295,28 @@ class MotifsModel(RunModel):
             return path.read_bytes()
         return render_logo(name, self.motif_run.pfms[name], matches, self.motif_run.release,
                            row["n_sites"])
+
+
+CONTRIBUTION_MOTIF_COLUMNS = ["branch", "pattern", "n_seqlets", "target_id", "target_name", "evalue",
+                              "learned"]
+
+
+def read_contribution_motifs(run_dir) -> pd.DataFrame | None:
+    """``RUN/modisco/motifs.csv`` (written by ``speid modisco``) with each pattern's logo path
+    (``logo``, None when not saved); None when the run has no such file."""
+    folder = Path(run_dir) / "modisco"
+    path = folder / "motifs.csv"
+    if not path.exists():
+        return None
+    try:
+        df = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    except (OSError, ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
+        raise ValueError(f"{path} cannot be read ({describe_error(e)}); rerun `speid modisco`.") from e
+    missing = [c for c in CONTRIBUTION_MOTIF_COLUMNS if c not in df.columns]
+    if missing:
+        raise ValueError(f"{path} lacks the column(s) {', '.join(missing)}; rerun `speid modisco`.")
+    logos = [folder / "logos" / f"{b}.{p}.png" for b, p in zip(df["branch"], df["pattern"])]
+    return df.assign(logo=[str(f) if f.is_file() else None for f in logos])
 
 
 def render_logo(name: str, pfm: np.ndarray, matches: pd.DataFrame, release: str, n_sites: int) -> bytes:

@@ -37,13 +37,13 @@ class MotifsView(DashboardView):
     classes = {"branch": "branch", "tf": "tf", "evalue": "evalue", "sort_by": "sort-by",
                "kernel": "kernel", "table": "kernels-table", "summary": "summary",
                "detail_info": "detail", "logo": "logo", "activations": "activations",
-               "top_windows": "top-windows"}
+               "top_windows": "top-windows", "contributions": "contribution-motifs"}
 
     def __init__(self, model: MotifsModel, max_rows: int = 60):
         super().__init__(model, max_rows)
 
     def _build(self) -> None:
-        self.summary, self.table = w.HTML(), w.HTML()
+        self.summary, self.table, self.contributions = w.HTML(), w.HTML(), w.HTML()
         self.branch = w.ToggleButtons(options=list(BRANCH_CHOICES), description="branch")
         self.tf = w.Text(description="TF name", placeholder="e.g. CTCF", continuous_update=False)
         self.evalue = w.Dropdown(options=list(EVALUE_CHOICES), description="best match")
@@ -63,6 +63,7 @@ class MotifsView(DashboardView):
             w.link((m, trait), (widget, "value"))
         m.observe(self._show_run, names=["run_dir", "error"])
         m.observe(self._show_selection, names="selection")
+        m.observe(self._show_contributions, names="contribution_motifs")
         m.observe(self._show_detail, names=["detail", "detail_error"])
         self.kernel.observe(self._open_kernel, names="value")
 
@@ -71,10 +72,32 @@ class MotifsView(DashboardView):
         detail = w.HBox([self.logo, self.activations])
         return [w.HTML("<h3>Kernels and their best JASPAR match</h3>"), filters, self.summary,
                 self.table, w.HTML("<h3>One kernel</h3>"), self.kernel, self.detail_message,
-                self.detail_info, detail, self.top_windows]
+                self.detail_info, detail, self.top_windows,
+                w.HTML("<h3>Motifs from contributions (TF-MoDISco)</h3>"), self.contributions]
 
     def _show_state(self) -> None:
         self._show_selection()
+        self._show_contributions()
+
+    def _show_contributions(self, change=None) -> None:
+        df = self.model.contribution_motifs
+        if df is None:
+            self.contributions.value = ("<p>This run has no <code>modisco/motifs.csv</code>: "
+                                        "<code>speid attribute RUN --positives --null</code> then "
+                                        "<code>speid modisco RUN</code> make it (docs/attribution.md).</p>")
+            return
+        cells = []
+        for path in df["logo"]:
+            data = base64.b64encode(open(path, "rb").read()).decode("ascii") if isinstance(path, str) else ""
+            cells.append(f'<img src="data:image/png;base64,{data}" style="height:64px">' if data else "")
+        shown = df.assign(logo=cells, learned=["yes" if v else "no" for v in df["learned"]])
+        self.contributions.value = (
+            f'<p><b class="speid-count">{len(df)}</b> patterns from the stored contributions of the '
+            "positive pairs, each with its best JASPAR match; learned: its TF beats the same steps on "
+            "the initial weights' contributions (the null) in this branch. Beside the kernels above: "
+            "the same question asked of what the model uses rather than what its filters hold.</p>"
+            + html_table(shown, ["logo", "branch", "pattern", "n_seqlets", "target_name", "target_id",
+                                 "evalue", "learned"], {"evalue": "{:.2g}"}, escape=False, max_height=420))
 
     # model -> widgets
     def _show_selection(self, change=None) -> None:
