@@ -328,6 +328,21 @@ def test_candidate_bedpe_rows_are_checked_naming_file_and_line(tmp_path, line, p
         list(iter_chromosomes(path))
 
 
+def test_a_damaged_links_file_is_a_located_error(tmp_path):
+    """The links dashboard's reader of `speid score` outputs: one line naming the file, not a traceback."""
+    from speidlib.score.formats import read_links
+
+    short = tmp_path / "short.bedpe"
+    short.write_text("#chrom1\tstart1\nchr1\tx\t1\n")
+    with pytest.raises(ValueError, match=r"^short\.bedpe: not a links table in the bedpe format"):
+        read_links(short)
+    text = tmp_path / "text.bedpe"
+    text.write_text("#h\nchr1\t10\t20\tchr1\t30\t40\te~p\t0.5\t.\t.\t10\t1\t1\n"
+                    "chr1\tx\t20\tchr1\t30\t40\te~p\t0.5\t.\t.\t10\t1\t1\n")
+    with pytest.raises(ValueError, match=r"^text\.bedpe, line 3: enhancer_start 'x' is not a number"):
+        read_links(text)
+
+
 def test_a_byte_order_mark_is_read_past_in_every_text_input(tmp_path):
     bed = tmp_path / "e.bed"
     bed.write_text(BOM + "chr1\t100\t200\te1\n")

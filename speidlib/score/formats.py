@@ -219,10 +219,35 @@ def write_links(links: pd.DataFrame, path, fmt: str | None = None, cell_type: st
         w.write(links)
 
 
+#: the columns of a links table that hold numbers
+_NUMERIC_LINK_COLUMNS = [schema.ENHANCER_START, schema.ENHANCER_END, schema.PROMOTER_START, schema.PROMOTER_END,
+                         schema.DISTANCE, schema.SCORE, ENHANCER_RANK, PROMOTER_RANK]
+
+
 def read_links(path, fmt: str | None = None) -> pd.DataFrame:
-    """Read a file written by :class:`LinkWriter` back into a links table (:data:`LINK_COLUMNS`)."""
+    """Read a file written by :class:`LinkWriter` back into a links table (:data:`LINK_COLUMNS`).
+
+    Raises ValueError naming the file (and the line, for a value that is not a number)
+    for a file that is not such a table.
+    """
     path = Path(path)
     fmt = format_from_path(path, fmt)
+    try:
+        links = _read_links(path, fmt)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, KeyError, AttributeError, TypeError) as e:
+        raise ValueError(f"{path.name}: not a links table in the {fmt} format `speid score` writes "
+                         f"({type(e).__name__}: {' '.join(str(e).split())})") from e
+    for column in _NUMERIC_LINK_COLUMNS:
+        values = pd.to_numeric(links[column], errors="coerce")
+        bad = np.flatnonzero(values.isna().to_numpy() & links[column].notna().to_numpy())
+        if bad.size:  # every format has one header line before the rows
+            raise ValueError(f"{path.name}, line {bad[0] + 2}: {column} {links[column].iat[bad[0]]!r} "
+                             "is not a number")
+        links[column] = values
+    return links
+
+
+def _read_links(path: Path, fmt: str) -> pd.DataFrame:
     if fmt == "csv":
         t = pd.read_csv(path, dtype={schema.CHROM: str, PROMOTER_STRAND: str})
         missing = [c for c in LINK_COLUMNS if c not in t.columns]
