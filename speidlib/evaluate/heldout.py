@@ -9,26 +9,36 @@ import time
 
 import numpy as np
 
-from speidlib import schema
-from speidlib.data.batches import PairBatches
+from speidlib import checks, schema
 from speidlib.data.dataset import Dataset
+from speidlib.data.encode import N_CODE
 from speidlib.evaluate.metrics import choose_threshold, evaluate_scores
-from speidlib.model.infer import predict_source
 from speidlib.model.load import load_model
 from speidlib.run import EvaluateRecord, Run, locked
+from speidlib.score.pairs import score_pairs
 
 
 def score_split(model, dataset: Dataset, split: str, zero_branch: str | None = None,
                 batch_size: int = 256) -> np.ndarray:
     """Scores of the original (unaugmented) pairs of one split, shape=(n,).
 
-    The order is that of ``dataset.split_index(split)``.
+    The order is that of ``dataset.split_index(split)``. Each pair at its elements'
+    default windows, through the whole model (:func:`speidlib.score.pairs.score_pairs`
+    with ``cache=False``: the same batches as Keras scored before, bit for bit);
+    ``zero_branch``: that branch's input is all zeros (its windows all N).
     """
-
-    batches = PairBatches(dataset, split, balanced=False, batch_size=batch_size, shuffle=False,
-                          zero_branch=zero_branch)
-    scores, _ = predict_source(model, batches)
-    return scores.reshape(-1).astype(np.float64)
+    if zero_branch is not None:
+        checks.branch(zero_branch)
+    idx = dataset.split_index(split)
+    codes, index = [], []
+    for branch, elements in (("enhancer", dataset.enhancer_index[idx]), ("promoter", dataset.promoter_index[idx])):
+        used, rows = np.unique(elements, return_inverse=True)
+        windows = dataset.windows(branch, used)
+        if branch == zero_branch:
+            windows[:] = N_CODE
+        codes.append(windows)
+        index.append(rows)
+    return score_pairs(model, codes[0], codes[1], index[0], index[1], cache=False, batch_size=batch_size)
 
 
 @locked("evaluate")
