@@ -38,7 +38,8 @@ import pandas as pd
 from speidlib import schema
 from speidlib.app.notebooks import prepare_demo
 from speidlib.data.dataset import Dataset
-from speidlib.demo.synthetic import load_demo, oracle_aurocs
+from speidlib.demo.oracles import oracle_aurocs
+from speidlib.demo.synthetic import load_demo
 from speidlib.evaluate.baselines import run_pair_baselines
 from speidlib.evaluate.heldout import run_evaluate
 from speidlib.interpret.report import run_motifs
