@@ -406,6 +406,30 @@ def test_motifs_from_contributions_beside_the_kernels(motif_root):
     assert "speid modisco" in MotifsModel(motif_root, "run").error
 
 
+def test_pair_detail_logos_letter_height_is_contribution():
+    """The pair view's logo track: the stretch around each window's largest contribution."""
+    from speidlib.app.dashboards.predictions import PairDetail
+    from speidlib.interpret.attribution import Attribution
+    from speidlib.viz.attribution import contribution_logo, contribution_region
+
+    summary = {b: np.zeros(200) for b in schema.BRANCHES}
+    summary["enhancer"][120:130] = 2.0
+    summary["promoter"][10:14] = -1.0
+    assert contribution_region(summary["enhancer"], 40) == (90, 130)
+    assert contribution_region(summary["promoter"], 40) == (0, 40)
+    codes = {b: np.tile(np.arange(4, dtype=np.int8), 50) for b in schema.BRANCHES}
+    a = Attribution("integrated_gradients", np.zeros((200, 4)), np.zeros((200, 4)), summary["enhancer"],
+                    summary["promoter"], 1.0, "logit")
+    hits = pd.DataFrame({"start": [121], "end": [129], "motif_name": ["MTF1"], "strand": ["+"]})
+    d = PairDetail(0, {}, codes, {b: 0 for b in codes}, {b: (50, 150) for b in codes},
+                   {"enhancer": hits, "promoter": hits.iloc[:0]}, "test", a)
+    logos = d.logos(width=40)
+    assert set(logos) == set(schema.BRANCHES) and all(p[:4] == b"\x89PNG" for p in logos.values())
+    fig = contribution_logo(summary["enhancer"], codes["enhancer"], 90, 130, hits)
+    ax = fig.axes[0]
+    assert ax.get_ylim()[1] >= 2.0 and any(t.get_text() == "MTF1" for t in ax.texts)
+
+
 # --- the session's trained run --------------------------------------------------------
 
 @pytest.mark.slow

@@ -75,3 +75,56 @@ def attribution_figure(attributions, enhancer_element=None, promoter_element=Non
         fig.update_yaxes(title_text="attribution", row=row, col=1)
     fig.update_layout(title=title, height=560, template="plotly_white")
     return fig
+
+
+# --- contribution logo ----------------------------------------------------------
+
+def contribution_region(summary, width: int = 80) -> tuple[int, int]:
+    """The ``width``-bp stretch of a window centred on its largest summed |contribution|.
+
+    summary : shape=(W,), one value per position. Returns ``(start, end)``, inside the window.
+    """
+    values = np.abs(np.asarray(summary, np.float64))
+    width = min(int(width), len(values))
+    sums = np.convolve(values, np.ones(width), mode="valid")
+    start = int(np.argmax(sums))
+    return start, start + width
+
+
+def contribution_logo(summary, sequence, start: int, end: int, hits=None, element=None,
+                      title: str = "", figsize=(11, 1.9)):
+    """A logo of one window stretch whose letters are the window's bases, each as tall as its
+    contribution (below the axis when negative), with motif hits and the element marked.
+
+    summary : shape=(W,), per-position contribution (an Attribution's ``<branch>_summary``)
+    sequence : shape=(W,), codes (A=0 C=1 G=2 T=3; N draws no letter)
+    start, end : the stretch, window coordinates (e.g. :func:`contribution_region`)
+    hits : DataFrame with ``start, end, motif_name`` (window coordinates), drawn as orange bands
+    element : ``(start, end)`` of the element, a grey band
+
+    Returns matplotlib.figure.Figure
+    """
+    import logomaker
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+    codes = np.asarray(sequence)[start:end].astype(int)
+    heights = np.zeros((end - start, 4))
+    keep = codes < 4
+    heights[np.flatnonzero(keep), codes[keep]] = np.asarray(summary, np.float64)[start:end][keep]
+    frame = pd.DataFrame(heights, columns=list(BASES), index=np.arange(start, end))
+    fig = Figure(figsize=figsize, layout="constrained")
+    ax = fig.subplots()
+    if element is not None:
+        ax.axvspan(max(element[0], start) - 0.5, min(element[1], end) - 0.5, color="#999999", alpha=0.12)
+    for h in ([] if hits is None else hits.itertuples()):
+        if h.end > start and h.start < end:
+            ax.axvspan(max(h.start, start) - 0.5, min(h.end, end) - 0.5, color="#ff7f0e", alpha=0.25)
+            ax.text((max(h.start, start) + min(h.end, end) - 1) / 2, 0.97, str(h.motif_name), ha="center",
+                    va="top", fontsize=8, transform=ax.get_xaxis_transform())
+    logomaker.Logo(frame, ax=ax, color_scheme="classic", flip_below=False)
+    ax.axhline(0, color="#555555", linewidth=0.5)
+    ax.set_ylabel("contribution")
+    ax.set_xlabel("position in window")
+    ax.set_title(title, fontsize=9, loc="left")
+    return fig

@@ -13,6 +13,7 @@ when present, ``RUN/motifs/matches.csv`` (motifs to mark). Writes nothing.
 from __future__ import annotations
 
 import dataclasses
+import io
 from pathlib import Path
 
 import numpy as np
@@ -26,10 +27,11 @@ from speidlib.data.dataset import Dataset
 from speidlib.data.jaspar import DEFAULT_RELEASE, get_motif, read_meme
 from speidlib.demo.synthetic import MOTIFS_FILE
 from speidlib.interpret.ablation import motif_hits
-from speidlib.interpret.attribution import gradient_x_input, ism
+from speidlib.interpret.attribution import Attribution, gradient_x_input, ism
+from speidlib.interpret.contributions import Attributor
 from speidlib.model.load import load_run_model
 from speidlib.run import Run, to_bedpe
-from speidlib.viz.attribution import attribution_figure
+from speidlib.viz.attribution import attribution_figure, contribution_logo, contribution_region
 from speidlib.viz.figures import pr_figure, roc_figure
 
 LABEL_CHOICES = ("all", "interacting", "not interacting")
@@ -37,7 +39,7 @@ SORT_COLUMNS = (schema.SCORE, schema.DISTANCE, schema.CHROM, schema.ENHANCER_NAM
                 schema.PROMOTER_NAME, schema.LABEL)
 TABLE_COLUMNS = [schema.ENHANCER_NAME, schema.PROMOTER_NAME, schema.CHROM, schema.DISTANCE,
                  schema.LABEL, schema.SCORE]
-METHODS = ("gradient_x_input", "ism")
+METHODS = ("gradient_x_input", "ism", "integrated_gradients")
 _NUMERIC = (schema.ENHANCER_START, schema.ENHANCER_END, schema.PROMOTER_START, schema.PROMOTER_END,
             schema.DISTANCE, schema.LABEL, schema.SCORE)
 
@@ -201,6 +203,21 @@ class PairDetail:
             self.windows["promoter"],
             title=f"pair #{self.pair}: score {r[schema.SCORE]:.3f}, label {r[schema.LABEL]}")
 
+    def logos(self, width: int = 80) -> dict:
+        """branch -> PNG bytes: the logo of the ``width``-bp stretch around the window's largest
+        contribution, letter height = contribution (:func:`speidlib.viz.attribution.contribution_logo`)."""
+        out = {}
+        for b in schema.BRANCHES:
+            summary = getattr(self.attribution, f"{b}_summary")
+            start, end = contribution_region(summary, width)
+            fig = contribution_logo(summary, self.windows[b], start, end, self.hits[b], self.elements[b],
+                                    title=f"{b} window {start}-{end}: {self.attribution.method} "
+                                    f"({self.attribution.output}); orange: motif hits")
+            buf = io.BytesIO()
+            fig.savefig(buf, format="png", dpi=90)
+            out[b] = buf.getvalue()
+        return out
+
 
 class PredictionsModel(RunModel):
     """State of the predictions dashboard (no widgets).
@@ -334,8 +351,11 @@ class PredictionsModel(RunModel):
         win = read_pair_windows(run_dir, {b: row[f"{b}_name"] for b in schema.BRANCHES})
         motifs, source = self._scan_motifs(run_dir)
         hits = {b: motif_hits(win[b][0][None], motifs) for b in schema.BRANCHES}
-        attribute = gradient_x_input if method == "gradient_x_input" else ism
-        attr = attribute(self._model(run_dir), win["enhancer"][0], win["promoter"][0])
+        if method == "integrated_gradients":
+            attr = integrated_gradients(self._model(run_dir), win["enhancer"][0], win["promoter"][0])
+        else:
+            attribute = gradient_x_input if method == "gradient_x_input" else ism
+            attr = attribute(self._model(run_dir), win["enhancer"][0], win["promoter"][0])
         return PairDetail(pair, row, {b: w[0] for b, w in win.items()},
                           {b: w[1] for b, w in win.items()}, {b: w[2] for b, w in win.items()},
                           hits, source, attr)
@@ -352,6 +372,15 @@ class PredictionsModel(RunModel):
         if str(run_dir) not in self._motifs:
             self._motifs[str(run_dir)] = scan_motifs(run_dir)
         return self._motifs[str(run_dir)]
+
+
+def integrated_gradients(model, enhancer, promoter) -> Attribution:
+    """One pair's integrated gradients (32 steps, 8 dinucleotide-shuffled references, as
+    ``speid attribute``) as an :class:`Attribution`: per-base scores are the hypothetical
+    contributions, the summary the actual ones."""
+    c = Attributor(model)(np.asarray(enhancer)[None], np.asarray(promoter)[None])
+    return Attribution("integrated_gradients", c.enhancer_hypothetical[0], c.promoter_hypothetical[0],
+                       c.enhancer_actual[0], c.promoter_actual[0], float(c.score[0]), "logit")
 
 
 def _chrom_key(name: str):
