@@ -72,25 +72,15 @@ def test_keeps_process_state_puts_back_what_configure_changed():
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
-    """A prepared run over a random 2-chromosome genome (as tests/test_train.py's)."""
-    from speidlib.data.dataset import PrepareConfig, prepare
+    """A prepared run over a small demo (windows of 100 bp)."""
+    from speidlib.data import PrepareConfig, prepare
+    from speidlib.demo import make_demo
 
     root = tmp_path_factory.mktemp("runtime")
-    rng = np.random.default_rng(0)
-    with open(root / "g.fa", "w") as fh:
-        for c, n in {"chr1": 6000, "chr2": 6000}.items():
-            seq = "".join(rng.choice(list("ACGT"), n))
-            fh.write(f">{c}\n" + "\n".join(seq[i:i + 60] for i in range(0, n, 60)) + "\n")
-    rows = ["enhancer_name,promoter_name,label"]
-    for i in range(60):
-        c = "chr1" if i % 2 else "chr2"
-        es, ps = 200 + 61 * i % 4000, 4800 + (i % 6) * 120
-        rows.append(f"T|{c}:{es}-{es + 40},T|{c}:{ps}-{ps + 50},{int(i % 5 == 0)}")
-    (root / "pairs.csv").write_text("\n".join(rows) + "\n")
-    run = root / "run"
-    prepare(PrepareConfig(pairs=str(root / "pairs.csv"), genome=str(root / "g.fa"), enhancer_window=W,
-                          promoter_window=W, augment=2, seed=1, valid_fraction=0.2), run, progress=False)
-    return run
+    make_demo(root / "demo", seed=0, n_pairs=300)
+    prepare(PrepareConfig(pairs=str(root / "demo" / "pairs.csv"), genome=str(root / "demo" / "genome.fa"),
+                          enhancer_window=W, promoter_window=W, augment=2, seed=0), root / "run", progress=False)
+    return root / "run"
 
 
 def test_training_in_a_kernel_leaves_policy_determinism_seeds_and_threads_as_they_were(run_dir):
