@@ -29,9 +29,25 @@ import numpy as np
 
 from speidlib.data.encode import one_hot
 from speidlib.interpret.ablation import model_inputs
+from speidlib.interpret.kernels import branch_conv
+from speidlib.model.infer import rows_within
 
 METHODS = ("ig", "gradient_x_input")
 _EPS = 1e-7
+#: bytes the gradient rows of one call may take: each row's convolution outputs (both
+#: branches, float32) times the few copies the gradient tape keeps
+GRADIENT_BATCH_BYTES = 512 * 2**20
+_TAPE_COPIES = 4
+
+
+def gradient_rows(model, most: int = 128) -> int:
+    """Rows per gradient call that keep the convolution outputs within :data:`GRADIENT_BATCH_BYTES`."""
+    try:
+        per_row = sum(4 * _TAPE_COPIES * int(branch_conv(model, b).filters) * int(t.shape[1])
+                      for b, t in zip(("enhancer", "promoter"), model.inputs))
+    except (ValueError, AttributeError):   # a model without the workbench's named convolutions
+        return most
+    return rows_within(GRADIENT_BATCH_BYTES, per_row, most=most)
 
 
 def check_method(method: str) -> str:
@@ -121,13 +137,15 @@ class Attributor:
     method : ``"ig"`` (integrated gradients over shuffled references) or ``"gradient_x_input"``
     steps : integration points per reference (midpoint rule)
     n_references : dinucleotide-shuffled references per pair
-    batch_size : interpolated pairs per gradient call (bounds memory)
+    batch_size : interpolated pairs per gradient call (bounds memory); None: as many as keep
+        the convolution outputs within :data:`GRADIENT_BATCH_BYTES` (:func:`gradient_rows`), at most 128
     seed : seeds the shuffles; pair ``k`` of a call uses ``default_rng([seed, k + offset])``
     """
 
     def __init__(self, model, method: str = "ig", steps: int = 32, n_references: int = 8,
-                 batch_size: int = 128, seed: int = 0):
+                 batch_size: int | None = None, seed: int = 0):
         self.method = check_method(method)
+        batch_size = gradient_rows(model) if batch_size is None else batch_size
         if steps < 1 or n_references < 1 or batch_size < 1:
             raise ValueError("steps, n_references and batch_size must be at least 1")
         self.model, self.steps, self.n_references = model, int(steps), int(n_references)

@@ -1,0 +1,101 @@
+"""`speid attribute`'s core: pairs per second per preset, and bounded memory for 10x the pairs.
+
+For each preset, a randomly initialised model at its windows (``cpu``: the
+demo's 1,000 / 1,000 bp; ``paper``: 3,000 / 2,000 bp) attributes random pairs
+with the defaults of ``speid attribute`` (integrated gradients, 32 steps, 8
+dinucleotide-shuffled references, batches of 8 pairs) and streams them to a
+contributions file (:class:`speidlib.interpret.contrib_store.StoreWriter`),
+as ``speid attribute`` does. Speed does not depend on the weights.
+
+Each measurement runs in a child process of its own, so its peak resident set
+(``VmHWM``) is its own: one with ``n`` pairs and one with ``10 n``; their ratio
+(near 1) shows memory does not grow with the number of pairs. Times exclude
+the model build and the first (tracing) batch.
+
+    .venv/bin/python benchmarks/bench_attribute.py [--presets cpu,paper] [--pairs 8]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+WINDOWS = {"paper": (3000, 2000), "cpu": (1000, 1000), "original": (3000, 2000)}
+BATCH = 8
+
+
+def child(preset: str, n_pairs: int, out: str) -> dict:
+    """Attribute ``n_pairs`` random pairs into ``out``; seconds, pairs/s and VmHWM (MB)."""
+    import pandas as pd
+
+    from bench_genome_wide import vmhwm_mb
+    from speidlib import schema
+    from speidlib.interpret.contrib_store import StoreWriter
+    from speidlib.interpret.contributions import Attributor
+    from speidlib.model.build import build_model
+
+    we, wp = WINDOWS[preset]
+    model = build_model(preset, we, wp, jaspar_init=False, seed=0)
+    attributor = Attributor(model)
+    rng = np.random.default_rng(0)
+    attributor(rng.integers(0, 4, (1, we)).astype(np.int8), rng.integers(0, 4, (1, wp)).astype(np.int8))
+    t = time.perf_counter()
+    with StoreWriter(out, {"enhancer": we, "promoter": wp}, {"method": "ig"}) as writer:
+        for s in range(0, n_pairs, BATCH):
+            k = min(BATCH, n_pairs - s)
+            codes = {"enhancer": rng.integers(0, 4, (k, we)).astype(np.int8),
+                     "promoter": rng.integers(0, 4, (k, wp)).astype(np.int8)}
+            c = attributor(codes["enhancer"], codes["promoter"], offset=s)
+            pairs = pd.DataFrame({schema.ENHANCER_NAME: [f"e{s + i}" for i in range(k)],
+                                  schema.PROMOTER_NAME: [f"p{s + i}" for i in range(k)], schema.CHROM: "chr1",
+                                  schema.SPLIT: "test", schema.ENHANCER_START: 0, schema.ENHANCER_END: we,
+                                  schema.PROMOTER_START: 0, schema.PROMOTER_END: wp, schema.LABEL: 1})
+            writer.append(pairs, c, codes, {b: np.zeros(k, np.int64) for b in codes})
+    seconds = time.perf_counter() - t
+    return {"preset": preset, "pairs": n_pairs, "seconds": seconds, "pairs_per_s": n_pairs / seconds,
+            "vmhwm_mb": vmhwm_mb(), "file_mb": os.path.getsize(out) / 2**20}
+
+
+def run_child(preset: str, n_pairs: int) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [sys.executable, __file__, "--child", preset, str(n_pairs), str(Path(tmp) / "c.h5")]
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True,
+                             env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--presets", default="cpu,paper", help="comma-separated presets (default cpu,paper)")
+    parser.add_argument("--pairs", type=int, default=8, help="pairs of the small run (default 8); the large one 10x")
+    parser.add_argument("--memory-presets", default="cpu",
+                        help="presets that also run 10x the pairs for the memory check (default cpu)")
+    parser.add_argument("--child", nargs=3, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    if args.child:
+        preset, n, out = args.child
+        print(json.dumps(child(preset, int(n), out)))
+        return
+    for preset in args.presets.split(","):
+        small = run_child(preset, args.pairs)
+        line = (f"[{preset}] windows {WINDOWS[preset][0]} / {WINDOWS[preset][1]} bp, IG 32 steps x 8 "
+                f"references: {small['pairs_per_s']:.3f} pairs/s ({small['pairs']} pairs in "
+                f"{small['seconds']:.1f} s), peak memory (VmHWM) {small['vmhwm_mb']:.0f} MB")
+        if preset in args.memory_presets.split(","):
+            large = run_child(preset, 10 * args.pairs)
+            line += (f"; {large['pairs']} pairs: {large['pairs_per_s']:.3f} pairs/s, peak {large['vmhwm_mb']:.0f} MB "
+                     f"(ratio {large['vmhwm_mb'] / small['vmhwm_mb']:.2f} for 10x the pairs), file "
+                     f"{large['file_mb']:.1f} MB")
+        print(line, flush=True)
+
+
+if __name__ == "__main__":
+    main()
