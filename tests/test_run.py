@@ -147,6 +147,20 @@ def test_a_train_record_names_the_old_model_in_what_it_made(tmp_path):
     assert "another model" in run.stale_reason(run.links / "scores.csv")
     assert run.manifest()[schema.MODEL_FILE]["step"] == "train"
     assert run.manifest()[f"{schema.CHECKPOINT_DIR}/"]["step"] == "train"
+    # the files it only noted are not the workbench's: --overwrite keeps them, still stale
+    assert set(run.marks()) == {schema.METRICS_FILE, f"{schema.LINKS_DIR}/scores.csv"}
+    run.clear()
+    assert (run.links / "scores.csv").exists() and "another model" not in run.stale_reason(run.links / "scores.csv")
+    assert run.stale_reason(run.links / "scores.csv") == ""  # no model now: nothing to compare with
+
+
+def test_a_first_training_notes_nothing_in_the_users_folders(tmp_path):
+    run = Run(tmp_path)
+    mine = _file(run.motif_file("mine.txt"))
+    run.write_record(TrainRecord(status="running"))
+    assert run.marks() == {} and run.stale_reason(mine) == ""
+    run.clear()
+    assert mine.exists()
 
 
 def test_check_model_returns_the_hash_and_refuses_a_running_or_foreign_model(tmp_path):

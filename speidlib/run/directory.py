@@ -250,7 +250,8 @@ class Run:
         manifest entry's ``model_sha256``, else the ``model_sha256`` its own JSON carries.
         """
         path = Path(path)
-        entry = self.manifest().get(self._key(path), {})
+        key = self._key(path)
+        entry = self.manifest().get(key) or self.marks().get(key) or {}
         if entry.get("stale"):
             return f"{path} is stale: {entry['stale']}; make it again"
         made_by = model_sha256 or entry.get(MODEL_SHA256) or _json_model_hash(path)
@@ -291,15 +292,24 @@ class Run:
 
     # --- the manifest: what the workbench wrote -------------------------------
     def manifest(self) -> dict:
-        """Relative path -> entry (``step``, ``model_sha256`` when a model made it, ``stale``).
+        """What the workbench wrote: relative path -> entry (``step``, ``model_sha256`` when a
+        model made it, ``stale``). A path ending in ``/`` is a folder the workbench owns
+        whole (``checkpoints/``). :meth:`clear` removes these."""
+        return self._read_manifest()[0]
 
-        A path ending in ``/`` is a folder the workbench owns whole (``checkpoints/``).
-        """
+    def marks(self) -> dict:
+        """Provenance noted on files the workbench did not record writing (runs from before the
+        manifest, files a user put in ``motifs/`` or ``genome_wide/``): relative path ->
+        ``model_sha256`` or ``stale``. Read by :meth:`stale_reason`; never removed by :meth:`clear`."""
+        return self._read_manifest()[1]
+
+    def _read_manifest(self) -> tuple[dict, dict]:
         try:
-            files = json.loads(self.manifest_file.read_text()).get("files", {})
-        except (OSError, ValueError, AttributeError):
-            return {}
-        return files if isinstance(files, dict) else {}
+            value = json.loads(self.manifest_file.read_text())
+        except (OSError, ValueError):
+            return {}, {}
+        parts = [value.get(k, {}) if isinstance(value, dict) else {} for k in ("files", "marks")]
+        return tuple(p if isinstance(p, dict) else {} for p in parts)
 
     def _key(self, path) -> str:
         rel = os.path.relpath(Path(path).expanduser().resolve(), self.path.expanduser().resolve())
@@ -349,13 +359,16 @@ class Run:
         self.register(step, written, model_sha256)
         return written
 
-    def _update_manifest(self, entries: dict, drop=()) -> None:
+    def _update_manifest(self, entries: dict | None = None, marks: dict | None = None) -> None:
+        """Add ``entries`` (files the workbench wrote) and ``marks`` (notes on other files)."""
         with record_lock(self.path):
-            files = self.manifest()
-            for key in drop:
-                files.pop(key, None)
-            files.update(entries)
-            atomic_write_json(self.manifest_file, {"files": dict(sorted(files.items()))})
+            files, noted = self._read_manifest()
+            files.update(entries or {})
+            noted.update(marks or {})
+            for key in files:  # the workbench wrote it again: the note is void
+                noted.pop(key, None)
+            atomic_write_json(self.manifest_file, {"files": dict(sorted(files.items())),
+                                                   "marks": dict(sorted(noted.items()))})
 
     def _model_replaced(self, old: TrainRecord, new: TrainRecord) -> None:
         """``train`` is writing a new model: name the old model in every artifact it made that
@@ -363,25 +376,24 @@ class Run:
         new one is there; enter the training outputs in the manifest."""
         self.register("train", [self.path / n for n in TRAIN_OUTPUTS[:-1] if (self.path / n).exists()])
         self.register("train", [self.checkpoints], folder=True)
-        if new.status != "running":
-            return
+        if new.status != "running" or not self.model.exists():
+            return  # no model is replaced: nothing was made from one
         old_model = old.model_sha256 if old.status == "done" else None
-        files, marks = self.manifest(), {}
+        files, noted = self._read_manifest()
+        entries, marks = {}, {}
         for path in self._derived_files():
             key = self._key(path)
-            entry = files.get(key, {})
+            entry = files.get(key) or noted.get(key) or {}
             if entry.get(MODEL_SHA256) or entry.get("stale"):
                 continue
-            own = _json_model_hash(path)
-            if own:
-                marks[key] = {**entry, MODEL_SHA256: own}
-            elif old_model:
-                marks[key] = {"step": entry.get("step", _step_of(key)), **entry, MODEL_SHA256: old_model}
+            made_by = _json_model_hash(path) or old_model
+            note = {MODEL_SHA256: made_by} if made_by else {"stale": "made by the model `speid train` replaced"}
+            if key in files:
+                entries[key] = {**entry, **note}
             else:
-                marks[key] = {"step": entry.get("step", _step_of(key)), **entry,
-                              "stale": "made by the model `speid train` replaced"}
-        if marks:
-            self._update_manifest(marks)
+                marks[key] = {"step": _step_of(key), **note}
+        if entries or marks:
+            self._update_manifest(entries, marks)
 
     def _derived_files(self) -> list[Path]:
         out = [self.path / n for n in MODEL_DERIVED if (self.path / n).is_file()]
@@ -404,14 +416,14 @@ class Run:
     def clear(self) -> list[str]:
         """Remove what the workbench wrote in the run (``prepare --overwrite``); the names removed.
 
-        Removed: every path of the manifest (and folders left empty by that);
-        other files in the folder (a user's own ``notebooks/``, ``motifs/``,
-        notes) stay. A run from before the manifest loses the files only the
-        workbench writes (``WORKBENCH_FILES``); what remains under its
-        ``motifs/``, ``genome_wide/``, ``cross_cell/`` and ``notebooks/`` is
-        kept and marked stale in a new manifest.
+        Removed: every path of the manifest (and folders left empty by that),
+        and the files only the workbench writes (``WORKBENCH_FILES``); other
+        files in the folder (a user's own ``notebooks/``, ``motifs/``, notes)
+        stay, with their marks. In a run from before the manifest, what remains
+        under ``motifs/``, ``genome_wide/`` and ``cross_cell/`` is kept and
+        marked stale (:meth:`marks`).
         """
-        files = self.manifest()
+        files, noted = self._read_manifest()
         removed = []
         targets = list(dict.fromkeys([*files, *(n for n in WORKBENCH_FILES if (self.path / n).exists())]))
         for key in targets:
@@ -432,12 +444,13 @@ class Run:
                         (self.path / parent).rmdir()
         with contextlib.suppress(FileNotFoundError):
             self.manifest_file.unlink()
-        if not files:
-            left = [p for d in (*MODEL_DERIVED_DIRS, schema.RUN_NOTEBOOKS_DIR) if (self.path / d).is_dir()
-                    for p in (self.path / d).rglob("*") if p.is_file()]
-            if left:
-                self._update_manifest({self._key(p): {"step": "?", "stale": "made before `speid prepare "
-                                                      "--overwrite` replaced the dataset"} for p in left})
+        marks = {k: v for k, v in noted.items() if (self.path / k).exists()}
+        if not files:  # a run from before the manifest: what its model may have made stays, marked
+            marks.update({self._key(p): {"step": _step_of(self._key(p)), "stale": "made before `speid "
+                                         "prepare --overwrite` replaced the dataset"}
+                          for p in self._derived_files()})
+        if marks:
+            self._update_manifest(marks=marks)
         return removed
 
     # --- artifacts --------------------------------------------------------------
