@@ -261,3 +261,17 @@ def test_top_stretches_and_planted_sites():
     assert sites[["start", "motif_name", "strand"]].values.tolist() == [[110, "MTF1", "+"], [300, "MTF1", "-"]]
     assert (sites["end"] - sites["start"] == 14).all()
     assert planted_sites(elements, "chr2", 1000, 1300, 900, 400).empty
+
+
+def test_modisco_refuses_contributions_of_another_model(attributed, tiny_run, tmp_path, capsys):
+    import shutil
+
+    import h5py
+
+    out, _ = attributed
+    shutil.copy(out / "contributions.h5", tmp_path / "contributions.h5")
+    with h5py.File(tmp_path / "contributions.h5", "a") as h5:
+        h5.attrs["model_sha256"] = "0" * 64
+    assert main(["modisco", str(tiny_run), "--attributions", str(tmp_path), "--out", str(tmp_path / "m")]) == 2
+    assert "holds the contributions of another model" in capsys.readouterr().err
+    assert not (tmp_path / "m").exists()

@@ -88,15 +88,14 @@ def initial_model(run_dir, seed: int | None = None):
     """The run's network before training: rebuilt from its ``train`` record (preset,
     windows, initialisation) with ``seed`` (default the run's own seed, i.e. the
     weights training started from; another seed re-initialises the weights)."""
-    train = Run(run_dir).config().get("train")
-    if not train:
+    run = Run(run_dir)
+    if not run.has_record("train"):
         raise ValueError(f"{run_dir}: no 'train' record in {schema.CONFIG_FILE}, so its initial "
                          f"weights are unknown: run `speid train {run_dir}` first")
-    preset = train["preset"]
-    preset = ModelConfig.from_dict(preset) if isinstance(preset, dict) else preset
-    return build_model(preset, int(train["enhancer_window"]), int(train["promoter_window"]),
-                       jaspar_init=not train.get("random_init", False),
-                       seed=int(train.get("seed", 0) if seed is None else seed))
+    train = run.train_record
+    preset = ModelConfig.from_dict(train.preset) if isinstance(train.preset, dict) else train.preset
+    return build_model(preset, int(train.enhancer_window), int(train.promoter_window),
+                       jaspar_init=not train.random_init, seed=int(train.seed if seed is None else seed))
 
 
 # --- pair sources: batches of (pairs, codes, window starts) --------------------------
@@ -213,7 +212,7 @@ def run_attribute(run_dir, config: AttributeConfig | None = None, out_dir=None, 
     sizes = _chrom_sizes(run, config.genome) if config.bigwig else None   # refuse early
     model, sha = snapshot_run_model(run)
     windows = {"enhancer": int(model.inputs[0].shape[1]), "promoter": int(model.inputs[1].shape[1])}
-    prepare_seed = int(run.config().get("prepare", {}).get("seed", 0))
+    prepare_seed = int(run.prepare_record.seed)
     out = attributions_dir(run_dir, out_dir)
     inputs = {"--pairs": config.pairs, "--genome": config.genome} if config.pairs else {}
     for p in inputs.values():
@@ -234,6 +233,12 @@ def run_attribute(run_dir, config: AttributeConfig | None = None, out_dir=None, 
     result["median_completeness_error"] = float(np.median(store.pairs["completeness_error"]))
     if config.bigwig:
         result["bigwig"] = [str(p) for p in write_bigwigs(store, sizes, out)]
+    written = [Path(result["out"]), *(Path(f) for f in [result["null"], *result["bigwig"]] if f)]
+    if config.bigwig:
+        written.append(out / "tracks.txt")
+    inside = [f for f in written if run.inside(f)]
+    if inside:   # the manifest: a later `speid train` marks them stale, `prepare --overwrite` removes them
+        run.register("attribute", inside, sha)
     result["seconds"] = time.perf_counter() - t0
     return result
 

@@ -46,6 +46,7 @@ from speidlib.interpret.logos import kernel_logo, save_logo
 from speidlib.interpret.matching import tomtom_matches
 from speidlib.interpret.null import tf_enrichment
 from speidlib.io import atomic_path, atomic_write_json, atomic_write_text
+from speidlib.run import Run
 
 MODISCO_DIR = "modisco"
 MOTIFS_FILE = "motifs.csv"
@@ -249,6 +250,11 @@ def run_modisco(run_dir, attributions=None, config: ModiscoConfig | None = None,
     src = Path(attributions) if attributions is not None else Path(run_dir) / "attributions"
     out = Path(out_dir) if out_dir is not None else Path(run_dir) / MODISCO_DIR
     store = ContributionStore(src / CONTRIBUTIONS_FILE)
+    run = Run(run_dir)
+    made_by, current = store.attrs.get("model_sha256") or "", run.model_sha256() if run.model.exists() else ""
+    if made_by and current and made_by != current:   # contributions of a model since replaced
+        raise ValueError(f"{store.path} holds the contributions of another model ({made_by[:12]}; the run's "
+                         f"is {current[:12]}): run `speid attribute {run_dir}` again")
     null_store = ContributionStore(src / NULL_FILE) if (src / NULL_FILE).exists() else None
     targets = jaspar.load_motifs(config.release or jaspar.DEFAULT_RELEASE)
     trained = _discover_all(store, config, out, "trained", targets, progress)
@@ -259,6 +265,8 @@ def run_modisco(run_dir, attributions=None, config: ModiscoConfig | None = None,
     motifs["learned"] = [(b, t) in learned and e < config.max_evalue
                          for b, t, e in zip(motifs["branch"], motifs["target_name"], motifs["evalue"])]
     _write(out, motifs, tf, trained[0], targets, store, null is not None, config, progress)
+    if run.inside(out):
+        run.register_since("modisco", out, t0 - 1, store.attrs.get("model_sha256") or None)
     return {"motifs": motifs, "tf_summary": tf, "out": str(out), "null": null is not None,
             "seconds": time.perf_counter() - t0}
 
