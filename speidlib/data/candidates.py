@@ -267,7 +267,7 @@ def iter_candidate_chunks(path, chunk_rows: int = 500_000) -> Iterator[pd.DataFr
                 continue
             chunk = read_bedpe_block(path.name, kept, CANDIDATE_COLUMNS)
             for side, name in (("1", "enhancer_name"), ("2", "promoter_name")):
-                blank = chunk[name].str.strip() == ""
+                blank = chunk[name].isin(["", "."])
                 if blank.any():
                     chunk.loc[blank, name] = (chunk["chrom" + side] + ":" + chunk["start" + side].astype(str)
                                               + "-" + chunk["end" + side].astype(str))[blank]

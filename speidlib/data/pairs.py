@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import io
 import os
 import re
 import urllib.request
@@ -347,18 +348,29 @@ def read_bedpe_block(fname: str, kept, columns) -> pd.DataFrame:
     pandas.DataFrame, shape=(n_lines, len(columns) + 1): the columns as text, but the six
     coordinate columns (chromosomes stripped, positions int64), and ``line`` (int64).
     """
-    rows, line_no = _rows(fname, kept, "\t", csv.QUOTE_NONE)
-    df = _frame(fname, len(columns), rows, line_no)
+    line_no = np.fromiter((n for n, _ in kept), dtype=np.int64, count=len(kept))
+    width = len(columns)
+    tabs = np.fromiter((line.count("\t") for _, line in kept), dtype=np.int64, count=len(kept))
+    wrong = np.flatnonzero(tabs != width - 1)
+    if wrong.size:
+        i = int(wrong[0])
+        raise ValueError(f"{fname}, line {line_no[i]}: expected {width} fields as in the header, "
+                         f"found {tabs[i] + 1}")
+    # every line now has the header's fields: pandas' C parser splits them (no quoting, as BEDPE)
+    table = pd.read_csv(io.StringIO("\n".join(line for _, line in kept)), sep="\t", header=None,
+                        names=range(width), dtype=str, quoting=csv.QUOTE_NONE, na_filter=False,
+                        skip_blank_lines=False)
+    fields = [table[i] for i in range(width)]
     problems: list = []
-    e = _coordinate_columns(df[0], df[1], df[2], "enhancer", problems, ("chrom1", "start1", "end1"))
-    p = _coordinate_columns(df[3], df[4], df[5], "promoter", problems, ("chrom2", "start2", "end2"))
+    e = _coordinate_columns(*fields[0:3], "enhancer", problems, ("chrom1", "start1", "end1"))
+    p = _coordinate_columns(*fields[3:6], "promoter", problems, ("chrom2", "start2", "end2"))
     _same_chromosome(e, p, problems)
     _raise_first(fname, line_no, problems)
-    df.columns = list(columns)
+    df = table.set_axis(list(columns), axis=1)
     for side, element in (("1", e), ("2", p)):
         for key in ("chrom", "start", "end"):
             df[key + side] = element[key]
-    df["line"] = line_no.astype(np.int64)
+    df["line"] = line_no
     return df
 
 
