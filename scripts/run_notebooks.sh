@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Execute notebooks/01_data_prep ... 08_explain_a_link (speidlib.app.notebooks.NOTEBOOKS) in order with papermill, keeping
+# Execute notebooks/01_data_prep ... 09_variants (speidlib.app.notebooks.NOTEBOOKS) in order with papermill, keeping
 # the executed copies in RUN/notebooks/ (and their run times in
 # RUN/notebooks/timings.json). A failing cell stops the chain; its partly
 # executed copy is kept as RUN/notebooks/<name>.failed.ipynb.

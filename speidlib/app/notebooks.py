@@ -35,7 +35,7 @@ EXAMPLE_RUN = f"{S.EXAMPLE_RUNS_DIR}/demo_cpu"
 _TRAINED_FILES = (S.MODEL_FILE, S.HISTORY_FILE, S.JASPAR_INIT_FILE, S.INITIAL_KERNELS_FILE)
 
 NOTEBOOKS = ("01_data_prep", "02_training", "03_evaluation", "04_cross_cell", "05_motifs",
-             "06_genome_wide", "07_crispr_benchmark", "08_explain_a_link")
+             "06_genome_wide", "07_crispr_benchmark", "08_explain_a_link", "09_variants")
 
 
 def project_root(start=None) -> Path:

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from speidlib.data.genome import Genome
+from speidlib.io import atomic_write_text
 
 VARIANT_COLUMNS = ["chrom", "pos", "id", "ref", "alt", "record", "line"]
 _BASES = re.compile(r"^[ACGTN]+$")
@@ -204,3 +205,16 @@ def check_ref(variants: VcfVariants, genome: Genome, skip: bool = False) -> pd.D
     out = t[bad].copy()
     variants.table = t[~bad].reset_index(drop=True)
     return out
+
+
+def write_vcf_text(table: pd.DataFrame, path) -> None:
+    """A minimal VCF 4.2 (no INFO) of ``chrom``, ``pos0`` (0-based) or ``pos``, ``ref``, ``alt`` and
+    optional ``id``, sorted by chromosome and position, written atomically (plain text)."""
+    t = table.copy()
+    if "pos" not in t:
+        t["pos"] = t["pos0"] + 1
+    t = t.sort_values(["chrom", "pos"], kind="stable")
+    ids = t["id"] if "id" in t else pd.Series(".", index=t.index)
+    lines = ["##fileformat=VCFv4.2", "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO"]
+    lines += [f"{c}\t{p}\t{i}\t{r}\t{a}\t.\t.\t." for c, p, i, r, a in zip(t["chrom"], t["pos"], ids, t["ref"], t["alt"])]
+    atomic_write_text(path, "\n".join(lines) + "\n")
