@@ -274,6 +274,19 @@ def test_crispr_never_writes_over_its_benchmark(tmp_path, capsys):
     assert bench.read_bytes() == before and not (out / schema.CRISPR_METRICS_FILE).exists()
 
 
+def test_baselines_never_write_over_a_pair_table(tmp_path, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    table = out / "split_drop.csv"  # a pair table where an output goes
+    table.write_text("enhancer_name,promoter_name,label\n" + "".join(
+        f"K|chr{1 + i % 8}:{100 * i}-{100 * i + 50},K|chr{1 + i % 8}:{90000 + i}-{90010 + i},{int(i % 3 == 0)}\n"
+        for i in range(400)))
+    before = table.read_bytes()
+    assert cli.main(["baselines", str(out), "--pairs", str(table), "--bootstrap", "0"]) == 2
+    assert "is the --pairs split_drop.csv file this step reads" in _one_line_error(capsys, "baselines")
+    assert table.read_bytes() == before
+
+
 def test_outputs_are_compared_with_inputs_by_resolved_path(tmp_path):
     from speidlib.io import check_outputs
 

@@ -288,12 +288,15 @@ def _add_baselines(sub) -> None:
 
 
 def _run_baselines(args) -> None:
-    from speidlib.app.reports import run_baselines
+    from speidlib.app.reports import BASELINE_FILES, run_baselines
     from speidlib.data import pairs
+    from speidlib.io import check_outputs
 
     if args.pairs:
         if len(set(map(os.path.realpath, args.pairs))) < len(args.pairs):
             raise ValueError("--pairs names one file twice")
+        check_outputs({"OUT": [Path(args.out) / name for name in BASELINE_FILES]},
+                      {f"--pairs {Path(path).name}": path for path in args.pairs}, overwrite=True)
         read = [(path, pairs.read_pairs(path)) for path in args.pairs]
         cells = [t["cell_line"].iloc[0] or Path(path).name for path, t in read]
         # every table is kept: one per cell line is keyed by it, several by file and cell line

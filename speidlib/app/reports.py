@@ -21,6 +21,11 @@ from speidlib.io import atomic_path, atomic_write_text
 from speidlib.viz.figures import cross_cell_heatmap, split_drop_figure
 
 
+#: what :func:`run_baselines` may write in its folder
+BASELINE_FILES = ("baseline_table.csv", "baseline_table.md", "split_drop.csv", "split_drop.html",
+                  "cross_cell_auroc.csv", "cross_cell_aupr.csv", "cross_cell_auroc.html", "cross_cell_aupr.html")
+
+
 def run_baselines(out_dir, pairs_by_cell: Mapping[str, pd.DataFrame],
                   splits=("random", "chromosome"), n_bootstrap: int = 0, seed: int = 0,
                   cross_cell: bool = True) -> dict:
