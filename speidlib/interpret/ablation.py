@@ -4,8 +4,9 @@ Motif ablation replaces each motif's FIMO hits (``memelite.fimo``) in one
 branch's windows with random bases and sets the change in AUPR and mean score
 beside a control that randomises as many bases at random positions outside
 the hits. Kernel silencing zeroes one kernel at a time and records the
-held-out AUPR change. Scores come from :func:`scorer`, which runs a model
-through :func:`speidlib.model.infer.predict`.
+held-out AUPR change. A Keras model's scores come from
+:func:`speidlib.score.pairs.score_pairs` (the whole model per pair, batches sized
+by memory); :func:`scorer` wraps a model as a function of one-hot arrays.
 """
 from __future__ import annotations
 
@@ -24,7 +25,9 @@ from speidlib.interpret.kernels import (
     branch_conv,
     keras_value,
 )
+from speidlib.model.build import model_inputs
 from speidlib.model.infer import predict
+from speidlib.score.pairs import score_pairs
 
 # --- motif hits and ablation ------------------------------------------------
 
@@ -136,17 +139,17 @@ def scorer(model, batch_size: int = 256) -> Callable[[np.ndarray, np.ndarray], n
     return score
 
 
-def model_inputs(model, enh, prom):
-    """Order (enhancer, promoter) as the model's inputs: a list in ``model.inputs`` order."""
-    names = [getattr(t, "name", "").split(":")[0] for t in getattr(model, "inputs", None) or []]
-    by_name = {schema.ENHANCER_INPUT: enh, schema.PROMOTER_INPUT: prom}
-    if sorted(names) == sorted(by_name):
-        return [by_name[n] for n in names]
-    return [enh, prom]
+def score_codes(score, enhancer_codes, promoter_codes, batch_size: int = 1024) -> np.ndarray:
+    """Scores, shape=(n,), of pairs given as codes, one window pair per row.
 
-
-def score_codes(score: Callable, enhancer_codes, promoter_codes, batch_size: int = 1024) -> np.ndarray:
-    """Scores, shape=(n,), of pairs given as codes (one-hot built batch by batch)."""
+    ``score``: a Keras model (scored by :func:`speidlib.score.pairs.score_pairs`, every
+    pair through the whole model) or a function of one-hot arrays (:func:`scorer`),
+    called on ``batch_size`` rows at a time.
+    """
+    if hasattr(score, "predict_on_batch"):
+        rows = np.arange(len(enhancer_codes))
+        return score_pairs(score, enhancer_codes, promoter_codes, rows, rows, cache=False,
+                           batch_size=batch_size)
     out = np.empty(len(enhancer_codes), np.float64)
     for s in range(0, len(out), batch_size):
         out[s:s + batch_size] = np.asarray(
@@ -190,7 +193,7 @@ def motif_ablation(model, enhancer_windows, promoter_windows, labels, motifs,
         raise ValueError(f"enhancer windows ({len(codes['enhancer'])}), promoter windows "
                          f"({len(codes['promoter'])}) and labels ({len(y)}) must have one row per pair")
     ml = _motif_list(motifs)
-    score = scorer(model, batch_size)
+    score = model   # a Keras model: score_codes goes through score_pairs
     base = score_codes(score, codes["enhancer"], codes["promoter"], batch_size)
     base_aupr = aupr(y, base)
 
@@ -270,7 +273,7 @@ def kernel_silencing(model, enhancer_windows, promoter_windows, labels, kernels_
     if not len(enh) == len(prom) == len(y):
         raise ValueError(f"enhancer windows ({len(enh)}), promoter windows ({len(prom)}) and "
                          f"labels ({len(y)}) must have one row per pair")
-    score = scorer(model, batch_size)
+    score = model   # a Keras model: score_codes goes through score_pairs
     base = aupr(y, score_codes(score, enh, prom, batch_size))
     rows = []
     for branch, k in tqdm(list(kernels_to_silence), desc="kernel silencing", disable=not progress):

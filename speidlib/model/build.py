@@ -190,3 +190,16 @@ def branch_and_pair_models(model):
     for layer in model.layers[names.index(schema.MERGE_LAYER) + 1:]:
         x = layer(x)
     return enh, prom, keras.Model(ins, x, name="pair_part")
+
+
+def model_inputs(model, enh, prom):
+    """Order (enhancer, promoter) as the model's inputs: a list in ``model.inputs`` order.
+
+    By the input names ``schema.ENHANCER_INPUT`` and ``schema.PROMOTER_INPUT``;
+    a model without those names gets enhancer, then promoter.
+    """
+    names = [getattr(t, "name", "").split(":")[0] for t in getattr(model, "inputs", None) or []]
+    by_name = {schema.ENHANCER_INPUT: enh, schema.PROMOTER_INPUT: prom}
+    if sorted(names) == sorted(by_name):
+        return [by_name[n] for n in names]
+    return [enh, prom]

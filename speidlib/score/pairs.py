@@ -25,6 +25,7 @@ from typing import Protocol
 import numpy as np
 
 from speidlib.data.encode import one_hot
+from speidlib.model.build import model_inputs
 from speidlib.model.infer import predict, rows_within
 from speidlib.model.tree import walk_layers
 from speidlib.score.projection import ProjectionCachedScorer
@@ -79,8 +80,8 @@ class NaiveScorer:
         e, p = np.asarray(enhancer_index), np.asarray(promoter_index)
         if e.shape != p.shape:
             raise ValueError(f"{len(e)} enhancer indices but {len(p)} promoter indices")
-        out = predict(self.model, lambda rows: [one_hot(enhancer_codes[e[rows]]),
-                                                one_hot(promoter_codes[p[rows]])],
+        out = predict(self.model, lambda rows: model_inputs(self.model, one_hot(enhancer_codes[e[rows]]),
+                                                            one_hot(promoter_codes[p[rows]])),
                       n=len(e), batch_size=self.batch_size, progress=progress, desc="scoring pairs")
         return out.reshape(-1).astype(np.float64)
 
