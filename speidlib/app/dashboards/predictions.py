@@ -27,12 +27,15 @@ from speidlib.data.dataset import Dataset
 from speidlib.data.jaspar import DEFAULT_RELEASE, get_motif, read_meme
 from speidlib.demo.synthetic import MOTIFS_FILE
 from speidlib.interpret.ablation import motif_hits
-from speidlib.interpret.attribution import Attribution, gradient_x_input, ism
+from speidlib.interpret.attribution import Attribution, gradient_x_input
 from speidlib.interpret.contributions import Attributor
+from speidlib.interpret.ism import fast_ism
+from speidlib.interpret.variant_run import ism_table
 from speidlib.model.load import load_run_model
 from speidlib.run import Run, to_bedpe
 from speidlib.viz.attribution import attribution_figure, contribution_logo, contribution_region
 from speidlib.viz.figures import pr_figure, roc_figure
+from speidlib.viz.ism import ism_heatmap
 
 LABEL_CHOICES = ("all", "interacting", "not interacting")
 SORT_COLUMNS = (schema.SCORE, schema.DISTANCE, schema.CHROM, schema.ENHANCER_NAME,
@@ -203,6 +206,22 @@ class PairDetail:
             self.windows["promoter"],
             title=f"pair #{self.pair}: score {r[schema.SCORE]:.3f}, label {r[schema.LABEL]}")
 
+    def ism_figure(self):
+        """The in-silico mutagenesis map as a position x base heat map over both windows (plotly),
+        motif hits marked; None unless the attribution is ``ism``."""
+        if self.attribution.method != "ism":
+            return None
+        hits = {b: list(zip(self.hits[b]["start"], self.hits[b]["end"])) for b in schema.BRANCHES}
+        return ism_heatmap(self.attribution, self.window_starts["enhancer"] + 1,
+                           self.window_starts["promoter"] + 1, hits["enhancer"], hits["promoter"],
+                           title=f"pair #{self.pair}: every base changed to every other "
+                                 f"({self.attribution.output}; black: motif hits)")
+
+    def ism_tsv(self) -> str:
+        """The in-silico mutagenesis map as the TSV of ``speid ism`` (one row per window position)."""
+        table = ism_table(self.attribution, str(self.row[schema.CHROM]), self.window_starts, self.windows)
+        return table.to_csv(sep="\t", index=False, float_format="%.6g")
+
     def logos(self, width: int = 80) -> dict:
         """branch -> PNG bytes: the logo of the ``width``-bp stretch around the window's largest
         contribution, letter height = contribution (:func:`speidlib.viz.attribution.contribution_logo`)."""
@@ -354,7 +373,7 @@ class PredictionsModel(RunModel):
         if method == "integrated_gradients":
             attr = integrated_gradients(self._model(run_dir), win["enhancer"][0], win["promoter"][0])
         else:
-            attribute = gradient_x_input if method == "gradient_x_input" else ism
+            attribute = gradient_x_input if method == "gradient_x_input" else fast_ism
             attr = attribute(self._model(run_dir), win["enhancer"][0], win["promoter"][0])
         return PairDetail(pair, row, {b: w[0] for b, w in win.items()},
                           {b: w[1] for b, w in win.items()}, {b: w[2] for b, w in win.items()},

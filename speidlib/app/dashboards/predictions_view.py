@@ -38,7 +38,7 @@ class PredictionsView(DashboardView):
     classes = {"chromosomes": "chromosome", "label": "label", "sort_by": "sort-by",
                "ascending": "order", "table": "pairs-table", "summary": "summary",
                "detail_info": "detail", "detail_figure": "detail-figure", "roc": "roc", "pr": "pr",
-               "pair": "pair", "logo_box": "contribution-logos"}
+               "pair": "pair", "logo_box": "contribution-logos", "ism_box": "ism-map"}
 
     def __init__(self, model: PredictionsModel, max_rows: int = 100):
         super().__init__(model, max_rows)
@@ -52,7 +52,7 @@ class PredictionsView(DashboardView):
         self.pair = w.Dropdown(options=[_NO_PAIR], value=-1, description="pair",
                                layout=w.Layout(width="720px"))
         self.method = w.ToggleButtons(options=[("gradient × input", "gradient_x_input"),
-                                               ("in-silico mutagenesis (slower)", "ism"),
+                                               ("in-silico mutagenesis", "ism"),
                                                ("integrated gradients (slower)", "integrated_gradients")],
                                       description="attribution")
         self.detail_message, self.detail_info = w.HTML(), w.HTML()
@@ -61,6 +61,9 @@ class PredictionsView(DashboardView):
         self.logos = {b: w.Image(format="png", layout=w.Layout(max_width="1000px")) for b in schema.BRANCHES}
         self.logo_box = w.VBox(list(self.logos.values()))
         show(self.logo_box, False)
+        self.ism_figure, self.ism_download = figure_output(), w.HTML()
+        self.ism_box = w.VBox([self.ism_figure, self.ism_download])
+        show(self.ism_box, False)
 
     def _filters(self) -> None:
         m = self.model
@@ -105,7 +108,7 @@ class PredictionsView(DashboardView):
         return [w.HTML("<h3>Filter and sort the scored test pairs</h3>"), filters, self.summary,
                 downloads, self.table, w.HTML("<h3>Curves of the selection</h3>"), curves,
                 w.HTML("<h3>One pair: attribution, elements, motif hits</h3>"), self.pair, self.method,
-                self.detail_message, self.detail_info, self.detail_figure, self.logo_box]
+                self.detail_message, self.detail_info, self.detail_figure, self.ism_box, self.logo_box]
 
     def _show_state(self) -> None:
         self._show_selection()
@@ -156,9 +159,17 @@ class PredictionsView(DashboardView):
         show(self.detail_figure, d is not None)
         show(self.logo_box, d is not None)
         if d is None:
+            show(self.ism_box, False)
             self.detail_info.value = ""
             return
         show_figure(self.detail_figure, d.figure(), width=1250, height=720)
+        ism = d.ism_figure()
+        show(self.ism_box, ism is not None)
+        if ism is not None:                  # the map itself: position x base, downloadable
+            show_figure(self.ism_figure, ism, width=1250, height=420)
+            name = f"pair{d.pair}_ism.tsv"
+            self.ism_download.value = download_link(d.ism_tsv(), name, "text/tab-separated-values",
+                                                    f"download the map ({name})")
         for b, png in d.logos().items():    # letter height = contribution, around each window's peak
             self.logos[b].value = png
         self.detail_info.value = _detail_html(d)
