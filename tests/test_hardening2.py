@@ -189,6 +189,35 @@ def test_out_dash_into_a_reader_that_stops_early_is_quiet(tmp_path):
     assert p.wait(timeout=120) == 141 and err == "", err
 
 
+def test_executed_notebooks_go_through_the_one_writer(tmp_path, monkeypatch):
+    """RUN/notebooks/: a link is written through, a FIFO refused, a failed run's copy kept, no temporary left."""
+    import papermill
+
+    from speidlib.app.notebooks import NOTEBOOKS, run_notebooks
+
+    def execute(source, out, **kw):  # papermill stood in for: the executed copy is "{}"
+        Path(out).write_text("{}")
+        if NOTEBOOKS[2] in source:
+            raise RuntimeError("a cell failed")
+
+    monkeypatch.setattr(papermill, "execute_notebook", execute)
+    folder = tmp_path / "run" / "notebooks"
+    folder.mkdir(parents=True)
+    elsewhere = tmp_path / "elsewhere.ipynb"
+    elsewhere.write_text("old")
+    (folder / f"{NOTEBOOKS[0]}.ipynb").symlink_to(elsewhere)
+    os.mkfifo(folder / f"{NOTEBOOKS[1]}.ipynb")
+    run_notebooks(tmp_path / "run", {}, notebooks=[NOTEBOOKS[0]], progress=False)
+    assert _kind(folder / f"{NOTEBOOKS[0]}.ipynb") == "link" and elsewhere.read_text() == "{}"
+    with pytest.raises(ValueError, match="is a FIFO"):
+        run_notebooks(tmp_path / "run", {}, notebooks=[NOTEBOOKS[1]], progress=False)
+    with pytest.raises(RuntimeError, match="a cell failed"):
+        run_notebooks(tmp_path / "run", {}, notebooks=[NOTEBOOKS[2]], progress=False)
+    assert (folder / f"{NOTEBOOKS[2]}.failed.ipynb").read_text() == "{}"
+    assert _kind(folder / f"{NOTEBOOKS[1]}.ipynb") == "fifo"
+    assert not [p.name for p in folder.iterdir() if p.name.startswith(".")]
+
+
 # --- 2. inputs and user files are not overwritten ---------------------------------------------------
 def test_random_genome_refuses_an_existing_file_without_overwrite(tmp_path, capsys):
     sizes = tmp_path / "sizes.txt"

@@ -23,7 +23,7 @@ from speidlib import schema as S
 from speidlib.runtime import gpu_line
 from speidlib.data.dataset import PrepareConfig, prepare
 from speidlib.demo.synthetic import make_demo
-from speidlib.io import atomic_write_json
+from speidlib.io import atomic_path, atomic_write_json, output_target
 from speidlib.run import Run, provenance_reason
 
 __all__ = ["NOTEBOOKS", "project_root", "notebook_path", "notebook_parameters", "run_notebooks",
@@ -113,17 +113,16 @@ def run_notebooks(run_dir="runs/demo", parameters: Mapping | None = None,
         params = {k: v for k, v in given.items() if k in declared}
         params.update(overrides.get(name, {}))
         target = out_dir / f"{name}.ipynb"
-        partial = out_dir / f".{name}.running.ipynb"
         t0 = time.perf_counter()
-        try:
-            papermill.execute_notebook(str(notebook_path(name, root)), str(partial), parameters=params,
-                                       kernel_name=kernel_name, progress_bar=progress,
-                                       log_output=log_output, cwd=str(root))
-        except BaseException:
-            if partial.exists():
-                os.replace(partial, out_dir / f"{name}.failed.ipynb")
-            raise
-        os.replace(partial, target)
+        with atomic_path(target, suffix=".ipynb") as partial:  # a FIFO or folder there is refused
+            try:
+                papermill.execute_notebook(str(notebook_path(name, root)), str(partial), parameters=params,
+                                           kernel_name=kernel_name, progress_bar=progress,
+                                           log_output=log_output, cwd=str(root))
+            except BaseException:
+                if partial.exists() and partial.stat().st_size:  # papermill wrote a partial copy
+                    os.replace(partial, output_target(out_dir / f"{name}.failed.ipynb"))
+                raise
         (out_dir / f"{name}.failed.ipynb").unlink(missing_ok=True)
         timings[name] = round(time.perf_counter() - t0, 1)
         atomic_write_json(out_dir / S.NOTEBOOK_TIMINGS_FILE, timings)
