@@ -404,6 +404,12 @@ def test_a_byte_order_mark_is_read_past_in_every_text_input(tmp_path):
     bedpe.write_text(BOM + "chr1\t1\t50\tchr1\t90\t99\tx\t1\n")
     for path in (csv, bedpe):
         assert read_pairs(path)[schema.CHROM].tolist() == ["chr1"]
+    fasta = tmp_path / "g.fa"  # an index counts bytes: a FASTA's mark is named, with how to remove it
+    fasta.write_text(BOM + ">chr1\nACGT\n")
+    from speidlib.data.genome import Genome
+
+    with pytest.raises(ValueError, match=r"g\.fa starts with a UTF-8 byte-order mark .*sed -i"):
+        Genome(fasta)
 
 
 def _crispr_table(path: Path, bom: bool = False) -> Path:

@@ -40,6 +40,10 @@ class Genome:
             self._fasta = pyfaidx.Fasta(str(self.path), indexname=str(self.index_path), as_raw=True,
                                         sequence_always_upper=False, rebuild=False, build_index=True)
         except (pyfaidx.FastaIndexingError, pyfaidx.UnsupportedCompressionFormat, ValueError) as e:
+            with open(self.path, "rb") as fh:
+                if fh.read(3) == b"\xef\xbb\xbf":  # an index counts bytes: the mark cannot be read past
+                    raise ValueError(f"genome FASTA {self.path} starts with a UTF-8 byte-order mark before "
+                                     "its first '>' line: remove it (sed -i '1s/^\\xEF\\xBB\\xBF//' FILE)") from e
             raise ValueError(f"genome FASTA {self.path} could not be indexed: {e}") from e
         except OSError as e:
             raise ValueError(f"genome FASTA {self.path}: cannot read it or write its index "
