@@ -57,7 +57,8 @@ def test_learned_calls_read_both_branches_of_tf_summary():
 
 def _record(grammar, npos, rep, auroc, recall):
     return {"grammar": grammar, "recipe": "cpu", "npos": npos, "replicate": rep, "auroc": auroc, "aupr": 0.2,
-            "kmer_auroc": 0.7, "oracle_auroc": 0.99, "recall": recall, "precision": 1.0, "false_calls": []}
+            "kmer_auroc": 0.7, "oracle_auroc": 0.99, "recall": recall, "precision": 1.0, "false_calls": [],
+            "n_calls": 1, "n_hits": 1}
 
 
 def test_report_takes_medians_over_replicates_and_draws_the_figure(tmp_path):
@@ -72,7 +73,14 @@ def test_report_takes_medians_over_replicates_and_draws_the_figure(tmp_path):
     md = (tmp_path / "learning_curve.md").read_text()
     assert "| demo | cpu | 2,000 | 1 | 0.900 (0.900)" in md
     assert (tmp_path / "learning_curve.png").stat().st_size > 5000
-    assert len(pd.read_csv(tmp_path / "learning_curve.csv")) == 4
+    back = pd.read_csv(tmp_path / "learning_curve.csv")
+    assert len(back) == 4 and (lc.summarise(back)["false_calls"] == 0).all()
+    assert lc.positives_needed(back) == 2000 and lc.positives_needed(back, auroc=0.95) is None
+
+
+def test_positives_needed_wants_every_larger_size_to_hold():
+    rows = pd.DataFrame([_record("demo", n, 0, a, 0) for n, a in ((500, 0.9), (1000, 0.8), (2000, 0.9))])
+    assert lc.positives_needed(rows) == 2000
 
 
 def test_report_without_records_is_a_clear_error(tmp_path):

@@ -234,8 +234,8 @@ def summarise(records: pd.DataFrame) -> pd.DataFrame:
     out = g[cols].median()
     out["replicates"] = g.size()
     out["auroc_each"] = g["auroc"].apply(lambda s: ", ".join(f"{v:.3f}" for v in s))
-    if "false_calls" in records:
-        out["false_calls"] = g["false_calls"].apply(lambda s: sum(len(v) for v in s if isinstance(v, list)))
+    if {"n_calls", "n_hits"} <= set(records):   # summed over replicates (a CSV keeps the counts)
+        out["false_calls"] = g["n_calls"].sum() - g["n_hits"].sum()
     return out.reset_index()
 
 
@@ -300,3 +300,17 @@ def report(root) -> pd.DataFrame:
     (root / "learning_curve.md").write_text(markdown(summary))
     figure(records, root / "learning_curve.png")
     return summary
+
+
+def positives_needed(records: pd.DataFrame, grammar: str = "demo", recipe: str = "cpu",
+                     auroc: float = 0.85) -> int | None:
+    """The smallest measured size whose median test AUROC reaches ``auroc``, and every larger
+    measured size too (a curve that dips again has not settled); None when no size does."""
+    sub = records[(records["grammar"] == grammar) & (records["recipe"] == recipe)]
+    med = sub.groupby("npos")["auroc"].median().sort_index()
+    ok = med >= auroc
+    for n in med.index:
+        if ok.loc[n:].all():
+            return int(n)
+    return None
+
