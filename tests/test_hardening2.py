@@ -1,9 +1,10 @@
 """Issue 27, the second hardening pass: nothing written where it should not be, one element
 identity and one check of pair files, numbers checked at the door.
 
-One test (or a few) per case of the probe, grouped by the issue's points. Data-side tests
-build tiny files by hand; the ``speid score`` cases use the session's ``tiny_run``
-(tests/conftest.py), read only.
+One test (or a few) per case of the probe, grouped by the issue's points (1, 2: inputs
+and user files, 3, 5; point 4 and the --overwrite manifest are tests/test_run.py's). Each
+was run on the code before its fix and failed there. Data-side tests build tiny files by
+hand; the ``speid score`` cases use the session's ``tiny_run`` (tests/conftest.py), read only.
 """
 from __future__ import annotations
 
