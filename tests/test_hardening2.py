@@ -2,9 +2,10 @@
 identity and one check of pair files, numbers checked at the door.
 
 One test (or a few) per case of the probe, grouped by the issue's points (1, 2: inputs
-and user files, 3, 5; point 4 and the --overwrite manifest are tests/test_run.py's). Each
-was run on the code before its fix and failed there. Data-side tests build tiny files by
-hand; the ``speid score`` cases use the session's ``tiny_run`` (tests/conftest.py), read only.
+and user files, 3, 5; the --overwrite manifest and point 4 are in tests/test_stale.py and
+tests/test_run.py). Each was run on the code before its fix and failed there. Data-side
+tests build tiny files by hand; the ``speid score`` cases use the session's ``tiny_run``
+(tests/conftest.py), read only.
 """
 from __future__ import annotations
 
