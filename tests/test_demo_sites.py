@@ -29,3 +29,17 @@ def test_sites_table_bed_and_breaking_variants(tmp_path):
     # + strand: motif position 2 is 110 + 2, least likely base T; - strand: position 2 reads
     # genome base end - 1 - 2 on the reverse strand, so the forward base is T's complement, A
     assert v[["pos0", "alt"]].values.tolist() == [[112, "T"], [151, "A"], [321, "A"]]
+
+
+def test_demo_vcf_breaks_each_copy_once_and_adds_a_random_snv(tmp_path):
+    from speidlib.data.vcf import read_vcf
+    from speidlib.interpret.variant_run import write_demo_vcf
+
+    demo = _demo(tmp_path)
+    (demo / "genome.fa").write_text(">chr1\n" + "C" * 1000 + "\n")
+    info = write_demo_vcf(demo, demo / "truth.vcf", 150, 150, max_elements=5)
+    v = read_vcf(demo / "truth.vcf").table
+    assert info["n_break"] == 3 and info["n_random"] == 3 and info["n_elements"] == 2
+    breaks = v[v["id"].str.startswith("break|")]
+    assert breaks[["pos", "alt"]].values.tolist() == [[113, "T"], [152, "A"], [322, "A"]]   # 1-based
+    assert (v["ref"] == "C").all() and (v["alt"] != "C").all()

@@ -203,3 +203,20 @@ def test_truncated_bgzip_and_skip_ref_mismatch(toy, capsys):
                "--genome", str(root / "g.fa"), "--out", str(root / "mixed.tsv"), "--skip-ref-mismatch", "--quiet"])
     out = capsys.readouterr().out
     assert rc == 0 and "1 REF mismatches skipped" in out and f"chrA:3000 {wrong}>A" in out
+
+
+def test_one_chromosome_at_a_time(toy):
+    """--chromosomes: a per-chromosome job keeps only its own variants and pairs; an empty part
+    is a header (the workflow's gather joins the parts)."""
+    root, seq, st = toy["root"], toy["seq"], toy["starts"]
+    e1 = st["e1"]
+    body = (f"chrA\t{e1 + 30}\trs1\t{seq[e1 + 29]}\t{'ACGT'.replace(seq[e1 + 29], '')[0]}\t.\t.\t.\n"
+            "chrB\t50\trs2\tC\tA\t.\t.\t.\n")
+    vcf = _vcf(root / "two.vcf", body, HEADER.replace("##contig=<ID=chrA>", "##contig=<ID=chrA>\n##contig=<ID=chrB>"))
+    whole = run_variants(toy["run"], vcf, root / "pairs.bedpe", root / "g.fa", root / "whole.tsv")
+    a = run_variants(toy["run"], vcf, root / "pairs.bedpe", root / "g.fa", root / "a.tsv", chromosomes=["chrA"])
+    b = run_variants(toy["run"], vcf, root / "pairs.bedpe", root / "g.fa", root / "b.tsv", chromosomes=["chrB"])
+    assert whole["n_variants"] == 2 and a["n_variants"] == 1 and b["n_variants"] == 1
+    pd.testing.assert_frame_equal(pd.read_csv(root / "a.tsv", sep="\t"), pd.read_csv(root / "whole.tsv", sep="\t"))
+    empty = pd.read_csv(root / "b.tsv", sep="\t")
+    assert list(empty.columns) == VARIANT_EFFECT_COLUMNS and len(empty) == 0

@@ -59,7 +59,8 @@ def test_demo_study_runs_then_reruns_only_what_changed(tmp_path):
     jobs = planned_jobs(out)
     assert jobs["prepare"] == jobs["train"] == jobs["evaluate"] == jobs["motifs"] == 2
     assert jobs["score_chromosome"] == 2 * 4 and jobs["gather_scores"] == 2
-    assert jobs["cross_cell"] == jobs["baselines"] == jobs["demo_data"] == 1
+    assert jobs["cross_cell"] == jobs["baselines"] == jobs["demo_data"] == jobs["demo_variants"] == 1
+    assert jobs["variants_chromosome"] == 2 * 4 and jobs["gather_variants"] == 2
 
     runs = tmp_path / "runs"
     for cell in ("DEMO1", "DEMO2"):
@@ -97,7 +98,8 @@ def test_demo_study_runs_then_reruns_only_what_changed(tmp_path):
     pairs.write_text("\n".join([header, *rows[::-1]]) + "\n")      # same pairs, another order
     plan = snakemake(tmp_path, *profile, "--dry-run")
     assert planned_jobs(plan) == {"prepare": 1, "train": 1, "evaluate": 1, "motifs": 1, "cross_cell": 1,
-                                  "baselines": 1, "score_chromosome": 4, "gather_scores": 1, "all": 1}
+                                  "baselines": 1, "score_chromosome": 4, "gather_scores": 1,
+                                  "variants_chromosome": 4, "gather_variants": 1, "all": 1}
     touched = [p for p in planned_outputs(plan) if "DEMO" in p]
     assert touched and not any("DEMO2" in p for p in touched)
     snakemake(tmp_path, *profile)
@@ -113,13 +115,16 @@ def test_targetfinder_dry_run_plans_six_cell_lines(tmp_path):
     for cell in TARGETFINDER_CELLS:
         (regions / f"{cell}_enhancers.bed").write_text("")
     (regions / "promoters.bed").write_text("")
+    (tmp_path / "data" / "variants").mkdir()
+    (tmp_path / "data" / "variants" / "calls.vcf.gz").write_text("")
     out = snakemake(tmp_path, "--configfile", str(ROOT / "workflow" / "config" / "targetfinder.yaml"),
                     "--config", f"genome={genome}", "--dry-run", "--printshellcmds")
     chroms = 23                                   # chr1-22 and chrX
     assert planned_jobs(out) == {
         "fetch_targetfinder": 6, "prepare": 12, "train": 12, "evaluate": 12, "motifs": 12,
         "cross_cell": 2, "baselines": 1, "candidates": 6, "split_candidates": 6,
-        "score_chromosome": 6 * chroms, "gather_scores": 6, "all": 1}
+        "score_chromosome": 6 * chroms, "gather_scores": 6, "variants_chromosome": 6 * chroms,
+        "gather_variants": 6, "all": 1}
     outputs = planned_outputs(out)
     for cell in TARGETFINDER_CELLS:
         for split in ("random", "chromosome"):

@@ -661,6 +661,9 @@ def _add_variants(sub) -> None:
                    "instead of stopping")
     p.add_argument("--max-indel", type=nonneg_int, default=50,
                    help="largest indel length change in bp applied to a window (default 50)")
+    p.add_argument("--chromosomes", type=_csv_list, default=None,
+                   help="only the variants and pairs of these chromosomes, comma-separated (one job of "
+                   "a per-chromosome workflow; default: all)")
     p.add_argument("--threads", type=positive_int, default=None, help="CPU threads (default: all this process may use)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -672,7 +675,8 @@ def _run_variants(args) -> None:
 
     out = run_variants(args.run, args.vcf, args.pairs, args.genome, args.out,
                        skip_ref_mismatch=args.skip_ref_mismatch, max_indel=args.max_indel,
-                       overwrite=args.overwrite, threads=args.threads, progress=not args.quiet)
+                       overwrite=args.overwrite, threads=args.threads, progress=not args.quiet,
+                       chromosomes=args.chromosomes)
     not_scored = ", ".join(f"{n} {why}" for why, n in out["not_scored"].items()) or "none"
     skipped = "".join(f", {n} skipped ({why})" for why, n in out["skipped"].items())
     print(f"wrote {out['out']}: {out['n_effects']} (variant, pair) effects of {out['n_scored']} of "
@@ -681,6 +685,34 @@ def _run_variants(args) -> None:
     if out["ref_mismatch"]:
         shown = out["ref_mismatch"][:20]
         print("REF mismatches: " + ", ".join(shown) + (" ..." if len(out["ref_mismatch"]) > 20 else ""))
+
+
+def _add_demo_variants(sub) -> None:
+    p = sub.add_parser("demo-variants", help="the demo's truth VCF: site-breaking and random SNVs",
+                       description="For the first --elements active enhancers and promoters of a demo "
+                       "folder (speid demo-data), one SNV per planted motif copy in the element's window "
+                       "that breaks it (its most informative position changed to the least likely base) "
+                       "and one random SNV in the same window; IDs say which (break|element, "
+                       "random|element). Input for speid variants (docs/variants.md).")
+    p.add_argument("demo", help="demo folder (genome.fa, elements.csv, planted_motifs.meme)")
+    p.add_argument("--out", required=True, help="output VCF (plain text)")
+    p.add_argument("--enhancer-window", type=positive_int, default=1000, help="as speid prepare (default 1000)")
+    p.add_argument("--promoter-window", type=positive_int, default=1000, help="as speid prepare (default 1000)")
+    p.add_argument("--seed", type=nonneg_int, default=0, help="speid prepare's seed (window offsets; default 0)")
+    p.add_argument("--elements", type=positive_int, default=200,
+                   help="active elements of each kind, in genome order (default 200)")
+    p.add_argument("--random-seed", type=nonneg_int, default=0, help="seeds the random SNVs (default 0)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    p.set_defaults(func=_run_demo_variants)
+
+
+def _run_demo_variants(args) -> None:
+    from speidlib.interpret.variant_run import write_demo_vcf
+
+    out = write_demo_vcf(args.demo, args.out, args.enhancer_window, args.promoter_window, seed=args.seed,
+                         max_elements=args.elements, random_seed=args.random_seed, overwrite=args.overwrite)
+    print(f"wrote {out['out']}: {out['n_break']} site-breaking and {out['n_random']} random SNVs in "
+          f"{out['n_elements']} elements")
 
 
 def _add_ism(sub) -> None:
@@ -769,7 +801,7 @@ def build_parser() -> argparse.ArgumentParser:
 _ADDERS = [_add_demo, _add_prepare, _add_train, _add_evaluate, _add_motifs, _add_baselines,
            _add_candidates, _add_score, _add_fetch,
            _add_random_genome, _add_crispr, _add_cross_cell, _add_split_pairs, _add_gather,
-           _add_doctor, _add_attribute, _add_modisco, _add_variants, _add_ism]
+           _add_doctor, _add_attribute, _add_modisco, _add_variants, _add_ism, _add_demo_variants]
 
 
 # the steps that load TensorFlow

@@ -115,8 +115,12 @@ def _check_allele(allele: str, what: str, where: str) -> None:
         raise ValueError(f"{where}: {what} allele {allele!r} has letters other than A, C, G, T, N")
 
 
-def read_vcf(path: str | os.PathLike) -> VcfVariants:
-    """Every variant of a VCF/BCF file, multi-allelic records split (see the module notes)."""
+def read_vcf(path: str | os.PathLike, chromosomes=None) -> VcfVariants:
+    """Every variant of a VCF/BCF file, multi-allelic records split (see the module notes).
+
+    ``chromosomes``: keep only the variants of these (the others are read, checked and
+    dropped; a per-chromosome job holds only its own); None: all.
+    """
     import pysam
 
     path = Path(path)
@@ -133,6 +137,7 @@ def read_vcf(path: str | os.PathLike) -> VcfVariants:
         raise ValueError(f"{path}: not a readable VCF/BCF file ({e})") from None
     rows, skipped = [], {}
     n = 0
+    keep = None if chromosomes is None else set(chromosomes)
     with vf:
         it = iter(vf)
         while True:
@@ -148,6 +153,8 @@ def read_vcf(path: str | os.PathLike) -> VcfVariants:
                                      "(truncated)") from None
                 raise ValueError(f"{where}: {_what_is_wrong(line)}") from None
             n += 1
+            if keep is not None and rec.chrom not in keep:
+                continue
             ref = rec.ref.upper()
             _check_allele(ref, "REF", where)
             if not rec.alts:

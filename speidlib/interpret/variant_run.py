@@ -20,7 +20,8 @@ import pandas as pd
 
 from speidlib.data.encode import one_hot
 from speidlib.data.genome import Genome
-from speidlib.data.vcf import check_chromosome_names, check_ref, read_vcf
+from speidlib.data.vcf import check_chromosome_names, check_ref, read_vcf, write_vcf_text
+from speidlib.demo.sites import demo_motifs, planted_sites, truth_variants
 from speidlib.interpret.ism import FastISM
 from speidlib.interpret.variants import MAX_INDEL, VARIANT_EFFECT_COLUMNS, VariantScorer, window_starts
 from speidlib.io import atomic_path, check_outputs
@@ -60,8 +61,11 @@ def _out_kind(path) -> str:
 
 def run_variants(run_dir, vcf_path, pairs_path, genome_path, out_path, skip_ref_mismatch: bool = False,
                  max_indel: int = MAX_INDEL, overwrite: bool = False, threads: int | None = None,
-                 progress: bool = False) -> dict:
+                 progress: bool = False, chromosomes=None) -> dict:
     """``speid variants``: score every (variant, pair) whose window holds the variant.
+
+    ``chromosomes``: only the variants and pairs of these chromosomes (one job of a
+    per-chromosome workflow); None: all.
 
     Returns
     -------
@@ -79,7 +83,7 @@ def run_variants(run_dir, vcf_path, pairs_path, genome_path, out_path, skip_ref_
                   overwrite=overwrite)
     if max_indel < 0:
         raise ValueError(f"--max-indel must be at least 0, got {max_indel}")
-    variants = read_vcf(vcf_path)
+    variants = read_vcf(vcf_path, chromosomes)
     run = Run(run_dir)
     with Genome(genome_path) as genome:
         check_chromosome_names(variants, list(genome.chrom_sizes), f"the genome {genome_path}")
@@ -93,6 +97,8 @@ def run_variants(run_dir, vcf_path, pairs_path, genome_path, out_path, skip_ref_
         effects, pair_chroms = [], []
         by_chrom = {c: idx for c, idx in table.groupby("chrom").indices.items()}
         for cp in tqdm(iter_chromosomes(pairs_path), desc="chromosomes", unit="chrom", disable=not progress):
+            if chromosomes is not None and cp.chrom not in chromosomes:
+                continue
             pair_chroms.append(cp.chrom)
             rows = by_chrom.get(cp.chrom)
             if rows is None:
@@ -102,7 +108,8 @@ def run_variants(run_dir, vcf_path, pairs_path, genome_path, out_path, skip_ref_
             status[rows] = st
             eff.insert(0, "_row", rows[eff.pop("_variant").to_numpy().astype(np.int64)])
             effects.append(eff)
-        check_chromosome_names(variants, pair_chroms, f"the pair file {pairs_path}")
+        if chromosomes is None:
+            check_chromosome_names(variants, pair_chroms, f"the pair file {pairs_path}")
     effects = pd.concat(effects, ignore_index=True) if effects else pd.DataFrame(columns=["_row", *VARIANT_EFFECT_COLUMNS])
     if kind == "tsv":
         with atomic_path(out_path) as tmp:
@@ -231,3 +238,38 @@ def ism_table(attribution, chrom: str, starts: dict, codes: dict) -> pd.DataFram
                                    "A": scores[:, 0], "C": scores[:, 1], "G": scores[:, 2], "T": scores[:, 3],
                                    "summary": summary}))
     return pd.concat(parts, ignore_index=True)
+
+
+def write_demo_vcf(demo_dir, out_path, enhancer_window: int, promoter_window: int, seed: int = 0,
+                   max_elements: int = 200, random_seed: int = 0, overwrite: bool = False) -> dict:
+    """``speid demo-variants``: the demo's truth VCF, for ``speid variants`` and the workflow.
+
+    For the first ``max_elements`` active enhancers and promoters of the demo (``elements.csv``,
+    genome order), every planted copy inside the element's window (as ``speid prepare`` places
+    it with these windows and ``seed``) gets its site-breaking SNV and the window one random
+    SNV (:func:`speidlib.demo.sites.truth_variants`); IDs are ``break|element`` and
+    ``random|element``. Written as plain VCF text, atomically.
+
+    Returns dict: ``out``, ``n_break``, ``n_random``, ``n_elements``.
+    """
+    demo_dir = Path(demo_dir)
+    check_outputs({"--out": out_path}, {}, overwrite=overwrite)
+    if min(enhancer_window, promoter_window, max_elements) < 1:
+        raise ValueError("the windows and --elements must be at least 1")
+    table = pd.read_csv(demo_dir / "elements.csv", keep_default_na=False)
+    parts = []
+    for kind, window in (("enhancer", enhancer_window), ("promoter", promoter_window)):
+        t = table[(table["kind"] == kind) & (table["motif_class"] >= 0)].head(max_elements)
+        for chrom, g in t.groupby("chrom", sort=False):
+            g = g[["chrom", "start", "end"]].reset_index(drop=True)
+            g["window_start"], g["window"] = window_starts(g, chrom, window, seed), window
+            parts.append(g)
+    elements = pd.concat(parts, ignore_index=True)
+    names = elements["chrom"] + ":" + elements["start"].astype(str) + "-" + elements["end"].astype(str)
+    with Genome(demo_dir / "genome.fa") as genome:
+        v = truth_variants(elements, planted_sites(demo_dir, names), demo_motifs(demo_dir), genome,
+                           np.random.default_rng(random_seed))
+    v["id"] = v["kind"] + "|" + v["element"]
+    write_vcf_text(v, out_path)
+    return {"out": str(out_path), "n_break": int((v["kind"] == "break").sum()),
+            "n_random": int((v["kind"] == "random").sum()), "n_elements": len(elements)}
