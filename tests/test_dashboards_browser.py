@@ -234,6 +234,12 @@ def test_predictions_dashboard(voila, browser, tiny_run):
     figure = page.locator(".speid-detail-figure .jp-RenderedPlotly")
     expect(figure).to_contain_text("promoter window", timeout=STEP_MS)
     expect(figure).to_contain_text("gradient_x_input")
+    logos = page.locator(".speid-contribution-logos img")      # letter height = contribution
+    expect(logos.first).to_be_visible(timeout=STEP_MS)
+    assert logos.first.evaluate("img => img.naturalWidth") > 300
+    page.get_by_role("button", name=re.compile("integrated gradients")).click()
+    expect(figure).to_contain_text("integrated_gradients", timeout=DETAIL_MS)
+    expect(logos.last).to_be_visible(timeout=STEP_MS)
     d.shot("predictions_3_pair.png")
 
     # downloads of the selection: CSV, then BEDPE
@@ -299,6 +305,7 @@ def test_motifs_dashboard(voila, browser, tiny_run):
     top1 = top[(top["kernel_name"] == first) & (top["rank"] == 1)].iloc[0]
     expect(page.locator(".speid-top-windows")).to_contain_text(top1["sequence"])
     d.shot("motifs_3_kernel.png")
+    expect(page.locator(".speid-contribution-motifs")).to_contain_text("speid modisco RUN")   # none yet
 
     page.locator(".speid-run-picker select").select_option("bad_run")
     expect(page.locator(".speid-error")).to_contain_text("is incomplete for the motifs dashboard",
