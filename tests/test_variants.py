@@ -220,3 +220,17 @@ def test_one_chromosome_at_a_time(toy):
     pd.testing.assert_frame_equal(pd.read_csv(root / "a.tsv", sep="\t"), pd.read_csv(root / "whole.tsv", sep="\t"))
     empty = pd.read_csv(root / "b.tsv", sep="\t")
     assert list(empty.columns) == VARIANT_EFFECT_COLUMNS and len(empty) == 0
+
+
+def test_no_cache_scores_the_same_rows_through_the_whole_model(toy):
+    root, seq, st = toy["root"], toy["seq"], toy["starts"]
+    e1, p1 = st["e1"], st["p1"]
+    body = "".join(f"chrA\t{p}\t.\t{seq[p - 1]}\t{'ACGT'.replace(seq[p - 1], '')[0]}\t.\t.\t.\n"
+                   for p in sorted([*range(e1 + 5, e1 + 105, 5), p1 + 7, p1 + 50]))
+    vcf = _vcf(root / "nc.vcf", body)
+    run_variants(toy["run"], vcf, root / "pairs.bedpe", root / "g.fa", root / "c.tsv")
+    run_variants(toy["run"], vcf, root / "pairs.bedpe", root / "g.fa", root / "n.tsv", cache=False)
+    c, n = pd.read_csv(root / "c.tsv", sep="\t"), pd.read_csv(root / "n.tsv", sep="\t")
+    assert len(c) == len(n) > 20
+    np.testing.assert_allclose(c["alt_score"], n["alt_score"], atol=1e-5)
+    assert (c["enhancer_rank_after"] == n["enhancer_rank_after"]).all()

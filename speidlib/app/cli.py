@@ -664,6 +664,8 @@ def _add_variants(sub) -> None:
     p.add_argument("--chromosomes", type=_csv_list, default=None,
                    help="only the variants and pairs of these chromosomes, comma-separated (one job of "
                    "a per-chromosome workflow; default: all)")
+    p.add_argument("--no-cache", action="store_true",
+                   help="run every (variant, pair) through the whole model (slow; for comparison)")
     p.add_argument("--threads", type=positive_int, default=None, help="CPU threads (default: all this process may use)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -676,7 +678,7 @@ def _run_variants(args) -> None:
     out = run_variants(args.run, args.vcf, args.pairs, args.genome, args.out,
                        skip_ref_mismatch=args.skip_ref_mismatch, max_indel=args.max_indel,
                        overwrite=args.overwrite, threads=args.threads, progress=not args.quiet,
-                       chromosomes=args.chromosomes)
+                       chromosomes=args.chromosomes, cache=not args.no_cache)
     not_scored = ", ".join(f"{n} {why}" for why, n in out["not_scored"].items()) or "none"
     skipped = "".join(f", {n} skipped ({why})" for why, n in out["skipped"].items())
     print(f"wrote {out['out']}: {out['n_effects']} (variant, pair) effects of {out['n_scored']} of "

@@ -61,11 +61,12 @@ def _out_kind(path) -> str:
 
 def run_variants(run_dir, vcf_path, pairs_path, genome_path, out_path, skip_ref_mismatch: bool = False,
                  max_indel: int = MAX_INDEL, overwrite: bool = False, threads: int | None = None,
-                 progress: bool = False, chromosomes=None) -> dict:
+                 progress: bool = False, chromosomes=None, cache: bool = True) -> dict:
     """``speid variants``: score every (variant, pair) whose window holds the variant.
 
     ``chromosomes``: only the variants and pairs of these chromosomes (one job of a
-    per-chromosome workflow); None: all.
+    per-chromosome workflow); None: all. ``cache=False``: every (variant, pair) through the
+    whole model (for comparison).
 
     Returns
     -------
@@ -91,7 +92,7 @@ def run_variants(run_dir, vcf_path, pairs_path, genome_path, out_path, skip_ref_
         set_threads(threads)
         model, _ = snapshot_run_model(run)
         scorer = VariantScorer(model, genome, seed=run.prepare_record.seed or 0, max_indel=max_indel,
-                               threads=threads)
+                               threads=threads, cache=cache)
         table = variants.table
         status = np.full(len(table), "in no window", dtype=object)
         effects, pair_chroms = [], []

@@ -22,7 +22,9 @@ alternative score runs through the projection cache
 element's branch once, then one recurrence per pair); where at least
 :data:`FAST_MIN_VARIANTS` single-base variants hit one window of one pair,
 they go through :class:`speidlib.interpret.ism.FastISM` (only the pooled
-positions a base reaches recomputed). ``enhancer_rank_before`` and
+positions a base reaches recomputed). ``cache=False`` runs every (variant,
+pair) through the whole model instead (the reference, for comparison).
+``enhancer_rank_before`` and
 ``enhancer_rank_after`` rank the pair among all its enhancer's candidates in
 the pair file (1 = highest score; ties by distance), before and after the
 variant, with every candidate the variant affects rescored.
@@ -32,12 +34,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from speidlib import schema
 from speidlib.data import regions
 from speidlib.data.encode import encode
 from speidlib.interpret.attribution import _transform
 from speidlib.interpret.ism import FastISM
 from speidlib.score.formats import rank_within
-from speidlib.score.projection import ProjectionCachedScorer
+from speidlib.score.pairs import make_scorer
 
 #: (variant, pair) output columns, in order
 VARIANT_EFFECT_COLUMNS = ["chrom", "pos", "id", "ref", "alt", "branch", "enhancer", "promoter",
@@ -99,15 +102,20 @@ class VariantScorer:
     genome : :class:`speidlib.data.genome.Genome`
     seed : the run's ``prepare`` seed (window offsets of long elements)
     max_indel : largest indel length change applied (bp)
-    batch_size, threads : as :class:`speidlib.score.projection.ProjectionCachedScorer`
+    batch_size, threads : as :func:`speidlib.score.pairs.make_scorer`
+    cache : False scores every (variant, pair) through the whole model (the reference, for
+        comparison; no fast ISM path)
     """
 
     def __init__(self, model, genome, seed: int = 0, max_indel: int = MAX_INDEL, batch_size: int = 256,
-                 threads: int | None = None):
+                 threads: int | None = None, cache: bool = True):
         self.genome, self.seed, self.max_indel = genome, int(seed), int(max_indel)
-        self.scorer = ProjectionCachedScorer(model, batch_size=batch_size, threads=threads)
-        self.fast = FastISM(model, threads=threads)
-        self.windows = self.scorer.windows
+        self.scorer = make_scorer(model, cache=cache, batch_size=batch_size, threads=threads)
+        self.fast = FastISM(model, threads=threads) if cache else None
+        inputs = {t.name: int(t.shape[1]) for t in model.inputs}
+        self.windows = {b: inputs.get(name, int(model.inputs[i].shape[1]))
+                        for i, (b, name) in enumerate((("enhancer", schema.ENHANCER_INPUT),
+                                                       ("promoter", schema.PROMOTER_INPUT)))}
 
     def score_chromosome(self, cp, variants: pd.DataFrame):
         """Effects of a chromosome's variants on its pairs.
@@ -197,7 +205,7 @@ class VariantScorer:
         fast = np.zeros(len(vi), bool)
         for b, alt in (("enhancer", alt_e), ("promoter", alt_p)):
             # many single-base variants in one window of one pair: FastISM
-            pick = np.flatnonzero((branch == b) & snv[vi])
+            pick = np.flatnonzero((branch == b) & snv[vi]) if self.fast is not None else []
             if not len(pick):
                 continue
             owner = e_rows if b == "enhancer" else p_rows
