@@ -43,7 +43,7 @@ from speidlib.demo.synthetic import load_demo
 from speidlib.evaluate.baselines import run_pair_baselines
 from speidlib.evaluate.heldout import run_evaluate
 from speidlib.interpret.report import run_motifs
-from speidlib.io import atomic_write_json
+from speidlib.io import atomic_path, atomic_write_json, atomic_write_text
 from speidlib.model.presets import get_config
 from speidlib.train.stages import train_run
 
@@ -296,9 +296,11 @@ def report(root) -> pd.DataFrame:
     root = Path(root)
     records = load_records(root)
     summary = summarise(records)
-    records.to_csv(root / "learning_curve.csv", index=False)
-    (root / "learning_curve.md").write_text(markdown(summary))
-    figure(records, root / "learning_curve.png")
+    with atomic_path(root / "learning_curve.csv") as tmp:
+        records.to_csv(tmp, index=False)
+    atomic_write_text(root / "learning_curve.md", markdown(summary))
+    with atomic_path(root / "learning_curve.png", suffix=".png") as tmp:
+        figure(records, tmp)
     return summary
 
 

@@ -35,7 +35,6 @@ import dataclasses
 import json
 import logging
 import math
-import os
 import time
 from pathlib import Path
 
@@ -498,15 +497,9 @@ def save_model(model, path) -> None:
     """
     import keras
 
-    path = Path(path)
     export = keras.Model(model.inputs, model.outputs, name=model.name)
-    tmp = path.parent / f".{path.stem}.{os.getpid()}.tmp.keras"
-    try:
+    with atomic_path(path, suffix=".keras") as tmp:   # refuses a non-file at path, as every writer
         export.save(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def _next_stage(ck: Checkpoints, model, stage: str) -> None:
