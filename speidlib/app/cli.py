@@ -839,7 +839,7 @@ def main(argv=None) -> int:
     try:
         run = getattr(args, "run", None)
         if args.command in ("prepare", "train", "evaluate", "motifs", "attribute", "modisco") and run:
-            from speidlib.rundir import run_lock
+            from speidlib.run import run_lock
 
             with run_lock(run, args.command):
                 args.func(args)
