@@ -19,7 +19,7 @@ import dataclasses
 import numpy as np
 
 from speidlib.data.encode import one_hot
-from speidlib.interpret.ablation import model_inputs, scorer
+from speidlib.interpret.ablation import model_inputs, score_codes, scorer
 from speidlib.interpret.kernels import as_codes
 
 _OUTPUTS = ("logit", "probability")
@@ -87,25 +87,22 @@ def ism(model, enhancer, promoter, output: str = "logit", batch_size: int = 512)
     At an N position all four bases are alternatives.
     """
     _check_output(output)
-    score = scorer(model, batch_size)
+    # a Keras model is scored through speidlib.score.pairs.score_pairs, a callable on one-hot
+    score = model if hasattr(model, "predict_on_batch") else scorer(model, batch_size)
     e, p = _pair(enhancer, promoter)
-    E, P = one_hot(e), one_hot(p)
-    ref = float(_transform(np.asarray(score(E[None], P[None]), np.float64).reshape(-1)[0], output))
+    ref = float(_transform(score_codes(score, e[None], p[None], batch_size)[0], output))
     result = {}
-    for branch, X, other in (("enhancer", E, P), ("promoter", P, E)):
-        length = len(X)
+    for branch, x, other in (("enhancer", e, p), ("promoter", p, e)):
+        X = one_hot(x)
         pos, base = np.nonzero(X == 0)              # every (position, alternative base)
-        delta = np.zeros((length, 4))
+        delta = np.zeros((len(x), 4))
         for s in range(0, len(pos), batch_size):
             pi, bi = pos[s:s + batch_size], base[s:s + batch_size]
-            mut = np.repeat(X[None], len(pi), axis=0)
-            rows = np.arange(len(pi))
-            mut[rows, pi] = 0.0
-            mut[rows, pi, bi] = 1.0
+            mut = np.repeat(x[None], len(pi), axis=0)
+            mut[np.arange(len(pi)), pi] = bi
             fixed = np.repeat(other[None], len(pi), axis=0)
             args = (mut, fixed) if branch == "enhancer" else (fixed, mut)
-            out = _transform(np.asarray(score(*args), np.float64).reshape(-1), output)
-            delta[pi, bi] = out - ref
+            delta[pi, bi] = _transform(score_codes(score, *args, batch_size), output) - ref
         n_alt = (X == 0).sum(axis=1)
         result[branch] = (delta, -delta.sum(axis=1) / n_alt)
     return Attribution("ism", result["enhancer"][0], result["promoter"][0],

@@ -52,12 +52,10 @@ class Scorer(Protocol):
 
 
 def conv_bytes_per_row(model) -> int:
-    """Bytes of one pair's convolution output in ``model``: 4 x window x kernels, both branches."""
+    """Bytes of one pair's convolution output in ``model``: 4 x window x kernels, both branches
+    (a model without a convolution: 4 x window x 4, its one-hot input)."""
     kernels = [int(layer.filters) for layer in walk_layers(model) if hasattr(layer, "filters")]
-    if not kernels:
-        raise ValueError(f"model {model.name!r} has no convolution layer: it was not built by "
-                         "speidlib.model.build_model")
-    return sum(4 * int(inp.shape[1]) * max(kernels) for inp in model.inputs)
+    return sum(4 * int(inp.shape[1]) * max(kernels, default=4) for inp in model.inputs)
 
 
 class NaiveScorer:
