@@ -2,7 +2,8 @@
 
 Every caller that scores (enhancer, promoter) pairs with a SPEID model (``speid
 score``, ``speid evaluate``, the CRISPRi benchmark, the cross-cell matrix, motif
-ablation and kernel silencing, the benchmarks) states the pairs the same way: the distinct elements' windows as int8 base codes and each
+ablation, kernel silencing and in-silico mutagenesis, the benchmarks) states the
+pairs the same way: the distinct elements' windows as int8 base codes and each
 pair's row in them. :func:`make_scorer` returns a :class:`Scorer` for a model:
 
 * ``cache=True`` (the default): :class:`~speidlib.score.projection.ProjectionCachedScorer`,
