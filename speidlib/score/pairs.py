@@ -12,7 +12,7 @@ pair's row in them. :func:`make_scorer` returns a :class:`Scorer` for a model:
   element cache that kept the branch outputs and ran the pair part in Keras: the
   projection cache is what ``speid score`` measured fastest, holds only the
   elements near the pairs being scored, and agrees with the whole model within
-  1e-5 (tests/test_score_cache.py; 1.0e-7 on 400 pairs of the demo example run).
+  1e-5 (tests/test_score_cache.py, every preset).
 * ``cache=False``: :class:`NaiveScorer`, every pair through the whole model (the
   reference; for a model the projection cache cannot fold).
 
