@@ -10,6 +10,7 @@ ignore), so nothing is written into the working tree.
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import os
 import shutil
 import subprocess
@@ -66,6 +67,10 @@ def test_postbuild_installs_the_workbench_and_the_example_dataset(tmp_path):
     assert Path(where).resolve() == (repo / "speidlib" / "__init__.py").resolve()
     assert subprocess.run([str(venv / "bin" / "speid"), "--help"], env=env, capture_output=True).returncode == 0
     assert (example / "dataset.h5").stat().st_size > 1e6
+    # voila (server extension and standalone) is told to skip jupytext's lab extension
+    for conf in ("voila.json", "jupyter_server_config.d/speid-voila.json"):
+        deny = json.loads((venv / "etc" / "jupyter" / conf).read_text())
+        assert deny["VoilaConfiguration"]["extension_denylist"] == ["jupyterlab-jupytext"]
 
     # every package environment.yml lists is there at a version it allows, and imports
     from packaging.specifiers import SpecifierSet
