@@ -1,5 +1,4 @@
 """Baselines: exact behaviour on hand-built pairs, and what they do on the real tables."""
-import time
 from pathlib import Path
 
 import numpy as np
@@ -255,9 +254,8 @@ def real_pairs():
 
 @needs_data
 def test_baseline_table_on_six_cell_lines(real_pairs):
-    t0 = time.perf_counter()
+    # (its time is not asserted: shared machines are noisy; benchmarks measure speed)
     table = B.baseline_table(real_pairs, splits=("random", "chromosome"), seed=0)
-    assert time.perf_counter() - t0 < 60
     assert len(table) == 6 * 2 * 2
     t = table.set_index(["cell_line", "split_method", "model"])
     for cell in CELLS:
