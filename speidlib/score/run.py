@@ -21,7 +21,7 @@ from speidlib.data.pairs import element_index
 from speidlib.io import STDOUT, check_outputs
 from speidlib.model.load import snapshot_run_model
 from speidlib.run import Run, ScoreRecord
-from speidlib.runtime import set_threads
+from speidlib.runtime import keeps_process_state, set_threads
 from speidlib.score.formats import LinkWriter, format_from_path
 from speidlib.score.genome_wide import chromosome_windows, iter_chromosomes
 from speidlib.score.pairs import make_scorer
@@ -62,6 +62,7 @@ def default_links_path(run_dir, pairs_path, fmt: str | None = None) -> Path:
     return Run(run_dir).link_file(f"{stem}{FORMAT_EXTENSIONS[fmt]}")
 
 
+@keeps_process_state()
 def run_score(run_dir, pairs_path, genome_path, out_path=None, fmt: str | None = None, cache: bool = True,
               batch_size: int = 256, cell_type: str | None = None, progress: bool = True,
               threads: int | None = None) -> dict:
