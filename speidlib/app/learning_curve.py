@@ -282,6 +282,10 @@ def figure(records: pd.DataFrame, path) -> None:
         ax.set_xscale("log")
         ax.set_ylim(0.4, 1.0)
         ax.set_ylabel("test AUROC")
+        sizes = sorted(records["npos"].unique())
+        for a in (ax, ax2):
+            a.set_xticks(sizes, [f"{n:,}" for n in sizes])
+            a.minorticks_off()
         ax2.set_ylim(-0.05, 1.05)
         ax2.set_ylabel("learned-TF recall")
         ax2.set_xlabel("positives (1:20)")
