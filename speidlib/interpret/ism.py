@@ -25,6 +25,8 @@ states. :func:`fast_ism` agrees with :func:`speidlib.interpret.attribution.ism`
 """
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 from threadpoolctl import threadpool_limits
 
@@ -35,8 +37,13 @@ from speidlib.model.infer import infer_batch
 from speidlib.score.projection import ProjectionCachedScorer
 from speidlib.score.recurrence import map_rows
 
-#: bytes of the recurrence outputs one batch of mutants may hold, shape=(b, steps, 4U) float32
-MUTANT_BATCH_BYTES = 64 * 2**20
+#: bytes one batch of mutants may hold: its affected pool windows of the convolution output,
+#: shape=(b, m, pool, K) float32, about three times over, or (LSTM sequences) both directions'
+#: outputs, shape=(b, steps, U) float32 each
+MUTANT_BATCH_BYTES = 256 * 2**20
+#: pooled positions whose mutants run as one batch at most (a batch's recurrences start at its
+#: first changed step, so wider batches waste steps but pay numpy's per-step overhead less often)
+POOLS_PER_BATCH = 8
 _CONV = {"enhancer": schema.ENHANCER_CONV, "promoter": schema.PROMOTER_CONV}
 
 
@@ -50,6 +57,10 @@ class _Branch:
         self.bias = np.asarray(weights[1], np.float32) if len(weights) > 1 else \
             np.zeros(self.kernel.shape[-1], np.float32)
         self.width = self.kernel.shape[0]
+        # (w + 1, 5, K): a zero row past the kernel's last column and a zero base for N, so a
+        # mutant's change reads ``padded[column, new] - padded[column, old]`` without masks
+        self.padded = np.zeros((self.width + 1, 5, self.kernel.shape[-1]), np.float32)
+        self.padded[:self.width, :4] = self.kernel
         names = {lay.name: lay for lay in model.layers}
         if hasattr(layer, "pool_size") and not isinstance(layer.pool_size, tuple):   # PooledConv1D
             self.pool, self.relu = int(layer.pool_size), layer.activation == "relu"
@@ -57,6 +68,8 @@ class _Branch:
             prefix = schema.ENHANCER_INPUT if branch == "enhancer" else schema.PROMOTER_INPUT
             self.pool = int(names[f"{prefix}_pool"].pool_size[0])
             self.relu = f"{prefix}_relu" in names
+        # pooled positions one base can reach: its w convolution outputs span at most this many
+        self.reach = (self.width + self.pool - 2) // self.pool + 1
 
     def conv(self, x: np.ndarray) -> np.ndarray:
         """Bias-free valid convolution, one-hot shape=(L, 4) -> shape=(L - w + 1, K)."""
@@ -119,6 +132,7 @@ class FastISM:
         self.branch = {b: _Branch(model, b) for b in ("enhancer", "promoter")}
         self._check = check
         self._reference: _Reference | None = None
+        self._work: dict = {}
 
     # --- the reference ----------------------------------------------------------------
     def _states(self, direction, z: np.ndarray):
@@ -189,15 +203,25 @@ class FastISM:
         order = np.flatnonzero(changes)[np.argsort(pos[changes], kind="stable")]
         scores = np.full(len(pos), ref.score)
         steps = self.steps["enhancer"] + self.steps["promoter"]
-        per = 4 * 4 * self.forward.units * steps * (2 if self.sequences else 1)
-        # at most MUTANT_BATCH_BYTES, and mutants of at most 8 pooled positions at a time: a
-        # batch's recurrences start at its first changed step
-        chunk = max(16, min(MUTANT_BATCH_BYTES // per, 3 * 8 * self.branch[branch].pool))
+        per = max(3 * 4 * br.reach * br.pool * br.kernel.shape[-1],
+                  2 * 4 * self.forward.units * steps if self.sequences else 0)
+        # at most MUTANT_BATCH_BYTES, and mutants of at most POOLS_PER_BATCH pooled positions at
+        # a time: a batch's recurrences start at its first changed step
+        chunk = max(16, min(MUTANT_BATCH_BYTES // per, 3 * POOLS_PER_BATCH * br.pool))
         with threadpool_limits(1, user_api="blas"):
             for s in range(0, len(order), chunk):
                 rows = order[s:s + chunk]
                 scores[rows] = self._score_chunk(ref, branch, pos[rows], base[rows])
         return scores
+
+    def _buffers(self, shape: tuple) -> tuple[np.ndarray, np.ndarray]:
+        """Two float32 work arrays of ``shape`` for the calling thread (grown, never shrunk)."""
+        key = threading.get_ident()
+        size = int(np.prod(shape))
+        have = self._work.get(key)
+        if have is None or have[0].size < size:
+            have = self._work[key] = (np.empty(size, np.float32), np.empty(size, np.float32))
+        return have[0][:size].reshape(shape), have[1][:size].reshape(shape)
 
     def _changed_pools(self, ref: _Reference, branch: str, pos: np.ndarray, base: np.ndarray):
         """Each mutant's changed pooled positions and the change of their projections.
@@ -212,27 +236,33 @@ class FastISM:
         w, p = br.width, br.pool
         lo = np.maximum(pos - w + 1, 0) // p                                   # first affected pool
         hi = np.minimum(pos, steps * p - 1) // p                               # last one
-        m = max(1, int((hi - lo).max()) + 1) if len(pos) else 1
-        t = lo[:, None] + np.arange(m)                                         # (n, m)
+        t = lo[:, None] + np.arange(br.reach)                                  # (n, m)
         valid = t <= hi[:, None]
         j = np.minimum(t, steps - 1)[:, :, None] * p + np.arange(p)            # (n, m, p) conv rows
         d = pos[:, None, None] - j                                             # kernel column of the base
         inside = (d >= 0) & (d < w) & valid[:, :, None]
-        dc = np.clip(d, 0, w - 1)
-        old = ref.codes[branch][pos]
-        k = br.kernel
-        change = k[dc, base[:, None, None]] - np.where((old < 4)[:, None, None, None],
-                                                       k[dc, np.minimum(old, 3)[:, None, None]], 0.0)
-        conv = ref.conv[branch][j] + np.where(inside[..., None], change, 0.0)   # (n, m, p, K)
+        dc = np.where(inside, d, w)                         # row w of the padded kernel: zeros
+        old = ref.codes[branch][pos][:, None, None]         # N (4): the padded kernel's zero column
+        # (n, m, p, K) in two buffers of this thread, reused: arrays this large are mapped
+        # afresh by every allocation, and the page faults cost more than the arithmetic
+        conv, change = self._buffers(j.shape + (br.kernel.shape[-1],))
+        np.take(ref.conv[branch], j, axis=0, out=conv)
+        flat = br.padded.reshape(-1, br.padded.shape[-1])                       # ((w + 1) * 5, K)
+        conv += np.take(flat, dc * 5 + base[:, None, None], axis=0, out=change)
+        conv -= np.take(flat, dc * 5 + old, axis=0, out=change)
         pooled = br.finish(conv.max(axis=2))                                   # (n, m, K)
         before = ref.pooled[branch][np.minimum(t, steps - 1)]
         diff = np.where(valid[..., None], pooled - before, 0.0).astype(np.float32)
         offset = 0 if branch == "enhancer" else self.steps["enhancer"]
-        dz = {"forward": diff @ self.forward.kernel, "backward": diff @ self.backward.kernel}
+        rows = diff.reshape(-1, diff.shape[-1])          # 2-D: numpy's stacked matmul was up to 100x slower
+        dz = {d: (rows @ self.direction[d].kernel).reshape(*diff.shape[:2], -1) for d in self.direction}
         return lo + offset, valid, dz
 
     def _score_chunk(self, ref: _Reference, branch: str, pos, base) -> np.ndarray:
-        first, valid, dz = self._changed_pools(ref, branch, pos, base)
+        # the changed pools of parts of the batch on threads side by side (numpy releases the GIL)
+        parts = map_rows(lambda r: self._changed_pools(ref, branch, pos[r], base[r]), len(pos), self.threads)
+        first, valid = np.concatenate([a for a, _, _ in parts]), np.concatenate([b for _, b, _ in parts])
+        dz = {d: np.concatenate([c[d] for _, _, c in parts]) for d in self.direction}
         n, m = valid.shape
         total = self.steps["enhancer"] + self.steps["promoter"]
         mutant = np.broadcast_to(np.arange(n)[:, None], (n, m))[valid]
