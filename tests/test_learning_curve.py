@@ -133,3 +133,18 @@ def test_speid_train_takes_the_data_efficiency_options_and_records_them(tmp_path
     preset = json.loads((tmp_path / "run" / schema.CONFIG_FILE).read_text())["train"]["preset"]
     assert preset["rc_augment"] and preset["redraw_shifts"] and preset["epoch_examples"] == 256
     assert preset["name"] == "cpu" and preset["swap_negatives"] == 0.0
+
+
+def test_the_figures_speid_train_quotes_are_the_committed_curve():
+    from speidlib.train.small_tables import CURVE_AUROC
+
+    curve = pd.read_csv(ROOT / "examples" / "learning_curve" / "learning_curve.csv")
+    summary = lc.summarise(curve).set_index(["grammar", "recipe", "npos"])
+    for n, (model, kmer) in CURVE_AUROC["cpu"].items():
+        assert summary.loc[("demo", "cpu", n), "auroc"] == pytest.approx(model, abs=5e-4)
+        assert summary.loc[("demo", "cpu", n), "kmer_auroc"] == pytest.approx(kmer, abs=5e-4)
+    # the size speid train warns below is the one the curve shows learning from (or above all measured)
+    need = lc.positives_needed(curve)
+    assert need == LEARNS_FROM["cpu"] or (need is None and LEARNS_FROM["cpu"] > curve["npos"].max())
+    text = small_table_warning(pd.DataFrame({"distinct_positive_pairs": [600]}), "cpu")
+    assert "at 500 positives it measured a test AUROC of 0.64" in text

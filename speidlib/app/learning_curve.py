@@ -45,6 +45,7 @@ from speidlib.evaluate.heldout import run_evaluate
 from speidlib.interpret.report import run_motifs
 from speidlib.io import atomic_path, atomic_write_json, atomic_write_text
 from speidlib.model.presets import get_config
+from speidlib.run import Run
 from speidlib.train.stages import train_run
 
 GRAMMARS: dict[str, dict] = {
@@ -126,7 +127,7 @@ def prepared(root: Path, grammar: str, npos: int, replicate: int) -> tuple[Path,
 
     tag = f"{grammar}_{npos}_{replicate}"
     demo, base = root / "demos" / tag, root / "bases" / tag
-    if not (base / schema.DATASET_FILE).exists():
+    if not Run(base).dataset.exists():
         prepare_demo(demo, base, **demo_options(grammar, npos, replicate))
     return demo, base
 
@@ -179,11 +180,11 @@ def run_job(root, job: Job, n_bootstrap: int = 200, motifs: bool = True, threads
     t0 = time.time()
     demo, base = prepared(root, job.grammar, job.npos, job.replicate)
     info = load_demo(demo)
-    run = root / "runs" / job.name
-    shutil.rmtree(run, ignore_errors=True)
-    run.mkdir(parents=True)
-    for f in (schema.DATASET_FILE, schema.CONFIG_FILE):
-        shutil.copy(base / f, run / f)
+    run, base = Run(root / "runs" / job.name), Run(base)
+    shutil.rmtree(run.path, ignore_errors=True)    # a job's run is its own: made afresh each time
+    run.path.mkdir(parents=True)
+    shutil.copy(base.dataset, run.dataset)          # the point's prepared dataset and its record
+    shutil.copy(base.config_file, run.config_file)
     t_train = time.time()
     train_run(run, preset=recipe_config(job.recipe), seed=job.replicate, threads=threads, random_init=True,
               progress=progress)
@@ -192,7 +193,7 @@ def run_job(root, job: Job, n_bootstrap: int = 200, motifs: bool = True, threads
     dataset = Dataset(run)
     table, _ = run_pair_baselines(dataset, kmer_k=(1, 2, 3, 4), n_bootstrap=n_bootstrap)
     kmer = table.loc["kmer"]
-    history = pd.read_csv(run / schema.HISTORY_FILE)
+    history = pd.read_csv(run.history)
     train_pairs = dataset.pairs[dataset.pairs[schema.SPLIT] == schema.TRAIN]
     record = {
         **dataclasses.asdict(job), "job": job.name, "demo_seed": demo_options(job.grammar, job.npos,
@@ -210,7 +211,7 @@ def run_job(root, job: Job, n_bootstrap: int = 200, motifs: bool = True, threads
     }
     if motifs:
         run_motifs(run, logos=None, ablation=False, importance=False, progress=False)
-        summary = pd.read_csv(run / schema.MOTIFS_DIR / schema.MOTIF_TF_SUMMARY_FILE)
+        summary = pd.read_csv(run.motif_file(schema.MOTIF_TF_SUMMARY_FILE))
         record.update(call_scores(learned_calls(summary), planted_pairs(info)))
     record["seconds"] = round(time.time() - t0, 1)
     (root / "jobs").mkdir(parents=True, exist_ok=True)

@@ -20,6 +20,12 @@ from speidlib import schema
 #: learn the planted demo grammar (test AUROC >= 0.85, 1 kb windows, random kernels); None:
 #: not measured. docs/learning_curve.md has the curve and the command that measured it.
 LEARNS_FROM: dict[str, int | None] = {"cpu": 5000, "paper": None, "original": None}
+#: the curve itself: positives -> (median test AUROC, median k-mer baseline AUROC) of each preset
+#: on the demo grammar (two replicates per size; tests/test_learning_curve.py checks these
+#: against the committed records in examples/learning_curve/)
+CURVE_AUROC: dict[str, dict[int, tuple[float, float]]] = {
+    "cpu": {250: (0.565, 0.696), 500: (0.638, 0.722), 1000: (0.719, 0.766), 2000: (0.820, 0.771)},
+}
 CURVE = "docs/learning_curve.md"
 
 
@@ -50,9 +56,16 @@ def small_table_warning(sizes: pd.DataFrame, preset: str) -> str | None:
     have = int(sizes["distinct_positive_pairs"].sum())
     if need is None or have >= need:
         return None
+    curve = CURVE_AUROC.get(preset, {})
+    figure = ""
+    if curve:   # the largest measured size not above this table's (or the smallest measured)
+        n = max((m for m in curve if m <= have), default=min(curve))
+        model, kmer = curve[n]
+        figure = (f"; at {n:,} positives it measured a test AUROC of {model:.2f} where the k-mer baseline, "
+                  f"which reads no pairing, gave {kmer:.2f}")
     return (f"this table holds {have:,} distinct positive pairs; the {preset!r} recipe was measured to learn "
-            f"the demo grammar from {need:,} positives and to memorise much smaller tables (see {CURVE}): "
-            "read its test AUROC beside the k-mer and propensity baselines (`speid baselines`)")
+            f"the demo grammar from {need:,} positives{figure} (see {CURVE}): read its test AUROC beside "
+            "the k-mer and propensity baselines (`speid baselines`)")
 
 
 def describe(sizes: pd.DataFrame) -> str:

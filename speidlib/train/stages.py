@@ -49,14 +49,7 @@ from speidlib.model.infer import infer_batch, predict_source
 from speidlib.model.jaspar_init import jaspar_init_table
 from speidlib.model.presets import ModelConfig, get_config
 from speidlib.model.tree import synchronize_batchnorm, walk_layers
-from speidlib.rundir import (
-    DATASET_SHA256,
-    MODEL_SHA256,
-    check_dataset,
-    dataset_fingerprint,
-    locked,
-    write_config,
-)
+from speidlib.run import DATASET_SHA256, MODEL_SHA256, Run, locked
 from speidlib.train.checkpoints import Checkpoints
 from speidlib.train.small_tables import describe, small_table_warning, split_sizes
 from speidlib.runtime import configure, distribution_strategy, keeps_process_state, replica_batch_size
@@ -434,10 +427,10 @@ def train_stages(run_dir, model, config: "str | ModelConfig", pretrain_sources, 
     :class:`TrainResult`: ``RUN/model.keras`` (the best head on the best pretrained
     network), the history rows and each stage's best epoch.
     """
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    run = Run(run_dir)
+    run.path.mkdir(parents=True, exist_ok=True)
     record = json.loads(json.dumps(run_record or {"preset": config.to_dict()}))
-    ck = Checkpoints(run_dir / schema.CHECKPOINT_DIR, run_dir / schema.HISTORY_FILE)
+    ck = Checkpoints(run.checkpoints, run.history)
     state = ck.load() if resume else None
     if state is not None and state["run"] != record:
         diff = sorted(k for k in set(state["run"]) | set(record) if state["run"].get(k) != record.get(k))
@@ -461,9 +454,8 @@ def train_stages(run_dir, model, config: "str | ModelConfig", pretrain_sources, 
     else:
         ck.restore_weights(model, ck.state["weights"])
 
-    path = run_dir / schema.MODEL_FILE
-    save_model(model, path)
-    return TrainResult(path, list(ck.state["history"]), dict(ck.state["best_epochs"]))
+    save_model(model, run.model)
+    return TrainResult(run.model, list(ck.state["history"]), dict(ck.state["best_epochs"]))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -583,23 +575,23 @@ def train_run(run_dir, preset: "str | ModelConfig" = "cpu", pretrain_epochs: int
     """
     from tqdm.auto import tqdm
 
-    run_dir = Path(run_dir)
-    dataset_path = run_dir / schema.DATASET_FILE
+    run = Run(run_dir)
+    dataset_path = run.dataset
     if not dataset_path.exists():
-        raise ValueError(f"{dataset_path} does not exist: run `speid prepare {run_dir}` first")
+        raise ValueError(f"{dataset_path} does not exist: run `speid prepare {run}` first")
     dataset_hash = sha256(dataset_path)
-    recorded = dataset_fingerprint(run_dir)
+    recorded = run.dataset_sha256()
     if recorded and recorded != dataset_hash:
         raise ValueError(f"{dataset_path} is not the dataset `speid prepare` recorded in "
-                         f"{run_dir / schema.CONFIG_FILE} (its content hash differs): run "
-                         f"`speid prepare ... --run {run_dir} --overwrite` again")
+                         f"{run.config_file} (its content hash differs): run "
+                         f"`speid prepare ... --run {run} --overwrite` again")
     if resume:
-        state_path = run_dir / schema.CHECKPOINT_DIR / schema.CHECKPOINT_STATE
+        state_path = run.checkpoint_state
         try:
             made_from = json.loads(state_path.read_text()).get("run", {}).get(DATASET_SHA256)
         except (OSError, ValueError, AttributeError):
             made_from = None  # no checkpoint, or a damaged one: Checkpoints.load says which
-        check_dataset(run_dir, made_from, f"the checkpoint in {run_dir / schema.CHECKPOINT_DIR}")
+        run.check_dataset(made_from, f"the checkpoint in {run.checkpoints}")
     config = get_config(preset)
     t0 = time.perf_counter()
     info = configure(seed=seed, threads=threads, mixed_precision=mixed_precision)
@@ -627,9 +619,9 @@ def train_run(run_dir, preset: "str | ModelConfig" = "cpu", pretrain_epochs: int
     with strategy.scope():
         model = build_model(config, we, wp, jaspar_init=not random_init, seed=seed)
     synchronize_batchnorm(model, replicas > 1)
-    if not resume or not (run_dir / schema.INITIAL_KERNELS_FILE).exists():
-        save_initial_kernels(model, run_dir / schema.INITIAL_KERNELS_FILE)
-    jaspar = _write_jaspar_table(run_dir, config, random_init, resume, seed)
+    if not resume or not run.initial_kernels.exists():
+        save_initial_kernels(model, run.initial_kernels)
+    jaspar = _write_jaspar_table(run, config, random_init, resume, seed)
 
     if shift_negatives is None:
         shift_negatives = config.shift_negatives
@@ -641,27 +633,27 @@ def train_run(run_dir, preset: "str | ModelConfig" = "cpu", pretrain_epochs: int
     train_config = {**record, "pretrain_epochs": pretrain_epochs, "retrain_epochs": retrain_epochs,
                     "mixed_precision": bool(mixed_precision), "device": info, "jaspar": jaspar,
                     "resumed": bool(resume), "status": "running"}
-    write_config(run_dir, "train", train_config)
+    run.write_record("train", train_config)
 
     stage1, stage2 = _stage_sources(ds, config, seed, zero_branch, shift_negatives)
     with strategy.scope():
-        result = train_stages(run_dir, model, config, stage1, stage2, pretrain_epochs, retrain_epochs,
+        result = train_stages(run, model, config, stage1, stage2, pretrain_epochs, retrain_epochs,
                               resume=resume, seed=seed, run_record=record, progress=progress,
                               callbacks=callbacks)
     if replicas > 1:   # RUN/model.keras as a single-device model (it loads on any backend)
         synchronize_batchnorm(model, False)
         save_model(model, result.model_path)
-    write_config(run_dir, "train", {**train_config, "status": "done", "best": result.best(),
+    run.write_record("train", {**train_config, "status": "done", "best": result.best(),
                                     MODEL_SHA256: sha256(result.model_path),
                                     "epochs_run": result.epochs_run(),
                                     "seconds": round(time.perf_counter() - t0, 1)})
     return result.model_path
 
 
-def _write_jaspar_table(run_dir: Path, config: ModelConfig, random_init: bool, resume: bool,
+def _write_jaspar_table(run: Run, config: ModelConfig, random_init: bool, resume: bool,
                         seed: int) -> dict | None:
     """Write ``RUN/jaspar_init.csv`` (kept when resuming); its record for config.json, or None."""
-    table_path = run_dir / schema.JASPAR_INIT_FILE
+    table_path = run.jaspar_init
     if random_init or not config.jaspar_kernels:
         if table_path.exists() and not resume:
             table_path.unlink()
