@@ -96,6 +96,8 @@ def auroc_of_breaking(effects: pd.DataFrame) -> dict:
             "auroc_called": float(roc_auc_score(y[called], -e["delta"].to_numpy()[called]))
             if len(set(y[called])) == 2 else float("nan"),
             "n_called_rows": int(called.sum()),
+            **{f"auroc_{b}": float(roc_auc_score(y[br], -e["delta"].to_numpy()[br]))
+               for b in ("enhancer", "promoter") for br in [(e["branch"] == b).to_numpy()]},
             "n_random_rows": int((1 - y).sum()),
             "median_delta_break": float(e["delta"][y == 1].median()),
             "median_delta_random": float(e["delta"][y == 0].median())}
@@ -200,7 +202,8 @@ def main(argv=None) -> None:
                         prep.seed or 0)
             print(f"{name}: AUROC of -delta, site-breaking ({r['n_break_rows']} (variant, pair) rows) "
                   f"against random ({r['n_random_rows']}): {r['auroc']:.3f} (of -logit_delta {r['auroc_logit']:.3f}; "
-                  f"rows whose pair scores >= 0.5 on the reference ({r['n_called_rows']}): {r['auroc_called']:.3f}); "
+                  f"rows whose pair scores >= 0.5 on the reference ({r['n_called_rows']}): {r['auroc_called']:.3f}; "
+                  f"variants in enhancers {r['auroc_enhancer']:.3f}, in promoters {r['auroc_promoter']:.3f}); "
                   f"median delta "
                   f"{r['median_delta_break']:.4f} against {r['median_delta_random']:.4f}; ISM top {r['top']} "
                   f"positions of {r['pairs']} pairs on planted sites: {r['share_on_sites']:.1%} (all window "
