@@ -30,7 +30,8 @@ from speidlib.interpret.ablation import motif_hits
 from speidlib.interpret.attribution import Attribution, gradient_x_input
 from speidlib.interpret.contributions import Attributor
 from speidlib.interpret.ism import fast_ism
-from speidlib.interpret.variant_run import ism_table
+from speidlib.interpret.variant_run import ism_table, run_variants
+from speidlib.interpret.variants import VARIANT_EFFECT_COLUMNS
 from speidlib.model.load import load_run_model
 from speidlib.run import Run, to_bedpe
 from speidlib.viz.attribution import attribution_figure, contribution_logo, contribution_region
@@ -260,6 +261,10 @@ class PredictionsModel(RunModel):
     method = tl.Enum(METHODS, default_value="gradient_x_input")
     detail = tl.Instance(PairDetail, allow_none=True)
     detail_error = tl.Unicode("")
+    variant_effects = tl.Instance(pd.DataFrame, allow_none=True,
+                                  help="a VCF's (variant, pair) effects on the run's pairs, most negative delta first")
+    variant_summary = tl.Unicode("")
+    variant_error = tl.Unicode("")
     needs = (schema.PREDICTIONS_FILE, schema.DATASET_FILE, schema.MODEL_FILE)
 
     def __init__(self, root=None, run=None, **kwargs):
@@ -378,6 +383,37 @@ class PredictionsModel(RunModel):
         return PairDetail(pair, row, {b: w[0] for b, w in win.items()},
                           {b: w[1] for b, w in win.items()}, {b: w[2] for b, w in win.items()},
                           hits, source, attr)
+
+    # a VCF against the run's pairs
+    def score_vcf(self, vcf_path, genome=None) -> None:
+        """``speid variants`` of a VCF against the run's scored pairs (``predictions.csv``), with the
+        genome the run was prepared from unless ``genome`` is given; sets ``variant_effects`` and
+        ``variant_summary``, or ``variant_error``."""
+        import tempfile
+
+        self.variant_effects, self.variant_summary, self.variant_error = None, "", ""
+        try:
+            run = Run(self.run_dir)
+            genome = genome or run.recorded_path("prepare", "genome")
+            if not genome:
+                raise ValueError(f"{self.run_dir} records no genome: give one")
+            import_tensorflow_quietly()
+            with tempfile.TemporaryDirectory() as tmp:
+                info = run_variants(self.run_dir, vcf_path, run.predictions, genome, Path(tmp) / "effects.tsv")
+                effects = pd.read_csv(info["out"], sep="\t")
+        except Exception as e:  # noqa: BLE001  shown in the page as a sentence
+            self.variant_error = f"{vcf_path} cannot be scored: {describe_error(e)}"
+            return
+        not_scored = ", ".join(f"{n} {why}" for why, n in info["not_scored"].items()) or "none"
+        self.variant_summary = (f"{info['n_effects']} (variant, pair) effects of {info['n_scored']} of "
+                                f"{info['n_variants']} variants; not scored: {not_scored}")
+        self.variant_effects = effects.sort_values("delta", kind="stable").reset_index(drop=True)
+
+    def variant_tsv(self) -> str:
+        """The effects as the TSV of ``speid variants`` (empty without effects)."""
+        if self.variant_effects is None:
+            return ""
+        return self.variant_effects[VARIANT_EFFECT_COLUMNS].to_csv(sep="\t", index=False, float_format="%.6g")
 
     def _model(self, run_dir: Path):
         if str(run_dir) not in self._keras:

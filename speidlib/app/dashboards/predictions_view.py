@@ -38,7 +38,8 @@ class PredictionsView(DashboardView):
     classes = {"chromosomes": "chromosome", "label": "label", "sort_by": "sort-by",
                "ascending": "order", "table": "pairs-table", "summary": "summary",
                "detail_info": "detail", "detail_figure": "detail-figure", "roc": "roc", "pr": "pr",
-               "pair": "pair", "logo_box": "contribution-logos", "ism_box": "ism-map"}
+               "pair": "pair", "logo_box": "contribution-logos", "ism_box": "ism-map",
+               "vcf_table": "variant-effects"}
 
     def __init__(self, model: PredictionsModel, max_rows: int = 100):
         super().__init__(model, max_rows)
@@ -64,6 +65,10 @@ class PredictionsView(DashboardView):
         self.ism_figure, self.ism_download = figure_output(), w.HTML()
         self.ism_box = w.VBox([self.ism_figure, self.ism_download])
         show(self.ism_box, False)
+        self.vcf_path = w.Text(description="VCF", placeholder="path of a VCF/BCF (plain or bgzipped)",
+                               layout=w.Layout(width="520px"))
+        self.vcf_button = w.Button(description="score the variants", layout=w.Layout(width="170px"))
+        self.vcf_message, self.vcf_table, self.vcf_download = w.HTML(), w.HTML(), w.HTML()
 
     def _filters(self) -> None:
         m = self.model
@@ -99,6 +104,8 @@ class PredictionsView(DashboardView):
         self.csv_button.on_click(lambda _: self._offer("csv", m.selection_csv(), "text/csv"))
         self.bedpe_button.on_click(
             lambda _: self._offer("bedpe", m.selection_bedpe(), "text/tab-separated-values"))
+        self.vcf_button.on_click(lambda _: self._score_vcf())
+        m.observe(self._show_variants, names=["variant_effects", "variant_error"])
 
     def _body(self) -> list:
         filters = w.VBox([w.HBox([self.chromosomes, w.VBox([self.label, self.score, self.distance])]),
@@ -108,7 +115,9 @@ class PredictionsView(DashboardView):
         return [w.HTML("<h3>Filter and sort the scored test pairs</h3>"), filters, self.summary,
                 downloads, self.table, w.HTML("<h3>Curves of the selection</h3>"), curves,
                 w.HTML("<h3>One pair: attribution, elements, motif hits</h3>"), self.pair, self.method,
-                self.detail_message, self.detail_info, self.detail_figure, self.ism_box, self.logo_box]
+                self.detail_message, self.detail_info, self.detail_figure, self.ism_box, self.logo_box,
+                w.HTML("<h3>What would a variant do? A VCF against these pairs</h3>"),
+                w.HBox([self.vcf_path, self.vcf_button]), self.vcf_message, self.vcf_download, self.vcf_table]
 
     def _show_state(self) -> None:
         self._show_selection()
@@ -185,6 +194,24 @@ class PredictionsView(DashboardView):
         if self.model.pair >= 0:
             set_message(self.detail_message, f"computing pair #{self.model.pair} by "
                         f"{change['new'].replace('_', ' ')} ...", "info")
+
+    def _score_vcf(self) -> None:
+        set_message(self.vcf_message, f"scoring {self.vcf_path.value} against the run's pairs ...", "info")
+        self.model.score_vcf(self.vcf_path.value.strip())
+
+    def _show_variants(self, change=None) -> None:
+        m = self.model
+        set_message(self.vcf_message, m.variant_error or m.variant_summary, "error" if m.variant_error else "info")
+        effects = m.variant_effects
+        if effects is None or effects.empty:
+            self.vcf_table.value = self.vcf_download.value = ""
+            return
+        cols = ["chrom", "pos", "id", "ref", "alt", "branch", "enhancer", "promoter", "ref_score", "alt_score",
+                "delta", "enhancer_rank_before", "enhancer_rank_after"]
+        fmt = {c: "{:.4f}" for c in ("ref_score", "alt_score", "delta")}
+        self.vcf_table.value = html_table(effects.head(self.max_rows), cols, fmt, max_height=420)
+        self.vcf_download.value = download_link(m.variant_tsv(), "variant_effects.tsv", "text/tab-separated-values",
+                                                 f"download all {len(effects)} effects (TSV)")
 
     def _offer(self, ext: str, text: str, mime: str) -> None:
         name = self.model.export_name(ext)
