@@ -255,6 +255,18 @@ def test_predictions_dashboard(voila, browser, tiny_run):
     assert len(bedpe) == len(chr1) and all(len(line.split("\t")) == 12 for line in bedpe)
     assert bedpe[0].split("\t")[:3] == ["chr1", str(first["enhancer_start"]), str(first["enhancer_end"])]
 
+    # the same pair by in-silico mutagenesis: the map as a position x base heat map, its TSV
+    page.get_by_role("button", name=re.compile("in-silico mutagenesis")).click()
+    ism_map = page.locator(".speid-ism-map")
+    expect(ism_map.locator(".jp-RenderedPlotly")).to_contain_text("every base changed to every other",
+                                                                  timeout=DETAIL_MS)
+    expect(ism_map.locator("a.speid-download")).to_have_attribute(
+        "href", re.compile("^data:text/tab-separated-values;base64,"), timeout=STEP_MS)
+    tsv = pd.read_csv(io.BytesIO(base64.b64decode(
+        ism_map.locator("a.speid-download").get_attribute("href").split(",", 1)[1])), sep="\t")
+    assert len(tsv) == 800 and list(tsv.columns[-5:]) == ["A", "C", "G", "T", "summary"]   # 400 + 400 bp
+    d.shot("predictions_5_ism_map.png")
+
     # a broken run: a readable message instead of the dashboard
     page.locator(".speid-run-picker select").select_option("bad_run")
     expect(page.locator(".speid-error")).to_contain_text("lacks the column(s) enhancer_name",
