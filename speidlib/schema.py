@@ -133,6 +133,7 @@ CRISPR_CELL_TYPE = "cell_type"
 CRISPR_DATASET = "dataset"                  # Dataset column, else Reference (Fulco 2019 table)
 CRISPR_DISTANCE = "distance_to_tss"         # bp to the TSS: the table's distanceToTSS, else from startTSS
 CRISPR_WEIGHT = "weight"                    # direct_vs_indirect_negative: the weighted metrics' case weight
+CRISPR_LINE = "table_line"                  # the pair's line in the benchmark table (the header is line 1)
 CRISPR_PAIR_COLUMNS = [CRISPR_ELEMENT_CHROM, CRISPR_ELEMENT_START, CRISPR_ELEMENT_END, CRISPR_GENE,
                        CRISPR_TSS_CHROM, CRISPR_TSS_START, CRISPR_TSS_END, CRISPR_REGULATED,
                        CRISPR_VALID, CRISPR_CELL_TYPE, CRISPR_DATASET]

@@ -53,7 +53,8 @@ FULCO = "EPCrisprBenchmark_Fulco2019_K562_GRCh38.tsv.gz"
 ])
 def test_reader_counts_on_the_real_tables(shared_data, name, n_rows, n_regulated, n_evaluated, n_reg_evaluated):
     table = read_crispr_benchmark(shared_data / "crispr_benchmark" / name)
-    assert list(table.columns) == [*S.CRISPR_PAIR_COLUMNS, S.CRISPR_DISTANCE, S.CRISPR_WEIGHT]
+    assert list(table.columns) == [*S.CRISPR_PAIR_COLUMNS, S.CRISPR_DISTANCE, S.CRISPR_WEIGHT, S.CRISPR_LINE]
+    assert table[S.CRISPR_LINE].tolist()[:3] == [2, 3, 4]   # the header is line 1
     assert len(table) == n_rows and int(table[S.CRISPR_REGULATED].sum()) == n_regulated
     pairs, _ = evaluable_pairs(table)
     assert len(pairs) == n_evaluated and int(pairs[S.CRISPR_REGULATED].sum()) == n_reg_evaluated
@@ -471,3 +472,18 @@ def test_speid_path_end_to_end(chr21_benchmark, tiny_run, capsys):
     again = pd.read_csv(root / "again" / S.CRISPR_METRICS_FILE)
     assert again.loc[again.predictor == SPEID, "threshold"].iloc[0] == row["threshold"]
     assert (out / "pr_all.html").exists()
+
+
+@pytest.mark.slow
+def test_speid_path_refuses_an_element_past_its_chromosome(chr21_benchmark, tiny_run, capsys):
+    """#27 point 3: the benchmark's elements are bounds-checked against the genome as `prepare`'s are."""
+    table, genome, root = chr21_benchmark
+    raw = pd.read_csv(table, sep="\t")
+    raw.loc[5, ["chromStart", "chromEnd"]] = [60_000_000, 60_000_500]     # chr21 is 46.7 Mb in GRCh38
+    bad = root / "past_end.tsv"
+    raw.to_csv(bad, sep="\t", index=False)
+    rc = main(["crispr", "--benchmark", str(bad), "--out", str(root / "past"), "--run", str(tiny_run),
+               "--genome", str(genome), "--bootstrap", "0", "--quiet"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "the CRISPRi benchmark, line 7: element chr21:60000000-60000500 runs past the end" in err
+    assert not (root / "past").exists()

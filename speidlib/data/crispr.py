@@ -167,6 +167,7 @@ def read_crispr_benchmark(path) -> pd.DataFrame:
         S.CRISPR_DATASET: source.str.strip(),
         S.CRISPR_DISTANCE: distance,
         S.CRISPR_WEIGHT: weight,
+        S.CRISPR_LINE: np.arange(len(raw), dtype=np.int64) + 2,
     })
     table.attrs.update(tss_missing=tss_missing,
                        distance_from=TABLE_DISTANCE if TABLE_DISTANCE in raw.columns else "startTSS",

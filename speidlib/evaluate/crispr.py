@@ -41,6 +41,7 @@ from speidlib import schema as S
 from speidlib.data.assembly import check_assembly, genome_assembly, identify_assembly
 from speidlib.data.crispr import evaluable_pairs, read_crispr_benchmark
 from speidlib.data.genome import Genome
+from speidlib.data.pairs import check_within_genome
 from speidlib.evaluate.crispr_metrics import (  # noqa: F401  (precision_at_recall: re-exported)
     RECALL_LEVEL,
     curve_metrics,
@@ -127,6 +128,13 @@ def speid_scores(pairs: pd.DataFrame, run_dir, genome_path, batch_size: int = 25
         return out, model_sha256
     with Genome(genome_path) as genome:
         genome.check_chromosomes(scored[S.CRISPR_ELEMENT_CHROM].unique(), source="the CRISPRi benchmark")
+        # the elements and TSSs must lie within their chromosomes, as `prepare` and `score` require
+        check_within_genome(genome, "the CRISPRi benchmark", scored[S.CRISPR_LINE].to_numpy(),
+                            scored[S.CRISPR_ELEMENT_CHROM].to_numpy(),
+                            {"element": (scored[S.CRISPR_ELEMENT_START].to_numpy(),
+                                         scored[S.CRISPR_ELEMENT_END].to_numpy()),
+                             "TSS": (scored[S.CRISPR_TSS_START].to_numpy().astype(np.int64),
+                                     scored[S.CRISPR_TSS_END].to_numpy().astype(np.int64))})
         element_keys = [S.CRISPR_ELEMENT_CHROM, S.CRISPR_ELEMENT_START, S.CRISPR_ELEMENT_END]
         elements, e_index = _distinct(scored, element_keys)
         tss, p_index = _distinct(scored, [S.CRISPR_TSS_CHROM, S.CRISPR_TSS_START, S.CRISPR_TSS_END])
