@@ -54,6 +54,12 @@ def _open_text(path: Path):
     if magic[:3] == b"BCF":
         return None
     if magic[:2] == b"\x1f\x8b":
+        try:
+            with gzip.open(path, "rb") as f:
+                if f.read(3) == b"BCF":                  # BCF is bgzipped as written by htslib
+                    return None
+        except (EOFError, OSError):
+            pass                                          # a damaged file: its header check says so
         return gzip.open(path, "rt", errors="replace")
     return open(path, errors="replace")
 
