@@ -12,6 +12,7 @@ VCF carry ``SPEID_STATUS`` and ``SPEID_N=0``.
 """
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 
@@ -86,7 +87,12 @@ def run_variants(run_dir, vcf_path, pairs_path, genome_path, out_path, skip_ref_
         raise ValueError(f"--max-indel must be at least 0, got {max_indel}")
     variants = read_vcf(vcf_path, chromosomes)
     run = Run(run_dir)
-    with Genome(genome_path) as genome:
+    with contextlib.ExitStack() as stack:
+        genome = stack.enter_context(Genome(genome_path))
+        table_out = None
+        if kind == "tsv":            # streamed chromosome by chromosome; renamed into place at the end
+            table_out = stack.enter_context(open(stack.enter_context(atomic_path(out_path)), "w"))
+            table_out.write("\t".join(VARIANT_EFFECT_COLUMNS) + "\n")
         check_chromosome_names(variants, list(genome.chrom_sizes), f"the genome {genome_path}")
         mismatched = check_ref(variants, genome, skip=skip_ref_mismatch)
         set_threads(threads)
@@ -95,7 +101,7 @@ def run_variants(run_dir, vcf_path, pairs_path, genome_path, out_path, skip_ref_
                                threads=threads, cache=cache)
         table = variants.table
         status = np.full(len(table), "in no window", dtype=object)
-        effects, pair_chroms = [], []
+        effects, pair_chroms, n_effects = [], [], 0
         by_chrom = {c: idx for c, idx in table.groupby("chrom").indices.items()}
         for cp in tqdm(iter_chromosomes(pairs_path), desc="chromosomes", unit="chrom", disable=not progress):
             if chromosomes is not None and cp.chrom not in chromosomes:
@@ -108,18 +114,21 @@ def run_variants(run_dir, vcf_path, pairs_path, genome_path, out_path, skip_ref_
             eff, st = scorer.score_chromosome(cp, table.iloc[rows])
             status[rows] = st
             eff.insert(0, "_row", rows[eff.pop("_variant").to_numpy().astype(np.int64)])
-            effects.append(eff)
+            n_effects += len(eff)
+            if table_out is not None:
+                eff[VARIANT_EFFECT_COLUMNS].to_csv(table_out, sep="\t", index=False, header=False,
+                                                   float_format="%.6g")
+            else:                    # the VCF output groups every variant's effects
+                effects.append(eff)
         if chromosomes is None:
             check_chromosome_names(variants, pair_chroms, f"the pair file {pairs_path}")
-    effects = pd.concat(effects, ignore_index=True) if effects else pd.DataFrame(columns=["_row", *VARIANT_EFFECT_COLUMNS])
-    if kind == "tsv":
-        with atomic_path(out_path) as tmp:
-            effects[VARIANT_EFFECT_COLUMNS].to_csv(tmp, sep="\t", index=False, float_format="%.6g")
-    else:
+    if kind == "vcf":
+        effects = pd.concat(effects, ignore_index=True) if effects else \
+            pd.DataFrame(columns=["_row", *VARIANT_EFFECT_COLUMNS])
         write_vcf(out_path, variants, effects, status, genome_path)
     not_scored = pd.Series(status[status != "scored"]).value_counts().to_dict()
     return {"out": str(out_path), "n_variants": len(table), "n_scored": int((status == "scored").sum()),
-            "n_effects": len(effects), "not_scored": not_scored,
+            "n_effects": n_effects, "not_scored": not_scored,
             "ref_mismatch": [f"{r.chrom}:{r.pos} {r.ref}>{r.alt}" for r in mismatched.itertuples()],
             "skipped": variants.skipped, "n_chromosomes": len(pair_chroms),
             "seconds": time.perf_counter() - t0}
