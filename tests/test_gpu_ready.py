@@ -14,7 +14,7 @@ def _lstms(model):
 
 # `original` reproduces the released code's Keras 1 LSTM gates (hard_sigmoid), which
 # the cuDNN kernel does not implement: on a GPU it runs TensorFlow's generic LSTM
-# loop instead (README, "Training on GPUs").
+# loop instead (docs/guide/presets_gpu.md, "GPU readiness").
 CUDNN_ELIGIBLE = {"cpu": True, "paper": True, "original": False}
 
 
