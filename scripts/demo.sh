@@ -12,7 +12,7 @@ export TF_CPP_MIN_LOG_LEVEL=2
 DEMO=${DEMO:-demo}
 RUN=${RUN:-runs/demo}
 
-echo "== notebooks 01-08 on the demo -> $RUN (executed copies in $RUN/notebooks/)"
+echo "== notebooks 01-09 on the demo -> $RUN (executed copies in $RUN/notebooks/)"
 bash scripts/run_notebooks.sh "$RUN" "$DEMO"
 echo "== done: $RUN"
 
