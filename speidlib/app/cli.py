@@ -188,11 +188,7 @@ def _train_preset(args):
 
     changes = {k: getattr(args, k) for k in ("rc_augment", "redraw_shifts", "epoch_examples", "swap_negatives")
                if getattr(args, k) is not None}
-    config = get_config(args.preset)
-    if changes.get("epoch_examples") and config.pretrain_negatives != "match":
-        raise ValueError(f"--epoch-examples needs matched stage-1 negatives; the {args.preset!r} preset draws "
-                         f"{config.pretrain_negatives!r} of them")
-    return config.replace(**changes) if changes else args.preset
+    return get_config(args.preset).replace(**changes) if changes else args.preset
 
 
 def _run_train(args) -> None:

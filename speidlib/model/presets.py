@@ -195,6 +195,9 @@ class ModelConfig:
             raise ValueError(f"swap_negatives must lie in [0, 1], got {self.swap_negatives}")
         if self.epoch_examples is not None and int(self.epoch_examples) < 1:
             raise ValueError(f"epoch_examples must be a positive integer or None, got {self.epoch_examples}")
+        if self.epoch_examples is not None and self.pretrain_negatives != "match":
+            raise ValueError(f"epoch_examples needs matched stage-1 negatives; the {self.name!r} preset draws "
+                             f"{self.pretrain_negatives!r} of them")
         for f in ("merge_dropout", "lstm_dropout", "dense_dropout"):
             if not 0.0 <= getattr(self, f) < 1.0:
                 raise ValueError(f"ModelConfig.{f} must lie in [0, 1), got {getattr(self, f)}")

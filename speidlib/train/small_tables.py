@@ -63,19 +63,24 @@ def small_table_warning(sizes: pd.DataFrame, preset: str) -> str | None:
         return None
     curve = CURVE_AUROC.get(preset, {})
     figure = ""
-    if curve:   # the largest measured size not above this table's (or the smallest measured)
-        n = max((m for m in curve if m <= have), default=min(curve))
+    if curve:
+        n = _nearest_measured(curve, have)
         model, kmer = curve[n]
         figure = (f"; at {n:,} positives it measured a test AUROC of {model:.2f} where the k-mer baseline, "
                   f"which reads no pairing, gave {kmer:.2f}")
     better = ""
     if preset == "cpu":
-        n = max(m for m in CURVE_AUROC["cpu_rcx"] if m <= max(have, min(CURVE_AUROC["cpu_rcx"])))
+        n = _nearest_measured(CURVE_AUROC["cpu_rcx"], have)
         better = (f"; with {SMALL_TABLE_OPTIONS} it measured {CURVE_AUROC['cpu_rcx'][n][0]:.2f} at {n:,} "
                   f"(against {CURVE_AUROC['cpu'][n][0]:.2f})")
     return (f"this table holds {have:,} distinct positive pairs; the {preset!r} recipe was measured to learn "
             f"the demo grammar from {need:,} positives{figure}{better} (see {CURVE}): read its test AUROC "
             "beside the k-mer and propensity baselines (`speid baselines`)")
+
+
+def _nearest_measured(curve: dict, positives: int) -> int:
+    """The largest size of ``curve`` not above ``positives`` (the smallest measured when all are)."""
+    return max((n for n in curve if n <= positives), default=min(curve))
 
 
 def describe(sizes: pd.DataFrame) -> str:
