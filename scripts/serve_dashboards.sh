@@ -21,11 +21,9 @@ PY=.venv/bin/python
 [ -f .venv/share/jupyter/kernels/python3/kernel.json ] || \
   $PY -m ipykernel install --sys-prefix --name python3 >/dev/null
 
-# jupytext (brought by the docs' mkdocs-jupyter) ships a JupyterLab extension that fails to load
-# in voila's page ("The getter for the shared module is not a function"): the dashboards need none
+# (scripts/setup.sh's scripts/voila_config.sh tells this voila to skip jupytext's lab extension)
 .venv/bin/voila dashboards/ --no-browser --Voila.ip=127.0.0.1 --port="$PORT" \
-  --Voila.port_retries=0 --strip_sources=True \
-  --VoilaConfiguration.extension_denylist="['jupyterlab-jupytext']" &
+  --Voila.port_retries=0 --strip_sources=True &
 VOILA=$!
 trap 'kill "$VOILA" 2>/dev/null || true' EXIT INT TERM
 BASE="http://127.0.0.1:$PORT"

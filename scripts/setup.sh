@@ -27,4 +27,5 @@ if [ ! -f "$stamp" ]; then
   .venv/bin/python -m ipykernel install --sys-prefix --name python3 >/dev/null
   rm -f .venv/.installed-*; touch "$stamp"
 fi
+bash scripts/voila_config.sh .venv/bin/python   # voila skips jupytext's lab extension
 echo "== environment ready: $(.venv/bin/python --version), $(.venv/bin/python -c 'import keras, tensorflow as tf; print(f"keras {keras.__version__}, tensorflow {tf.__version__}")' 2>/dev/null)"
