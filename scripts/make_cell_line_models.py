@@ -32,11 +32,13 @@ sys.path.insert(0, str(ROOT))
 
 from speidlib import schema  # noqa: E402
 from speidlib.app.notebooks import EXAMPLE_RUN  # noqa: E402
-from speidlib.app.study import CellLineTraining, run_speid, train_cell_lines  # noqa: E402
+from speidlib.app.study import run_speid, train_cell_lines  # noqa: E402
 from speidlib.data.dataset import PrepareConfig  # noqa: E402
 from speidlib.demo.synthetic import load_demo  # noqa: E402
+from speidlib.evaluate.heldout import EvaluateOptions  # noqa: E402
 from speidlib.io import atomic_write_json, sha256  # noqa: E402
 from speidlib.run import Run  # noqa: E402
+from speidlib.train.options import TrainOptions  # noqa: E402
 
 # notebook 01's demo and notebook 04's defaults (tests/test_example_run.py compares them)
 DEMO = {"seed": 0, "cell_lines": 3, "pairs_per_cell": 105_000}
@@ -79,12 +81,13 @@ def main(argv=None) -> None:
     work = Path(args.work or tempfile.mkdtemp(prefix="speid_cells_")).resolve()
     out = Path(args.out)
     info = load_demo(demo(work))
-    training = CellLineTraining(threads=args.threads, **{k: v for k, v in TRAIN.items()})
+    training = TrainOptions(threads=args.threads, **{k: v for k, v in TRAIN.items() if k != "n_bootstrap"})
+    evaluation = EvaluateOptions(n_bootstrap=TRAIN["n_bootstrap"], seed=TRAIN["seed"])
     prepare = PrepareConfig(pairs="", genome="", augment=info.augment, **PREPARE)
     for cell in args.cells.split(","):
         t0 = time.perf_counter()
         runs, metrics = train_cell_lines({cell: info.pairs_path(cell)}, info.genome, str(work / "run"),
-                                         prepare, training)
+                                         prepare, training, evaluation)
         files = keep(runs[cell], out / cell, work)
         record = {"what": f"notebook 04's {cell} model, for it to reuse (scripts/make_cell_line_models.py)",
                   "inputs": {"demo": DEMO, "prepare": {**PREPARE, "augment": info.augment}, "train": TRAIN},

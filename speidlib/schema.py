@@ -33,6 +33,7 @@ TRAIN, VALID, TEST = "train", "valid", "test"
 SPLIT_CODES = {TRAIN: 0, VALID: 1, TEST: 2}
 SPLIT_NAMES = {v: k for k, v in SPLIT_CODES.items()}
 SPLIT_METHODS = ("random", "chromosome", "group")
+SPLITS_HELD_OUT_FIRST = (TEST, VALID, TRAIN)   # the choices of a step that reads one split
 
 # --- run directory ----------------------------------------------------------
 DATASET_FILE = "dataset.h5"

@@ -26,6 +26,7 @@ from speidlib.app.notebooks import (
 )
 from speidlib.data.pairs import targetfinder_download
 from speidlib.io import sha256
+from speidlib.model.presets import PRESETS
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / EXAMPLE_RUN
@@ -86,7 +87,7 @@ def _run(folder: Path, config: dict, model: bytes | None = None) -> Path:
 def test_reuse_trained_model_copies_only_a_model_of_the_same_dataset_and_options(tmp_path):
     train = {"status": "done", "dataset_sha256": "abc", "seed": 0, "random_init": True,
              "pretrain_epochs": 12, "retrain_epochs": 6, "model_sha256": "m",
-             "preset": {"name": "cpu", "pretrain_epochs": 12, "retrain_epochs": 6}}
+             "preset": PRESETS["cpu"].to_dict()}
     source = _run(tmp_path / "example", {"prepare": {"dataset_sha256": "abc"}, "train": train}, b"weights")
     same = _run(tmp_path / "same", {"prepare": {"dataset_sha256": "abc"}})
     other = _run(tmp_path / "other", {"prepare": {"dataset_sha256": "xyz"}})

@@ -23,6 +23,7 @@ from speidlib.run import (
 )
 from speidlib.run.lock import lock_holder, record_lock
 from speidlib.run.records import RECORDS
+from speidlib.train.options import TrainOptions, recorded_parameters
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / schema.EXAMPLE_RUNS_DIR / "demo_cpu"
@@ -54,8 +55,7 @@ def test_every_section_of_the_committed_example_reads_and_writes_back_unchanged(
             assert record.to_dict() == values and list(record.to_dict()) == list(values), step
     train = Run(EXAMPLE).train_record
     assert isinstance(train, TrainRecord) and train.status == "done" and train.preset["name"] == "cpu"
-    assert train.options() == {"preset": "cpu", "seed": 0, "random_init": True, "pretrain_epochs": 12,
-                               "retrain_epochs": 6}
+    assert recorded_parameters(train.to_dict()) == TrainOptions(preset="cpu", random_init=True).parameters()
     assert Run(EXAMPLE).prepare_record.enhancer_window == 1000
 
 

@@ -7,13 +7,12 @@ import pytest
 
 from speidlib import schema
 from speidlib.app.cli import build_parser
-from speidlib.app.study import (
-    CellLineTraining,
-    cell_line_commands,
-    run_speid,
-    train_cell_lines,
-)
+from speidlib.app.study import cell_line_commands, run_speid, train_cell_lines
 from speidlib.data.dataset import PrepareConfig
+from speidlib.evaluate.heldout import EvaluateOptions
+from speidlib.model.presets import PRESETS
+from speidlib.options import from_args
+from speidlib.train.options import TrainOptions
 
 WINDOW = 300
 
@@ -22,9 +21,9 @@ def test_commands_parse_back_to_the_same_options(tmp_path):
     config = PrepareConfig(pairs="p.csv", genome="g.fa", split="chromosome", test_chromosomes=["chr1"],
                            valid_chromosomes=["chr2", "chr3"], test_fraction=0.2, valid_fraction=0.15,
                            enhancer_window=700, promoter_window=500, augment=3, seed=5)
-    training = CellLineTraining(preset="paper", pretrain_epochs=2, retrain_epochs=None, threads=1,
-                                n_bootstrap=50, seed=7)
-    cmds = cell_line_commands(tmp_path / "run_X", config, training)
+    training = TrainOptions(preset="paper", pretrain_epochs=2, retrain_epochs=None, threads=1, seed=7)
+    evaluation = EvaluateOptions(n_bootstrap=50, seed=7)
+    cmds = cell_line_commands(tmp_path / "run_X", config, training, evaluation)
     parser = build_parser()
     prep = parser.parse_args(cmds["prepare"])
     assert (prep.pairs, prep.genome, prep.run, prep.split) == ("p.csv", "g.fa", str(tmp_path / "run_X"),
@@ -36,13 +35,17 @@ def test_commands_parse_back_to_the_same_options(tmp_path):
     assert (train.preset, train.pretrain_epochs, train.retrain_epochs, train.threads, train.seed) == (
         "paper", 2, None, 1, 7)
     ev = parser.parse_args(cmds["evaluate"])
-    assert (ev.run, ev.bootstrap, ev.seed) == (str(tmp_path / "run_X"), 50, 7)
+    assert (ev.run, ev.n_bootstrap, ev.seed) == (str(tmp_path / "run_X"), 50, 7)
+    # the same dataclasses back
+    assert from_args(PrepareConfig, prep) == config
+    assert from_args(TrainOptions, train) == training
+    assert from_args(EvaluateOptions, ev) == evaluation
 
 
 def test_extra_prepare_options_are_refused(tmp_path):
     config = PrepareConfig(pairs="p.csv", genome="g.fa", extra={"note": 1})
     with pytest.raises(ValueError, match="extra"):
-        cell_line_commands(tmp_path, config, CellLineTraining())
+        cell_line_commands(tmp_path, config, TrainOptions(), EvaluateOptions())
 
 
 def test_a_failing_step_names_the_cell_line_and_shows_its_stderr(tmp_path):
@@ -73,8 +76,8 @@ def test_train_cell_lines_trains_each_cell_line_in_its_own_process(tmp_path):
     sources = {c: demo / f"pairs_{c}.csv" for c in ("DEMO1", "DEMO2")}
     config = PrepareConfig(pairs="", genome="", enhancer_window=WINDOW, promoter_window=WINDOW, augment=1)
     runs, metrics = train_cell_lines(sources, demo / "genome.fa", str(tmp_path / "run"), config,
-                                     CellLineTraining(pretrain_epochs=1, retrain_epochs=1, threads=1,
-                                                      n_bootstrap=10))
+                                     TrainOptions(pretrain_epochs=1, retrain_epochs=1, threads=1),
+                                     EvaluateOptions(n_bootstrap=10))
     assert runs == {c: tmp_path / f"run_{c}" for c in sources}
     assert list(metrics.index) == list(sources)
     for cell, run in runs.items():
@@ -91,8 +94,7 @@ def test_a_cell_line_reuses_a_model_trained_on_its_dataset_with_the_same_options
     import speidlib.app.study as study
 
     train = {"status": "done", "dataset_sha256": "abc", "seed": 0, "random_init": True,
-             "pretrain_epochs": 12, "retrain_epochs": 6,
-             "preset": {"name": "cpu", "pretrain_epochs": 12, "retrain_epochs": 6}}
+             "pretrain_epochs": 12, "retrain_epochs": 6, "preset": PRESETS["cpu"].to_dict()}
     source = tmp_path / "example"
     source.mkdir()
     (source / schema.CONFIG_FILE).write_text(json.dumps({"prepare": {"dataset_sha256": "abc"}, "train": train}))
@@ -113,11 +115,12 @@ def test_a_cell_line_reuses_a_model_trained_on_its_dataset_with_the_same_options
             (run / schema.METRICS_FILE).write_text(json.dumps({"auroc": 0.9}))
 
     monkeypatch.setattr(study, "run_speid", fake_speid)
-    training = CellLineTraining(random_init=True, n_bootstrap=10)
+    training, evaluation = TrainOptions(random_init=True), EvaluateOptions(n_bootstrap=10)
     assert build_parser().parse_args(cell_line_commands(tmp_path / "r", PrepareConfig(pairs="p", genome="g"),
-                                                        training)["train"]).random_init
+                                                        training, evaluation)["train"]).random_init
     runs, _ = train_cell_lines({"A": "a.csv", "B": "b.csv"}, "g.fa", str(tmp_path / "run"),
-                               PrepareConfig(pairs="", genome=""), training, reuse={"A": source, "B": source})
+                               PrepareConfig(pairs="", genome=""), training, evaluation,
+                               reuse={"A": source, "B": source})
     assert calls == [("A", "prepare"), ("A", "evaluate"), ("B", "prepare"), ("B", "train"), ("B", "evaluate")]
     assert (runs["A"] / schema.MODEL_FILE).read_bytes() == b"committed weights"
     assert (runs["B"] / schema.MODEL_FILE).read_bytes() == b"trained here"

@@ -42,11 +42,13 @@ import pandas as pd
 
 from speidlib import schema
 from speidlib.data.assembly import identify_assembly
+from speidlib.data.dataset import PrepareConfig
 from speidlib.data.genome import Genome
 from speidlib.data.pairs import element_index, read_pairs
 from speidlib.io import package_versions
 from speidlib.model.build import build_model, split_model
 from speidlib.model.presets import ModelConfig, get_config
+from speidlib.train.options import TrainOptions
 
 OK, WARN, FAIL, INFO = "ok", "warn", "FAIL", "info"
 CHROMIUM = "/usr/bin/chromium"
@@ -431,13 +433,13 @@ def timing_checks(config: ModelConfig, stats: TableStats, augment: int, step: di
 class DoctorOptions:
     """The options of ``speid doctor``."""
 
-    preset: str = "cpu"
+    preset: str = TrainOptions.preset          # the defaults of `speid train` and `speid prepare`
     genome: str | None = None
     pairs: str | None = None
     run: str = "."
-    enhancer_window: int = 3000
-    promoter_window: int = 2000
-    augment: int = 20
+    enhancer_window: int = PrepareConfig.enhancer_window
+    promoter_window: int = PrepareConfig.promoter_window
+    augment: int = PrepareConfig.augment
     steps: int = 2
     timing: bool = True
     mixed_precision: bool = False

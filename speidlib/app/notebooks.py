@@ -24,7 +24,9 @@ from speidlib.runtime import gpu_line
 from speidlib.data.dataset import PrepareConfig, prepare
 from speidlib.demo.synthetic import make_demo
 from speidlib.io import atomic_path, atomic_write_json, output_target
+from speidlib.model.presets import PRESETS
 from speidlib.run import Run, provenance_reason
+from speidlib.train.options import TrainOptions, recorded_parameters
 
 __all__ = ["NOTEBOOKS", "project_root", "notebook_path", "notebook_parameters", "run_notebooks",
            "written_files", "prepare_demo", "example_run", "reuse_trained_model", "reuse_example_motifs"]
@@ -206,15 +208,15 @@ def example_run(root=None) -> Path:
     return project_root(root) / EXAMPLE_RUN
 
 
-def reuse_trained_model(run_dir, source, **train_options) -> str:
+def reuse_trained_model(run_dir, source, options: TrainOptions | None = None, **changes) -> str:
     """Copy the model ``source`` trained into ``run_dir`` when it was trained there the same way.
 
     The same way means: ``source`` trained on a dataset with the content hash
     of ``run_dir``'s ``dataset.h5`` (``config.json``, ``prepare.dataset_sha256``),
-    and every option of ``train_options`` (``preset``, ``seed``, ``random_init``,
-    ``pretrain_epochs``, ``retrain_epochs``: what :func:`speidlib.train.stages.train_run`
-    would be given; None means the preset's) equals what ``source`` recorded
-    (the one provenance check, :func:`speidlib.run.provenance_reason`).
+    and with the parameters ``options`` (a :class:`speidlib.train.options.TrainOptions`,
+    its fields replaced by ``changes``: what :func:`speidlib.train.stages.train_run`
+    would be given) resolve to: every recorded option of ``TrainOptions`` the record holds, the
+    preset compared whole (the one provenance check, :func:`speidlib.run.provenance_reason`).
     Then ``model.keras``, ``history.csv``, the initial kernels and the ``train``
     record are copied, and ``evaluate``/``motifs`` accept the model as this run's.
 
@@ -231,13 +233,11 @@ def reuse_trained_model(run_dir, source, **train_options) -> str:
         return f"{theirs.path} holds no finished training run"
     if not dataset:
         return f"{mine.config_file} records no dataset hash"
-    wanted = dict(train_options)
-    for stage in ("pretrain_epochs", "retrain_epochs"):
-        if wanted.get(stage) is None:
-            wanted[stage] = train.preset.get(stage)
-    recorded = {**train.options(), "dataset_sha256": train.dataset_sha256 or "not recorded"}
-    why = provenance_reason(str(theirs.model), recorded, {"dataset_sha256": dataset},
-                            {k: v for k, v in wanted.items() if k in recorded})
+    recorded = recorded_parameters(train.to_dict())
+    wanted = {k: v for k, v in (options or TrainOptions()).replace(**changes).parameters().items() if k in recorded}
+    recorded["dataset_sha256"] = train.dataset_sha256 or "not recorded"
+    why = provenance_reason(str(theirs.model), _named_preset(recorded), {"dataset_sha256": dataset},
+                            _named_preset(wanted))
     if why:
         return why
     for name in _TRAINED_FILES:
@@ -246,6 +246,24 @@ def reuse_trained_model(run_dir, source, **train_options) -> str:
     train.extra["reused_from"] = str(theirs.path)
     mine.write_record(train)
     return ""
+
+
+def _named_preset(parameters: dict) -> dict:
+    """The preset compared whole, named in the sentence by its name."""
+    if not isinstance(parameters.get("preset"), dict):
+        return parameters
+    return {**parameters, "preset": _PresetByName(parameters["preset"])}
+
+
+class _PresetByName(dict):
+    """A preset's dict that compares whole and prints as its name (and what differs from the
+    preset of that name now)."""
+
+    def __repr__(self) -> str:
+        named = PRESETS.get(self.get("name"))
+        now = named.to_dict() if named is not None else {}
+        changed = [f"{k}={v!r}" for k, v in self.items() if k in now and now[k] != v]
+        return repr(self.get("name")) + (f" with {', '.join(changed)}" if changed else "")
 
 
 def reuse_example_motifs(run_dir, source, config) -> str:

@@ -21,24 +21,14 @@ from tqdm.auto import tqdm
 from speidlib.app.notebooks import reuse_trained_model
 from speidlib.data.dataset import PrepareConfig
 from speidlib.data.pairs import download_targetfinder, targetfinder_path
+from speidlib.evaluate.heldout import EvaluateOptions
+from speidlib.options import to_argv
 from speidlib.run import Run
 from speidlib.runtime import quiet_logs
+from speidlib.train.options import TrainOptions
 
 STDERR_LINES = 20  # the last lines of a failed step's stderr shown in the error
 PACKAGE_PARENT = Path(__file__).resolve().parents[2]  # the folder holding this speidlib
-
-
-@dataclasses.dataclass(frozen=True)
-class CellLineTraining:
-    """How each cell line's run is trained (``speid train`` and ``speid evaluate`` options)."""
-
-    preset: str = "cpu"
-    pretrain_epochs: int | None = None
-    retrain_epochs: int | None = None
-    random_init: bool = False
-    threads: int | None = 2
-    n_bootstrap: int = 1000
-    seed: int = 0
 
 
 def find_targetfinder_tables(cells: Sequence[str], folders: Sequence, download_to=None) -> dict:
@@ -56,34 +46,25 @@ def find_targetfinder_tables(cells: Sequence[str], folders: Sequence, download_t
     return found
 
 
-def _optional(flag: str, value) -> list[str]:
-    return [] if value is None else [flag, str(value)]
-
-
-def cell_line_commands(run_dir, prepare_config: PrepareConfig, training: CellLineTraining) -> dict:
-    """The ``speid`` arguments of one cell line's three steps.
+def cell_line_commands(run_dir, prepare_config: PrepareConfig, training: TrainOptions,
+                       evaluation: EvaluateOptions) -> dict:
+    """The ``speid`` arguments of one cell line's three steps, generated from the steps' options
+    (:func:`speidlib.options.to_argv`: what differs from each command's defaults).
 
     Returns
     -------
     dict ``"prepare"``, ``"train"``, ``"evaluate"`` -> list of arguments after ``speid``
     """
-    c, t, run = prepare_config, training, str(run_dir)
-    if c.extra:
-        raise ValueError(f"PrepareConfig.extra ({sorted(c.extra)}) has no `speid prepare` option; "
-                         "leave it empty for train_cell_lines")
-    chromosomes = [arg for flag, names in (("--test-chromosomes", c.test_chromosomes),
-                                           ("--valid-chromosomes", c.valid_chromosomes)) if names
-                   for arg in (flag, ",".join(names))]
+    run = str(run_dir)
+    if prepare_config.extra:
+        raise ValueError(f"PrepareConfig.extra ({sorted(prepare_config.extra)}) has no `speid prepare` "
+                         "option; leave it empty for train_cell_lines")
+    if training.resume:
+        raise ValueError("train_cell_lines trains each cell line anew; resume=True has no place there")
     return {
-        "prepare": ["prepare", "--pairs", str(c.pairs), "--genome", str(c.genome), "--run", run,
-                    "--split", c.split, *chromosomes, "--test-fraction", str(c.test_fraction),
-                    "--valid-fraction", str(c.valid_fraction), "--enhancer-window",
-                    str(c.enhancer_window), "--promoter-window", str(c.promoter_window),
-                    "--augment", str(c.augment), "--seed", str(c.seed), "--overwrite", "--quiet"],
-        "train": ["train", run, "--preset", t.preset, *_optional("--pretrain-epochs", t.pretrain_epochs),
-                  *_optional("--retrain-epochs", t.retrain_epochs), *_optional("--threads", t.threads),
-                  *(["--random-init"] if t.random_init else []), "--seed", str(t.seed), "--quiet"],
-        "evaluate": ["evaluate", run, "--bootstrap", str(t.n_bootstrap), "--seed", str(t.seed)],
+        "prepare": ["prepare", "--run", run, *to_argv(prepare_config), "--overwrite", "--quiet"],
+        "train": ["train", run, *to_argv(training), "--quiet"],
+        "evaluate": ["evaluate", run, *to_argv(evaluation)],
     }
 
 
@@ -110,13 +91,8 @@ def run_speid(args: Sequence[str], cell: str) -> None:
                     f"stderr:\n{tail}")
 
 
-def _train_options(t: CellLineTraining) -> dict:
-    return {"preset": t.preset, "seed": t.seed, "random_init": t.random_init,
-            "pretrain_epochs": t.pretrain_epochs, "retrain_epochs": t.retrain_epochs}
-
-
 def train_cell_lines(sources: Mapping[str, str], genome, run_prefix: str, prepare_config: PrepareConfig,
-                     training: CellLineTraining = CellLineTraining(),
+                     training: TrainOptions = TrainOptions(), evaluation: EvaluateOptions = EvaluateOptions(),
                      reuse: Mapping[str, Path] | None = None) -> tuple[dict, pd.DataFrame]:
     """Prepare, train and evaluate one run ``<run_prefix>_<CELL>`` per cell line.
 
@@ -133,7 +109,8 @@ def train_cell_lines(sources: Mapping[str, str], genome, run_prefix: str, prepar
     run_prefix : run directories are ``<run_prefix>_<CELL>``
     prepare_config : split, windows, augmentation and seed (its ``pairs`` and
         ``genome`` are replaced per cell line)
-    training : preset, epochs, threads, bootstrap resamples
+    training : ``speid train``'s options (preset, epochs, threads, seed, ...)
+    evaluation : ``speid evaluate``'s options (bootstrap resamples, seed)
     reuse : cell line -> a run whose trained model is copied instead of training,
         when it was trained on this cell line's dataset (the same content hash)
         with these options (:func:`speidlib.app.notebooks.reuse_trained_model`);
@@ -148,9 +125,9 @@ def train_cell_lines(sources: Mapping[str, str], genome, run_prefix: str, prepar
     bar = tqdm(sources.items(), desc="cell lines", total=len(runs))
     for cell, pairs_path in bar:
         config = dataclasses.replace(prepare_config, pairs=str(pairs_path), genome=str(genome))
-        for step, args in cell_line_commands(runs[cell], config, training).items():
+        for step, args in cell_line_commands(runs[cell], config, training, evaluation).items():
             if step == "train" and (reuse or {}).get(cell) is not None:
-                why = reuse_trained_model(runs[cell], reuse[cell], **_train_options(training))
+                why = reuse_trained_model(runs[cell], reuse[cell], training)
                 if not why:
                     bar.write(f"{cell}: reused the model trained in {reuse[cell]} (same dataset and options)")
                     continue

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from speidlib import schema
+from speidlib.argtypes import csv_list, fraction, nonneg_int, positive_int, share
 from speidlib.data import regions
 from speidlib.data.assembly import identify_assembly
 from speidlib.data.genome import Genome
@@ -25,6 +26,7 @@ from speidlib.data.leakage import leakage_report
 from speidlib.data.pairs import check_within_genome, element_index, read_pairs_with_lines
 from speidlib.data.splits import split_pairs
 from speidlib.io import atomic_path, atomic_write_json, free_disk, human_bytes, memory_bytes, sha256
+from speidlib.options import option, seed_option
 from speidlib.run import DATASET_SHA256, Run, run_lock
 
 DATASET_VERSION = 1
@@ -32,19 +34,28 @@ DATASET_VERSION = 1
 
 @dataclass
 class PrepareConfig:
-    """Every parameter of ``prepare``; written to ``RUN/config.json``."""
+    """Every parameter of ``prepare``; written to ``RUN/config.json``. The fields are the options
+    of ``speid prepare`` (:mod:`speidlib.options`)."""
 
-    pairs: str
-    genome: str
-    split: str = "random"
-    test_chromosomes: list[str] | None = None
-    valid_chromosomes: list[str] | None = None
-    test_fraction: float = 0.1
-    valid_fraction: float = 0.1
-    enhancer_window: int = 3000
-    promoter_window: int = 2000
-    augment: int = 20
-    seed: int = 0
+    pairs: str = option(help="pair table: TargetFinder predictions-gbm.csv or pairs.csv, or BEDPE (plain or gzip)")
+    genome: str = option(help="genome FASTA (e.g. hg19.fa from UCSC; .fai built if missing)")
+    split: str = option("random", choices=schema.SPLIT_METHODS,
+                        help="random: the preprint's stratified 90/10 pairs; chromosome: held-out "
+                        "chromosomes; group: no enhancer or promoter on both sides (default %(default)s)")
+    test_chromosomes: list[str] | None = option(
+        None, type=csv_list, help="with --split chromosome: comma-separated test chromosomes, e.g. chr1,chr2 "
+        "(default: chosen automatically to hold out about 10%% of positives)")
+    valid_chromosomes: list[str] | None = option(
+        None, type=csv_list, help="with --split chromosome: validation chromosomes (default: chosen automatically)")
+    test_fraction: float = option(0.1, type=fraction, help="share of pairs held out for test (default %(default)s)")
+    valid_fraction: float = option(0.1, type=share, help="share of the training part carved out for validation "
+                                   "(default %(default)s)")
+    enhancer_window: int = option(3000, type=positive_int, help="enhancer window in bp (default %(default)s; one "
+                                  "that cannot fit in memory is refused)")
+    promoter_window: int = option(2000, type=positive_int, help="promoter window in bp (default %(default)s)")
+    augment: int = option(20, type=nonneg_int, help="random shifted copies of each training/validation positive "
+                          "(default %(default)s)")
+    seed: int = seed_option("seed for the split, windows and shifts")
     extra: dict = field(default_factory=dict)
 
     def check(self) -> None:

@@ -6,7 +6,7 @@ module on first use.
 from speidlib.runtime import lazy_exports
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, {
-    "heldout": ("run_evaluate", "score_split"),
+    "heldout": ("run_evaluate", "score_split", "EvaluateOptions"),
     "metrics": ("METRICS", "auroc", "aupr", "choose_threshold", "evaluate_scores"),
     "baselines": ("DistanceBaseline", "PropensityBaseline", "KmerBaseline", "fit_evaluate",
                  "run_pair_baselines", "baseline_table", "split_drop", "cross_cell_matrix"),

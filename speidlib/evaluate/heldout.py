@@ -6,16 +6,28 @@ the test split. Every output names the split method it was measured under.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
 from speidlib import checks, schema
+from speidlib.argtypes import nonneg_int
 from speidlib.data.dataset import Dataset
 from speidlib.data.encode import N_CODE
 from speidlib.evaluate.metrics import choose_threshold, evaluate_scores
 from speidlib.model.load import load_model
+from speidlib.options import option, seed_option
 from speidlib.run import EvaluateRecord, Run, locked
 from speidlib.score.pairs import score_pairs
+
+
+@dataclass(frozen=True)
+class EvaluateOptions:
+    """The options of ``speid evaluate`` (recorded in the ``evaluate`` record)."""
+
+    n_bootstrap: int = option(1000, type=nonneg_int, flag="--bootstrap",
+                              help="bootstrap resamples for the intervals (default %(default)s)")
+    seed: int = seed_option("bootstrap seed")
 
 
 def score_split(model, dataset: Dataset, split: str, zero_branch: str | None = None,
@@ -42,7 +54,8 @@ def score_split(model, dataset: Dataset, split: str, zero_branch: str | None = N
 
 
 @locked("evaluate")
-def run_evaluate(run_dir, n_bootstrap: int = 1000, seed: int = 0, model=None) -> dict:
+def run_evaluate(run_dir, n_bootstrap: int = EvaluateOptions.n_bootstrap, seed: int = EvaluateOptions.seed,
+                 model=None) -> dict:
     """Score the validation and test pairs of a run; write metrics and predictions.
 
     Writes ``RUN/metrics.json`` (test metrics at the validation threshold,

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from speidlib import schema
+from speidlib.argtypes import nonneg_int, open_fraction
 from speidlib.data import jaspar
 from speidlib.data.dataset import Dataset
 from speidlib.data.jaspar import write_meme
@@ -31,6 +32,7 @@ from speidlib.interpret.logos import save_kernel_logos
 from speidlib.interpret.matching import kernel_matches, tf_summary
 from speidlib.io import atomic_path, atomic_write_json, package_versions
 from speidlib.model.load import load_model
+from speidlib.options import option, seed_option
 from speidlib.run import MotifsRecord, Run
 
 # --- writers ----------------------------------------------------------------
@@ -247,28 +249,37 @@ class MotifsConfig:
     batch_size, n_jobs : scanning batch size (None: automatic) and Tomtom processes (-1: all)
     """
 
-    split: str = schema.TEST
-    fraction: float = 0.5
+    split: str = option(schema.TEST, choices=schema.SPLITS_HELD_OUT_FIRST, help="windows to scan (default %(default)s)")
+    fraction: float = option(0.5, type=open_fraction, help="a site counts when the activation exceeds this "
+                             "fraction of the kernel's maximum (default %(default)s)")
     min_information: float = 0.5
-    sites: str = "all"
-    baseline: str = "batchnorm"
-    release: str | None = None
+    sites: str = option("all", choices=("all", "best"), help="all sites above the fraction (DanQ) or one "
+                        "best site per window (DeepBind)")
+    baseline: str = option("batchnorm", choices=("batchnorm", "zero"),
+                           help="measure activations from the level the merge BatchNorm maps to zero "
+                           "(default), or from zero as they are (Alipanahi et al.'s rule on conv + bias)")
+    release: str | None = option(None, help="JASPAR release, e.g. JASPAR2016 (default JASPAR2024)")
     n_best: int = 5
     max_evalue: float = 0.5
     min_kernels: int = 3
     n_top: int = 10
-    logos: str | None = "significant"
-    max_logos: int | None = 200
-    ablation: bool = True
+    logos: str | None = option("significant", choices=("significant", "matched", "all", "none"),
+                               help="which kernels get a logo PNG (default: those with a match at E < 0.5)")
+    max_logos: int | None = option(200, type=nonneg_int, help="at most this many logos (default %(default)s)")
+    ablation: bool = option(True, flag="--no-ablation", help="skip the motif ablation")
     max_ablation_motifs: int = 20
     fimo_threshold: float = 1e-4
-    seed: int = 0
+    seed: int = seed_option("seed for the ablation's random bases and the null redraws")
     batch_size: int | None = None
     n_jobs: int = -1
     null: bool = True
-    null_draws: int = 4
+    null_draws: int = option(4, type=nonneg_int,
+                             help="null kernels: the run's initial kernels plus redraws of its random ones, "
+                             "this many draws in all (default %(default)s); 0 skips the null and no TF is "
+                             "called learned")
     alpha: float = 0.05
-    importance: bool = True
+    importance: bool = option(True, flag="--no-importance",
+                              help="skip silencing each matched kernel (held-out AUPR change)")
     max_importance_kernels: int = 32
 
     def record(self) -> dict:

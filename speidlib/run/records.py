@@ -89,8 +89,9 @@ class PrepareRecord(StepRecord):
 
 @dataclass
 class TrainRecord(StepRecord):
-    """``speid train``: preset (``ModelConfig.to_dict()``), seed, initialisation, epochs, the
-    dataset read and the model written (hashes), the device, ``status`` (running/done)."""
+    """``speid train``: the recorded options of :class:`speidlib.train.options.TrainOptions` as the
+    run resolved them (the preset as ``ModelConfig.to_dict()``, the epochs), the dataset read
+    and the model written (hashes), the device, ``status`` (running/done)."""
 
     step: ClassVar[str] = "train"
     preset: dict = field(default_factory=dict)
@@ -106,11 +107,6 @@ class TrainRecord(StepRecord):
     model_sha256: str | None = None
     device: dict = field(default_factory=dict)
     seconds: float | None = None
-
-    def options(self) -> dict:
-        """The options a reuse of this model compares (``preset`` by name, as ``train_run`` takes it)."""
-        return {"preset": self.preset.get("name"), "seed": self.seed, "random_init": self.random_init,
-                "pretrain_epochs": self.pretrain_epochs, "retrain_epochs": self.retrain_epochs}
 
 
 @dataclass

@@ -50,7 +50,9 @@ from speidlib.model.jaspar_init import jaspar_init_table
 from speidlib.model.presets import ModelConfig, get_config
 from speidlib.model.tree import synchronize_batchnorm, walk_layers
 from speidlib.run import DATASET_SHA256, MODEL_SHA256, Run, locked
+from speidlib.options import record
 from speidlib.train.checkpoints import Checkpoints
+from speidlib.train.options import TrainOptions
 from speidlib.train.small_tables import describe, small_table_warning, split_sizes
 from speidlib.runtime import configure, distribution_strategy, keeps_process_state, replica_batch_size
 
@@ -528,11 +530,8 @@ def save_initial_kernels(model, path) -> None:
 
 @locked("train")
 @keeps_process_state()
-def train_run(run_dir, preset: "str | ModelConfig" = "cpu", pretrain_epochs: int | None = None,
-              retrain_epochs: int | None = None, random_init: bool = False, resume: bool = False,
-              seed: int = 0, mixed_precision: bool = False, progress: bool = True,
-              threads: int | None = 2, callbacks=(), zero_branch: str | None = None,
-              shift_negatives: bool | None = None, devices=None) -> Path:
+def train_run(run_dir, options: TrainOptions | None = None, *, progress: bool = True, callbacks=(),
+              **changes) -> Path:
     """Train SPEID on ``RUN/dataset.h5``: what ``speid train RUN`` runs.
 
     Writes ``RUN/model.keras``, ``RUN/history.csv``, ``RUN/checkpoints/``,
@@ -542,27 +541,22 @@ def train_run(run_dir, preset: "str | ModelConfig" = "cpu", pretrain_epochs: int
     Parameters
     ----------
     run_dir : a run directory prepared by ``speid prepare``
-    preset : ``cpu``, ``paper``, ``original`` or a :class:`ModelConfig`
-    pretrain_epochs, retrain_epochs : defaults from the preset
-    random_init : Glorot-uniform kernels instead of JASPAR motifs
-    resume : continue from ``RUN/checkpoints`` (same preset, seed and init)
-    seed : seeds weights, data order and dropout; CPU runs repeat exactly
-    mixed_precision : float16 compute on a GPU (ignored, with a warning, on CPU)
+    options : a :class:`speidlib.train.options.TrainOptions` (default: its defaults), with any
+        of its fields replaced by ``changes``, e.g. ``train_run(run, preset="cpu", seed=1)``:
+        the preset (a name or a :class:`ModelConfig`), epochs (None: the preset's),
+        ``random_init``, ``resume`` (from ``RUN/checkpoints``: same preset, seed and init),
+        ``seed`` (CPU runs repeat exactly), ``mixed_precision`` (float16 on a GPU; ignored,
+        with a warning, on CPU), ``threads`` (TensorFlow's; None: all cores), ``zero_branch``
+        (train and later evaluate with that input zeroed: the single-element ablation),
+        ``shift_negatives`` (shift negatives at random in stage 1 too, so that an element's
+        position says nothing about the label; None: the preset's), ``devices`` (None: every
+        visible GPU; ``"cpu"``, ``"0,1"`` or device names; with more than one, both stages run
+        under ``tf.distribute.MirroredStrategy``, see
+        :func:`speidlib.runtime.distribution_strategy`) and the data-efficiency options
+        (``rc_augment``, ``redraw_shifts``, ``epoch_examples``, ``swap_negatives``: the preset's
+        unless given)
     progress : tqdm bars
-    threads : TensorFlow threads
     callbacks : extra Keras callbacks for both stages
-    zero_branch : None, or ``"enhancer"``/``"promoter"`` to train (and later
-        evaluate) with that input zeroed: the single-element ablation
-    shift_negatives : shift negatives at random in stage 1 too (training and
-        validation), so that an element's position in its window says nothing
-        about the label (see :class:`speidlib.data.batches.PairBatches`); the
-        preprint shifted only positives. None: the preset's
-        (``ModelConfig.shift_negatives``)
-    devices : None (every visible GPU), ``"cpu"``, GPU indices ``"0,1"`` or device
-        names; with more than one, both stages run under
-        ``tf.distribute.MirroredStrategy``, each batch of the preset's
-        ``batch_size`` split across the devices, BatchNorm statistics
-        synchronised (see :func:`speidlib.runtime.distribution_strategy`)
 
     Returns
     -------
@@ -575,6 +569,9 @@ def train_run(run_dir, preset: "str | ModelConfig" = "cpu", pretrain_epochs: int
     """
     from tqdm.auto import tqdm
 
+    options = (options or TrainOptions()).replace(**changes)
+    params = options.resolved()
+    config, seed, resume = params.preset, params.seed, params.resume
     run = Run(run_dir)
     dataset_path = run.dataset
     if not dataset_path.exists():
@@ -592,10 +589,9 @@ def train_run(run_dir, preset: "str | ModelConfig" = "cpu", pretrain_epochs: int
         except (OSError, ValueError, AttributeError):
             made_from = None  # no checkpoint, or a damaged one: Checkpoints.load says which
         run.check_dataset(made_from, f"the checkpoint in {run.checkpoints}")
-    config = get_config(preset)
     t0 = time.perf_counter()
-    info = configure(seed=seed, threads=threads, mixed_precision=mixed_precision)
-    strategy = distribution_strategy(devices)
+    info = configure(seed=seed, threads=params.threads, mixed_precision=params.mixed_precision)
+    strategy = distribution_strategy(params.devices)
     replicas = int(strategy.num_replicas_in_sync)
     info = {**info, "replicas": replicas,
             "replica_batch_size": replica_batch_size(config.batch_size, replicas)}
@@ -617,28 +613,24 @@ def train_run(run_dir, preset: "str | ModelConfig" = "cpu", pretrain_epochs: int
     if warning:   # shown with --quiet too (logging's last-resort handler prints warnings)
         logger.warning(warning)
     with strategy.scope():
-        model = build_model(config, we, wp, jaspar_init=not random_init, seed=seed)
+        model = build_model(config, we, wp, jaspar_init=not params.random_init, seed=seed)
     synchronize_batchnorm(model, replicas > 1)
     if not resume or not run.initial_kernels.exists():
         save_initial_kernels(model, run.initial_kernels)
-    jaspar = _write_jaspar_table(run, config, random_init, resume, seed)
+    jaspar = _write_jaspar_table(run, config, params.random_init, resume, seed)
 
-    if shift_negatives is None:
-        shift_negatives = config.shift_negatives
-    pretrain_epochs = config.pretrain_epochs if pretrain_epochs is None else int(pretrain_epochs)
-    retrain_epochs = config.retrain_epochs if retrain_epochs is None else int(retrain_epochs)
-    record = {"preset": config.to_dict(), "enhancer_window": we, "promoter_window": wp,
-              "random_init": bool(random_init), "seed": seed, "zero_branch": zero_branch,
-              "shift_negatives": bool(shift_negatives), DATASET_SHA256: dataset_hash}
-    train_config = {**record, "pretrain_epochs": pretrain_epochs, "retrain_epochs": retrain_epochs,
-                    "mixed_precision": bool(mixed_precision), "device": info, "jaspar": jaspar,
-                    "resumed": bool(resume), "status": "running"}
+    parameters = record(params)   # what TrainOptions declares recorded, as the run resolved it
+    # what a checkpoint must have been made with for --resume (the epochs may change)
+    resumable = {k: parameters[k] for k in ("preset", "random_init", "seed", "zero_branch", "shift_negatives")}
+    checkpoint_record = {**resumable, "enhancer_window": we, "promoter_window": wp, DATASET_SHA256: dataset_hash}
+    train_config = {**checkpoint_record, **parameters, "device": info, "jaspar": jaspar, "resumed": bool(resume),
+                    "status": "running"}
     run.write_record("train", train_config)
 
-    stage1, stage2 = _stage_sources(ds, config, seed, zero_branch, shift_negatives)
+    stage1, stage2 = _stage_sources(ds, config, seed, params.zero_branch, params.shift_negatives)
     with strategy.scope():
-        result = train_stages(run, model, config, stage1, stage2, pretrain_epochs, retrain_epochs,
-                              resume=resume, seed=seed, run_record=record, progress=progress,
+        result = train_stages(run, model, config, stage1, stage2, params.pretrain_epochs, params.retrain_epochs,
+                              resume=resume, seed=seed, run_record=checkpoint_record, progress=progress,
                               callbacks=callbacks)
     if replicas > 1:   # RUN/model.keras as a single-device model (it loads on any backend)
         synchronize_batchnorm(model, False)

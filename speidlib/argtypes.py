@@ -3,7 +3,8 @@ the door, by argparse, in one line naming the option (``speid train: error: argu
 --pretrain-epochs: must be a whole number >= 1, got -1``), before any step starts.
 
 Each is an ``argparse`` ``type=`` function; argparse turns its ``ArgumentTypeError`` into
-the one-line usage error. Ranges are the meaningful ones: counts of things that must
+the one-line usage error. They sit at the bottom layer, beside :mod:`speidlib.options`, so
+that each step's options dataclass names its fields' types where it declares them. Ranges are the meaningful ones: counts of things that must
 happen at least once (epochs, batch sizes, threads, windows) are >= 1, counts that may be
 none (bootstrap resamples, augmentation copies, null draws) >= 0, shares in (0, 1).
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 import argparse
 import math
 
-__all__ = ["positive_int", "nonneg_int", "fraction", "share", "open_fraction"]
+__all__ = ["positive_int", "nonneg_int", "fraction", "share", "unit_interval", "open_fraction", "csv_list"]
 
 
 def _whole(text: str) -> int:
@@ -78,3 +79,8 @@ def open_fraction(text: str) -> float:
     if not 0 < value <= 1:
         raise argparse.ArgumentTypeError(f"must be a number above 0 and at most 1, got {text}")
     return value
+
+
+def csv_list(text: str) -> list[str]:
+    """Comma-separated names (chromosomes), blanks dropped: ``chr1, chr2`` -> ``["chr1", "chr2"]``."""
+    return [t.strip() for t in text.split(",") if t.strip()]

@@ -1,0 +1,208 @@
+"""``speid doctor``; what a model learned and what a variant does: ``attribute``, ``modisco``,
+``variants``, ``ism``, ``demo-variants``."""
+from __future__ import annotations
+
+from speidlib import schema
+from speidlib.argtypes import csv_list, nonneg_int, positive_int
+from speidlib.data.dataset import PrepareConfig
+from speidlib.options import add_arguments, add_flag, add_option, seed_option, threads_option
+from speidlib.train.options import TrainOptions
+
+# Each handler imports its step when it runs (`speid --help` loads no TensorFlow).
+
+
+def add_doctor(sub) -> None:
+    p = sub.add_parser("doctor", help="check this machine for a run: versions, GPU, genome, disk, time",
+                       description="Print one table: Python, TensorFlow, Keras and key package "
+                       "versions; the GPUs TensorFlow sees, whether the preset's LSTM runs cuDNN "
+                       "kernels on them and mixed precision; Chromium; a genome's index and "
+                       "chromosome names against a pair table; free disk and memory against the "
+                       "estimated size of a run; a measured time per step with the estimated time of "
+                       "one epoch and of the preset's schedule. Exits 1 on a blocking problem.")
+    add_arguments(p, TrainOptions, only=("preset",), help={"preset": "the preset to check and time (default %(default)s)"})
+    p.add_argument("--genome", default=None, help="genome FASTA to check (its index and chromosome names)")
+    p.add_argument("--pairs", default=None,
+                   help="pair table of the run (default: K562's counts in the preprint's Table 1)")
+    p.add_argument("--run", default=".", help="where the run directory will be (free disk; default .)")
+    add_arguments(p, PrepareConfig, only=("enhancer_window", "promoter_window", "augment"),
+                  help={"enhancer_window": "enhancer window in bp (default %(default)s)",
+                        "augment": "shifted copies per positive (default %(default)s)"})
+    p.add_argument("--steps", type=positive_int, default=2, help="timed steps after a warm-up step (default %(default)s)")
+    p.add_argument("--no-timing", action="store_true", help="skip the step measurement")
+    add_arguments(p, TrainOptions, only=("mixed_precision",),
+                  help={"mixed_precision": "time the steps in float16 (on a GPU)"})
+    p.set_defaults(func=_run_doctor)
+
+
+def _run_doctor(args) -> None:
+    from speidlib.app.doctor import FAIL, DoctorOptions, format_table, run_doctor
+
+    rows = run_doctor(DoctorOptions(
+        preset=args.preset, genome=args.genome, pairs=args.pairs, run=args.run,
+        enhancer_window=args.enhancer_window, promoter_window=args.promoter_window, augment=args.augment,
+        steps=args.steps, timing=not args.no_timing, mixed_precision=args.mixed_precision))
+    print(format_table(rows))
+    if any(r.status == FAIL for r in rows):
+        raise SystemExit(1)
+
+
+def add_attribute(sub) -> None:
+    p = sub.add_parser("attribute", help="per-base contributions of both windows (integrated gradients)",
+                       description="Contributions of every pair's bases to its logit against "
+                       "dinucleotide-shuffled references (integrated gradients), actual and "
+                       "hypothetical, streamed to RUN/attributions/contributions.h5 (docs/attribution.md).")
+    p.add_argument("run", help="run directory with a trained model")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--split", default="test", choices=schema.SPLITS_HELD_OUT_FIRST,
+                     help="pairs of this split of RUN/dataset.h5 (default test)")
+    src.add_argument("--pairs", default=None, help="a pair table (TargetFinder CSV or labelled BEDPE) instead")
+    p.add_argument("--genome", default=None, help="genome FASTA (with --pairs, and for --bigwig)")
+    p.add_argument("--method", default="ig", help="ig (default) or gradient_x_input")
+    p.add_argument("--steps", type=positive_int, default=32, help="integration steps per reference (default %(default)s)")
+    p.add_argument("--references", type=positive_int, default=8, help="shuffled references per pair (default %(default)s)")
+    p.add_argument("--positives", action="store_true", help="only pairs labelled 1")
+    p.add_argument("--max-pairs", type=positive_int, default=None, help="at most this many pairs (a seeded sample)")
+    p.add_argument("--null", action="store_true",
+                   help="also the same pairs under the run's initial weights (null.h5, for speid modisco)")
+    p.add_argument("--bigwig", action="store_true", help="also per-element bigWig tracks, one per branch")
+    p.add_argument("--out", default=None, help="output folder (default RUN/attributions/)")
+    add_option(p, "seed", seed_option("seeds the sample and the references"))
+    add_flag(p, "quiet")
+    p.set_defaults(func=_run_attribute)
+
+
+def _run_attribute(args) -> None:
+    from speidlib.interpret.attribute import AttributeConfig, run_attribute
+
+    out = run_attribute(args.run, AttributeConfig(
+        split=args.split, pairs=args.pairs, genome=args.genome, method=args.method, steps=args.steps,
+        n_references=args.references, positives=args.positives, max_pairs=args.max_pairs, seed=args.seed,
+        null=args.null, bigwig=args.bigwig), out_dir=args.out, progress=not args.quiet)
+    print(f"wrote {out['out']} ({out['n_pairs']} pairs, {out['seconds']:.1f} s; median completeness "
+          f"error {out['median_completeness_error']:.2%})" + "".join(f", {f}" for f in [out["null"]]
+                                                                    + out["bigwig"] if f))
+
+
+def add_variants(sub) -> None:
+    p = sub.add_parser("variants", help="what each VCF variant does to the pairs whose windows hold it",
+                       description="Score every (variant, pair) whose enhancer or promoter window holds "
+                       "the variant: reference and ALT scores, their difference (also as logits) and the "
+                       "pair's rank among its enhancer's candidates before and after. Multi-allelic "
+                       "records are split; indels keep the window's start (docs/variants.md). Writes a "
+                       "TSV of (variant, pair) rows, or a bgzipped VCF with the values as INFO fields.")
+    p.add_argument("run", help="run directory with a trained model")
+    p.add_argument("--vcf", required=True, help="VCF or BCF, plain or bgzipped")
+    p.add_argument("--pairs", required=True, help="candidate BEDPE from `speid candidates`, or a pair table")
+    p.add_argument("--genome", required=True, help="genome FASTA (REF alleles are checked against it)")
+    p.add_argument("--out", required=True, help="OUT.tsv (one row per (variant, pair)) or OUT.vcf.gz")
+    p.add_argument("--skip-ref-mismatch", action="store_true",
+                   help="drop variants whose REF disagrees with the genome (counted and listed) "
+                   "instead of stopping")
+    p.add_argument("--max-indel", type=nonneg_int, default=50,
+                   help="largest indel length change in bp applied to a window (default %(default)s)")
+    p.add_argument("--chromosomes", type=csv_list, default=None,
+                   help="only the variants and pairs of these chromosomes, comma-separated (one job of "
+                   "a per-chromosome workflow; default: all)")
+    p.add_argument("--no-cache", action="store_true",
+                   help="run every (variant, pair) through the whole model (slow; for comparison)")
+    add_option(p, "threads", threads_option("CPU threads (default: all this process may use)"))
+    add_flag(p, "overwrite")
+    add_flag(p, "quiet", "no progress bar")
+    p.set_defaults(func=_run_variants)
+
+
+def _run_variants(args) -> None:
+    from speidlib.interpret.variant_run import run_variants
+
+    out = run_variants(args.run, args.vcf, args.pairs, args.genome, args.out,
+                       skip_ref_mismatch=args.skip_ref_mismatch, max_indel=args.max_indel,
+                       overwrite=args.overwrite, threads=args.threads, progress=not args.quiet,
+                       chromosomes=args.chromosomes, cache=not args.no_cache)
+    not_scored = ", ".join(f"{n} {why}" for why, n in out["not_scored"].items()) or "none"
+    skipped = "".join(f", {n} skipped ({why})" for why, n in out["skipped"].items())
+    print(f"wrote {out['out']}: {out['n_effects']} (variant, pair) effects of {out['n_scored']} of "
+          f"{out['n_variants']} variants; not scored: {not_scored}{skipped}; "
+          f"{len(out['ref_mismatch'])} REF mismatches skipped ({out['seconds']:.1f} s)")
+    if out["ref_mismatch"]:
+        shown = out["ref_mismatch"][:20]
+        print("REF mismatches: " + ", ".join(shown) + (" ..." if len(out["ref_mismatch"]) > 20 else ""))
+
+
+def add_demo_variants(sub) -> None:
+    p = sub.add_parser("demo-variants", help="the demo's truth VCF: site-breaking and random SNVs",
+                       description="For the first --elements active enhancers and promoters of a demo "
+                       "folder (speid demo-data), one SNV per planted motif copy in the element's window "
+                       "that breaks it (its most informative position changed to the least likely base) "
+                       "and one random SNV in the same window; IDs say which (break|element, "
+                       "random|element). Input for speid variants (docs/variants.md).")
+    p.add_argument("demo", help="demo folder (genome.fa, elements.csv, planted_motifs.meme)")
+    p.add_argument("--out", required=True, help="output VCF (plain text)")
+    p.add_argument("--enhancer-window", type=positive_int, default=1000, help="as speid prepare (default %(default)s)")
+    p.add_argument("--promoter-window", type=positive_int, default=1000, help="as speid prepare (default %(default)s)")
+    add_option(p, "seed", seed_option("speid prepare's seed, for the window offsets"))
+    p.add_argument("--elements", type=positive_int, default=200,
+                   help="active elements of each kind, in genome order (default %(default)s)")
+    add_option(p, "random_seed", seed_option("seeds the random SNVs"))
+    add_flag(p, "overwrite")
+    p.set_defaults(func=_run_demo_variants)
+
+
+def _run_demo_variants(args) -> None:
+    from speidlib.interpret.variant_run import write_demo_vcf
+
+    out = write_demo_vcf(args.demo, args.out, args.enhancer_window, args.promoter_window, seed=args.seed,
+                         max_elements=args.elements, random_seed=args.random_seed, overwrite=args.overwrite)
+    print(f"wrote {out['out']}: {out['n_break']} site-breaking and {out['n_random']} random SNVs in "
+          f"{out['n_elements']} elements")
+
+
+def add_ism(sub) -> None:
+    p = sub.add_parser("ism", help="in-silico saturation mutagenesis map of one pair",
+                       description="Every alternative base at every position of the pair's enhancer "
+                       "and promoter windows (the windows speid score reads), scored by the fast path: "
+                       "only the pooled positions a base reaches are recomputed (docs/variants.md).")
+    p.add_argument("run", help="run directory with a trained model")
+    p.add_argument("--pair", nargs=2, required=True, metavar=("ENH", "PRO"),
+                   help="the enhancer and the promoter, chrom:start-end (0-based) or CELL|chrom:start-end")
+    p.add_argument("--genome", default=None, help="genome FASTA (default: the one the run was prepared from)")
+    p.add_argument("--out", required=True, help="OUT.tsv (one row per position) or OUT.npz")
+    p.add_argument("--output", choices=["logit", "probability"], default="logit",
+                   help="units of the changes (default logit)")
+    add_option(p, "threads", threads_option("CPU threads (default: all this process may use)"))
+    add_flag(p, "overwrite")
+    p.set_defaults(func=_run_ism)
+
+
+def _run_ism(args) -> None:
+    from speidlib.interpret.variant_run import run_ism
+
+    out = run_ism(args.run, args.pair[0], args.pair[1], args.out, genome_path=args.genome,
+                  output=args.output, overwrite=args.overwrite, threads=args.threads)
+    print(f"wrote {out['out']}: {out['n_mutants']} mutants, reference {out['output']} "
+          f"{out['reference']:.4f} ({out['seconds']:.1f} s)")
+
+
+def add_modisco(sub) -> None:
+    p = sub.add_parser("modisco", help="TF-MoDISco motifs from RUN/attributions/, matched to JASPAR, against a null",
+                       description="Run TF-MoDISco per branch on the hypothetical contributions "
+                       "`speid attribute` stored (positive pairs), match each pattern to JASPAR with "
+                       "Tomtom, and call a TF learned against the same steps on null.h5 (the initial "
+                       "weights; `speid attribute --null`). Writes RUN/modisco/ (motifs.csv, report.html).")
+    p.add_argument("run", help="run directory")
+    p.add_argument("--attributions", default=None, help="folder of `speid attribute` (default RUN/attributions/)")
+    p.add_argument("--all-pairs", action="store_true", help="every stored pair, not only the positives")
+    p.add_argument("--max-pairs", type=positive_int, default=2000, help="at most this many pairs (default %(default)s)")
+    p.add_argument("--release", default=None, help="JASPAR release (default JASPAR2024)")
+    p.add_argument("--out", default=None, help="output folder (default RUN/modisco/)")
+    p.set_defaults(func=_run_modisco)
+
+
+def _run_modisco(args) -> None:
+    from speidlib.interpret.modisco import run_modisco
+
+    out = run_modisco(args.run, args.attributions, out_dir=args.out, positives=not args.all_pairs,
+                      max_pairs=args.max_pairs, release=args.release)
+    tf = out["tf_summary"]
+    learned = ", ".join(f"{t} ({b})" for b, t in zip(tf.loc[tf["learned"], "branch"], tf.loc[tf["learned"], "tf"]))
+    print(f"wrote {out['out']}/ ({len(out['motifs'])} patterns, {out['seconds']:.0f} s); learned: "
+          f"{learned or 'none'}" + ("" if out["null"] else " (no null.h5: nothing can be called learned)"))
