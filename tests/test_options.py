@@ -207,3 +207,12 @@ def test_a_data_efficiency_option_changes_the_preset_the_reuse_compares(tmp_path
 def test_option_needs_a_no_flag_for_a_true_default():
     with pytest.raises(ValueError, match="--no-"):
         option(True, help="x")
+
+
+def test_the_records_hold_what_the_dataclasses_declare_recorded():
+    from speidlib.run import Run
+    from speidlib.run.records import EvaluateRecord
+
+    assert set(record(EvaluateOptions())) <= {f.name for f in dataclasses.fields(EvaluateRecord)}
+    example = Run(ROOT / schema.EXAMPLE_RUNS_DIR / "demo_cpu").train_record.to_dict()
+    assert set(record(TrainOptions().resolved())) <= set(example)

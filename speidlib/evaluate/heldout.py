@@ -16,7 +16,7 @@ from speidlib.data.dataset import Dataset
 from speidlib.data.encode import N_CODE
 from speidlib.evaluate.metrics import choose_threshold, evaluate_scores
 from speidlib.model.load import load_model
-from speidlib.options import option, seed_option
+from speidlib.options import option, record, seed_option
 from speidlib.run import EvaluateRecord, Run, locked
 from speidlib.score.pairs import score_pairs
 
@@ -103,7 +103,8 @@ def run_evaluate(run_dir, n_bootstrap: int = EvaluateOptions.n_bootstrap, seed: 
     run.write_metrics(metrics, model_sha256)
     run.register("evaluate", [run.predictions, run.predictions_bedpe, run.metrics], model_sha256)
     if run.config_file.exists():
-        run.write_record(EvaluateRecord(n_bootstrap=n_bootstrap, seed=seed, model_sha256=model_sha256,
+        options = EvaluateOptions(n_bootstrap=n_bootstrap, seed=seed)
+        run.write_record(EvaluateRecord(**record(options), model_sha256=model_sha256,
                                         dataset_sha256=run.dataset_sha256(),
                                         seconds=round(time.perf_counter() - t0, 1)))
     return {**metrics, "model_sha256": model_sha256}

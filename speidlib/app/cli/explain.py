@@ -19,7 +19,8 @@ def add_doctor(sub) -> None:
                        "chromosome names against a pair table; free disk and memory against the "
                        "estimated size of a run; a measured time per step with the estimated time of "
                        "one epoch and of the preset's schedule. Exits 1 on a blocking problem.")
-    add_arguments(p, TrainOptions, only=("preset",), help={"preset": "the preset to check and time (default %(default)s)"})
+    add_arguments(p, TrainOptions, only=("preset",),
+                  help={"preset": "the preset to check and time (default %(default)s)"})
     p.add_argument("--genome", default=None, help="genome FASTA to check (its index and chromosome names)")
     p.add_argument("--pairs", default=None,
                    help="pair table of the run (default: K562's counts in the preprint's Table 1)")
