@@ -18,9 +18,12 @@ from speidlib.app.notebooks import reuse_trained_model
 from speidlib.app.study import cell_line_commands
 from speidlib.data.dataset import PrepareConfig
 from speidlib.evaluate.heldout import EvaluateOptions
+from speidlib.interpret.attribute import AttributeConfig
 from speidlib.interpret.report import MotifsConfig
+from speidlib.interpret.variant_run import VariantsOptions
 from speidlib.model.presets import PRESETS
 from speidlib.options import config_argv, from_args, options_of, option, record, to_argv
+from speidlib.score.run import ScoreOptions
 from speidlib.train.options import TrainOptions
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,8 +33,12 @@ STEPS = {
     "train": (TrainOptions, ["R"]),
     "evaluate": (EvaluateOptions, ["R"]),
     "motifs": (MotifsConfig, ["R"]),
+    "attribute": (AttributeConfig, ["R"]),
+    "score": (ScoreOptions, ["R"]),
+    "variants": (VariantsOptions, ["R"]),
 }
-REQUIRED = {"pairs": "p.csv", "genome": "g.fa"}   # PrepareConfig's fields without a default
+# the fields without a default, and their flags
+REQUIRED = {"pairs": "p.csv", "genome": "g.fa", "vcf": "v.vcf", "out": "o.tsv"}
 
 
 def _actions(command: str) -> dict:
@@ -57,10 +64,10 @@ def test_every_option_field_is_a_flag_of_its_command_with_the_same_default_and_c
 @pytest.mark.parametrize("step", STEPS)
 def test_parsing_no_options_gives_the_dataclass_defaults(step):
     cls, required = STEPS[step]
-    extra = ["--pairs", "p.csv", "--genome", "g.fa"] if cls is PrepareConfig else []
+    given = {n: REQUIRED[n] for n, (f, _) in options_of(cls).items() if f.default is dataclasses.MISSING}
+    extra = [arg for name, value in given.items() for arg in (f"--{name}", value)]
     args = build_parser().parse_args([step, *required, *extra])
-    expected = cls(**REQUIRED) if cls is PrepareConfig else cls()
-    assert from_args(cls, args) == expected
+    assert from_args(cls, args) == cls(**given)
 
 
 def test_the_preset_choices_and_the_prepare_defaults_are_written_once():
@@ -69,6 +76,7 @@ def test_the_preset_choices_and_the_prepare_defaults_are_written_once():
     for name in ("enhancer_window", "promoter_window", "augment"):   # doctor sizes the run prepare makes
         assert _actions("doctor")[name].default == getattr(PrepareConfig, name)
     assert _actions("train")["threads"].default == TrainOptions.threads is None
+    assert _actions("cross-cell")["batch_size"].default == ScoreOptions.batch_size
 
 
 def test_shared_flags_are_not_declared_again_in_the_command_modules():

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from speidlib import schema
+from speidlib.argtypes import positive_int
 from speidlib.data import regions
 from speidlib.data.dataset import Dataset
 from speidlib.data.genome import Genome
@@ -32,6 +33,7 @@ from speidlib.interpret.tracks import write_bigwigs
 from speidlib.model.build import build_model
 from speidlib.model.load import snapshot_run_model
 from speidlib.model.presets import ModelConfig
+from speidlib.options import option, seed_option
 from speidlib.run import Run
 from speidlib.score.genome_wide import iter_chromosomes
 
@@ -58,18 +60,21 @@ class AttributeConfig:
     bigwig : also write per-element bigWig tracks (:mod:`speidlib.interpret.tracks`)
     """
 
-    split: str = schema.TEST
-    pairs: str | None = None
-    genome: str | None = None
-    method: str = "ig"
-    steps: int = 32
-    n_references: int = 8
-    positives: bool = False
-    max_pairs: int | None = None
-    seed: int = 0
+    split: str = option(schema.TEST, choices=schema.SPLITS_HELD_OUT_FIRST,
+                        help="pairs of this split of RUN/dataset.h5 (default %(default)s)")
+    pairs: str | None = option(None, help="a pair table (TargetFinder CSV or labelled BEDPE) instead")
+    genome: str | None = option(None, help="genome FASTA (with --pairs, and for --bigwig)")
+    method: str = option("ig", help="%(default)s (default) or gradient_x_input")
+    steps: int = option(32, type=positive_int, help="integration steps per reference (default %(default)s)")
+    n_references: int = option(8, type=positive_int, flag="--references",
+                               help="shuffled references per pair (default %(default)s)")
+    positives: bool = option(False, help="only pairs labelled 1")
+    max_pairs: int | None = option(None, type=positive_int, help="at most this many pairs (a seeded sample)")
+    seed: int = seed_option("seeds the sample and the references")
     batch_pairs: int = 8
-    null: bool = False
-    bigwig: bool = False
+    null: bool = option(False, help="also the same pairs under the run's initial weights (null.h5, for speid "
+                        "modisco)")
+    bigwig: bool = option(False, help="also per-element bigWig tracks, one per branch")
 
     def check(self) -> None:
         check_method(self.method)

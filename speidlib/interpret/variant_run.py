@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import contextlib
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from speidlib.argtypes import csv_list, nonneg_int
 from speidlib.data.encode import one_hot
 from speidlib.data.genome import Genome
 from speidlib.data.vcf import check_chromosome_names, check_ref, read_vcf, write_vcf_text
@@ -27,6 +29,7 @@ from speidlib.interpret.ism import FastISM
 from speidlib.interpret.variants import MAX_INDEL, VARIANT_EFFECT_COLUMNS, VariantScorer, window_starts
 from speidlib.io import atomic_path, check_outputs
 from speidlib.model.load import snapshot_run_model
+from speidlib.options import option, threads_option
 from speidlib.run import Run
 from speidlib.runtime import set_threads
 from speidlib.score.genome_wide import iter_chromosomes
@@ -58,6 +61,26 @@ def _out_kind(path) -> str:
         return "vcf"
     raise ValueError(f"--out {path}: give a file ending in .tsv (a table of (variant, pair) effects) "
                      "or .vcf.gz (the variants with INFO fields)")
+
+
+@dataclass(frozen=True)
+class VariantsOptions:
+    """The options of ``speid variants`` besides the run (:mod:`speidlib.options`)."""
+
+    vcf: str = option(help="VCF or BCF, plain or bgzipped")
+    pairs: str = option(help="candidate BEDPE from `speid candidates`, or a pair table")
+    genome: str = option(help="genome FASTA (REF alleles are checked against it)")
+    out: str = option(help="OUT.tsv (one row per (variant, pair)) or OUT.vcf.gz")
+    skip_ref_mismatch: bool = option(False, help="drop variants whose REF disagrees with the genome (counted "
+                                     "and listed) instead of stopping")
+    max_indel: int = option(MAX_INDEL, type=nonneg_int,
+                            help="largest indel length change in bp applied to a window (default %(default)s)")
+    chromosomes: list[str] | None = option(None, type=csv_list,
+                                           help="only the variants and pairs of these chromosomes, comma-separated "
+                                           "(one job of a per-chromosome workflow; default: all)")
+    cache: bool = option(True, flag="--no-cache", help="run every (variant, pair) through the whole model (slow; "
+                         "for comparison)")
+    threads: int | None = threads_option()
 
 
 def run_variants(run_dir, vcf_path, pairs_path, genome_path, out_path, skip_ref_mismatch: bool = False,

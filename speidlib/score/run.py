@@ -11,15 +11,18 @@ its rank among the enhancer's and the promoter's candidates.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from speidlib.argtypes import positive_int
 from speidlib.data import regions
 from speidlib.data.genome import Genome
 from speidlib.data.pairs import element_index
 from speidlib.io import STDOUT, check_outputs
 from speidlib.model.load import snapshot_run_model
+from speidlib.options import option, threads_option
 from speidlib.run import Run, ScoreRecord
 from speidlib.runtime import keeps_process_state, set_threads
 from speidlib.score.formats import LinkWriter, format_from_path
@@ -50,6 +53,26 @@ def element_windows(pairs: pd.DataFrame, genome, enhancer_window: int, promoter_
 FORMAT_EXTENSIONS = {"csv": ".csv", "bedpe": ".bedpe", "interact": ".interact", "abc": ".tsv"}
 
 
+@dataclass(frozen=True)
+class ScoreOptions:
+    """The options of ``speid score`` besides the run (:mod:`speidlib.options`)."""
+
+    pairs: str = option(help="candidate BEDPE from `speid candidates`, or a pair table (TargetFinder CSV or "
+                        "labelled BEDPE, plain or gzip)")
+    genome: str = option(help="genome FASTA")
+    out: str | None = option(None, help="output file, or - for the standard output (default: "
+                             "RUN/genome_wide/<pairs file stem>.<ext>, where the links dashboard finds it)")
+    format: str | None = option(None, choices=FORMAT_EXTENSIONS,
+                                help="output format (default: from the extension of --out: .csv, .bedpe, "
+                                ".interact, .tsv; interact without --out, csv for --out -)")
+    cell_type: str | None = option(None, help="CellType column of the abc format (default: the run's cell line)")
+    cache: bool = option(True, flag="--no-cache", help="run every pair through the whole model (slow; for "
+                         "comparison)")
+    batch_size: int = option(256, type=positive_int, help="examples per forward pass (default %(default)s)")
+    threads: int | None = threads_option("CPU threads for TensorFlow and the recurrences (default: the CPUs this "
+                                         "process may use; give the cores a scheduler allotted)")
+
+
 def default_links_path(run_dir, pairs_path, fmt: str | None = None) -> Path:
     """Where ``speid score`` writes without ``--out``: ``RUN/genome_wide/<pairs stem>.<ext>``.
 
@@ -64,7 +87,7 @@ def default_links_path(run_dir, pairs_path, fmt: str | None = None) -> Path:
 
 @keeps_process_state()
 def run_score(run_dir, pairs_path, genome_path, out_path=None, fmt: str | None = None, cache: bool = True,
-              batch_size: int = 256, cell_type: str | None = None, progress: bool = True,
+              batch_size: int = ScoreOptions.batch_size, cell_type: str | None = None, progress: bool = True,
               threads: int | None = None) -> dict:
     """``speid score``: score a pair file with a run's model, chromosome by chromosome.
 

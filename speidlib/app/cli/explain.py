@@ -2,10 +2,11 @@
 ``variants``, ``ism``, ``demo-variants``."""
 from __future__ import annotations
 
-from speidlib import schema
-from speidlib.argtypes import csv_list, nonneg_int, positive_int
+from speidlib.argtypes import positive_int
 from speidlib.data.dataset import PrepareConfig
-from speidlib.options import add_arguments, add_flag, add_option, seed_option, threads_option
+from speidlib.interpret.attribute import AttributeConfig
+from speidlib.interpret.variant_run import VariantsOptions
+from speidlib.options import add_arguments, add_flag, add_option, from_args, seed_option, threads_option
 from speidlib.train.options import TrainOptions
 
 # Each handler imports its step when it runs (`speid --help` loads no TensorFlow).
@@ -53,32 +54,19 @@ def add_attribute(sub) -> None:
                        "dinucleotide-shuffled references (integrated gradients), actual and "
                        "hypothetical, streamed to RUN/attributions/contributions.h5 (docs/attribution.md).")
     p.add_argument("run", help="run directory with a trained model")
-    src = p.add_mutually_exclusive_group()
-    src.add_argument("--split", default="test", choices=schema.SPLITS_HELD_OUT_FIRST,
-                     help="pairs of this split of RUN/dataset.h5 (default test)")
-    src.add_argument("--pairs", default=None, help="a pair table (TargetFinder CSV or labelled BEDPE) instead")
-    p.add_argument("--genome", default=None, help="genome FASTA (with --pairs, and for --bigwig)")
-    p.add_argument("--method", default="ig", help="ig (default) or gradient_x_input")
-    p.add_argument("--steps", type=positive_int, default=32, help="integration steps per reference (default %(default)s)")
-    p.add_argument("--references", type=positive_int, default=8, help="shuffled references per pair (default %(default)s)")
-    p.add_argument("--positives", action="store_true", help="only pairs labelled 1")
-    p.add_argument("--max-pairs", type=positive_int, default=None, help="at most this many pairs (a seeded sample)")
-    p.add_argument("--null", action="store_true",
-                   help="also the same pairs under the run's initial weights (null.h5, for speid modisco)")
-    p.add_argument("--bigwig", action="store_true", help="also per-element bigWig tracks, one per branch")
+    add_arguments(p.add_mutually_exclusive_group(), AttributeConfig, only=("split", "pairs"))
+    add_arguments(p, AttributeConfig, only=("genome", "method", "steps", "n_references", "positives", "max_pairs",
+                                            "null", "bigwig"))
     p.add_argument("--out", default=None, help="output folder (default RUN/attributions/)")
-    add_option(p, "seed", seed_option("seeds the sample and the references"))
+    add_arguments(p, AttributeConfig, only=("seed",))
     add_flag(p, "quiet")
     p.set_defaults(func=_run_attribute)
 
 
 def _run_attribute(args) -> None:
-    from speidlib.interpret.attribute import AttributeConfig, run_attribute
+    from speidlib.interpret.attribute import run_attribute
 
-    out = run_attribute(args.run, AttributeConfig(
-        split=args.split, pairs=args.pairs, genome=args.genome, method=args.method, steps=args.steps,
-        n_references=args.references, positives=args.positives, max_pairs=args.max_pairs, seed=args.seed,
-        null=args.null, bigwig=args.bigwig), out_dir=args.out, progress=not args.quiet)
+    out = run_attribute(args.run, from_args(AttributeConfig, args), out_dir=args.out, progress=not args.quiet)
     print(f"wrote {out['out']} ({out['n_pairs']} pairs, {out['seconds']:.1f} s; median completeness "
           f"error {out['median_completeness_error']:.2%})" + "".join(f", {f}" for f in [out["null"]]
                                                                     + out["bigwig"] if f))
@@ -92,21 +80,7 @@ def add_variants(sub) -> None:
                        "records are split; indels keep the window's start (docs/variants.md). Writes a "
                        "TSV of (variant, pair) rows, or a bgzipped VCF with the values as INFO fields.")
     p.add_argument("run", help="run directory with a trained model")
-    p.add_argument("--vcf", required=True, help="VCF or BCF, plain or bgzipped")
-    p.add_argument("--pairs", required=True, help="candidate BEDPE from `speid candidates`, or a pair table")
-    p.add_argument("--genome", required=True, help="genome FASTA (REF alleles are checked against it)")
-    p.add_argument("--out", required=True, help="OUT.tsv (one row per (variant, pair)) or OUT.vcf.gz")
-    p.add_argument("--skip-ref-mismatch", action="store_true",
-                   help="drop variants whose REF disagrees with the genome (counted and listed) "
-                   "instead of stopping")
-    p.add_argument("--max-indel", type=nonneg_int, default=50,
-                   help="largest indel length change in bp applied to a window (default %(default)s)")
-    p.add_argument("--chromosomes", type=csv_list, default=None,
-                   help="only the variants and pairs of these chromosomes, comma-separated (one job of "
-                   "a per-chromosome workflow; default: all)")
-    p.add_argument("--no-cache", action="store_true",
-                   help="run every (variant, pair) through the whole model (slow; for comparison)")
-    add_option(p, "threads", threads_option("CPU threads (default: all this process may use)"))
+    add_arguments(p, VariantsOptions)
     add_flag(p, "overwrite")
     add_flag(p, "quiet", "no progress bar")
     p.set_defaults(func=_run_variants)
@@ -115,10 +89,10 @@ def add_variants(sub) -> None:
 def _run_variants(args) -> None:
     from speidlib.interpret.variant_run import run_variants
 
-    out = run_variants(args.run, args.vcf, args.pairs, args.genome, args.out,
-                       skip_ref_mismatch=args.skip_ref_mismatch, max_indel=args.max_indel,
-                       overwrite=args.overwrite, threads=args.threads, progress=not args.quiet,
-                       chromosomes=args.chromosomes, cache=not args.no_cache)
+    o = from_args(VariantsOptions, args)
+    out = run_variants(args.run, o.vcf, o.pairs, o.genome, o.out, skip_ref_mismatch=o.skip_ref_mismatch,
+                       max_indel=o.max_indel, overwrite=args.overwrite, threads=o.threads,
+                       progress=not args.quiet, chromosomes=o.chromosomes, cache=o.cache)
     not_scored = ", ".join(f"{n} {why}" for why, n in out["not_scored"].items()) or "none"
     skipped = "".join(f", {n} skipped ({why})" for why, n in out["skipped"].items())
     print(f"wrote {out['out']}: {out['n_effects']} (variant, pair) effects of {out['n_scored']} of "

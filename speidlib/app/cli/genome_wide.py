@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from speidlib.app.cli.common import summary_stream
-from speidlib.argtypes import csv_list, nonneg_int, positive_int
-from speidlib.options import add_flag, add_option, seed_option, threads_option
+from speidlib.argtypes import csv_list, nonneg_int
+from speidlib.options import add_arguments, add_flag, add_option, from_args, seed_option
+from speidlib.score.run import ScoreOptions
 
 # Each handler imports its step when it runs (`speid --help` loads no TensorFlow).
 
@@ -20,24 +21,7 @@ def add_score(sub) -> None:
                        "with each pair's rank among its enhancer's and its promoter's candidates. "
                        "Windows are fitted as in `speid prepare`.")
     p.add_argument("run", help="run directory with a trained model")
-    p.add_argument("--pairs", required=True,
-                   help="candidate BEDPE from `speid candidates`, or a pair table (TargetFinder CSV "
-                   "or labelled BEDPE, plain or gzip)")
-    p.add_argument("--genome", required=True, help="genome FASTA")
-    p.add_argument("--out", default=None,
-                   help="output file, or - for the standard output (default: RUN/genome_wide/<pairs "
-                   "file stem>.<ext>, where the links dashboard finds it)")
-    p.add_argument("--format", choices=["csv", "bedpe", "interact", "abc"], default=None,
-                   help="output format (default: from the extension of --out: .csv, .bedpe, "
-                   ".interact, .tsv; interact without --out, csv for --out -)")
-    p.add_argument("--cell-type", default=None, help="CellType column of the abc format "
-                   "(default: the run's cell line)")
-    p.add_argument("--no-cache", action="store_true",
-                   help="run every pair through the whole model (slow; for comparison)")
-    p.add_argument("--batch-size", type=positive_int, default=256,
-                   help="examples per forward pass (default %(default)s)")
-    add_option(p, "threads", threads_option("CPU threads for TensorFlow and the recurrences (default: the CPUs this "
-                   "process may use; give the cores a scheduler allotted)"))
+    add_arguments(p, ScoreOptions)
     add_flag(p, "quiet")
     p.set_defaults(func=_run_score)
 
@@ -45,9 +29,9 @@ def add_score(sub) -> None:
 def _run_score(args) -> None:
     from speidlib.score.run import run_score
 
-    out = run_score(args.run, args.pairs, args.genome, args.out, fmt=args.format,
-                    cache=not args.no_cache, batch_size=args.batch_size, cell_type=args.cell_type,
-                    progress=not args.quiet, threads=args.threads)
+    o = from_args(ScoreOptions, args)
+    out = run_score(args.run, o.pairs, o.genome, o.out, fmt=o.format, cache=o.cache, batch_size=o.batch_size,
+                    cell_type=o.cell_type, progress=not args.quiet, threads=o.threads)
     print(f"wrote {out['out']} ({out['n_pairs']} pairs on {out['n_chromosomes']} chromosome(s), "
           f"{out['format']}, {out['seconds']:.1f} s)", file=summary_stream(args))
 
@@ -204,7 +188,7 @@ def add_cross_cell(sub) -> None:
     p.add_argument("runs", nargs="+", help="two or more trained run directories, one per cell line")
     p.add_argument("--out", required=True, help="folder to write (created if missing)")
     p.add_argument("--no-baseline", action="store_true", help="SPEID only, no propensity baseline")
-    p.add_argument("--batch-size", type=positive_int, default=256, help="examples per forward pass (default %(default)s)")
+    add_arguments(p, ScoreOptions, only=("batch_size",))
     add_flag(p, "quiet")
     p.set_defaults(func=_run_cross_cell)
 
