@@ -24,11 +24,13 @@ genome and pair hashes):
    planted copy, beside the share of all window positions that do.
 
 The null is the same architecture at its **initial weights** (the run's
-preset and seed, untrained; a shuffled-label model needs a training run of its
-own): the same variants and pairs, scored by a temporary run directory
-holding that model.
+preset and seed, untrained): the same variants and pairs, scored by a
+temporary run directory holding that model. ``--null-run DIR`` adds a trained
+null, measured the same way: the shuffled-label model (the demo's pairs with
+their labels permuted before ``prepare``; ``scripts/motif_ground_truth.py ROOT
+--jobs demo_shuffled`` trains it into ``ROOT/demo_shuffled``).
 
-Run: ``.venv/bin/python scripts/variant_truth.py --demo DEMO [--run examples/demo_cpu]``
+Run: ``.venv/bin/python scripts/variant_truth.py --demo DEMO [--run examples/demo_cpu] [--null-run DIR]``
 """
 from __future__ import annotations
 
@@ -176,6 +178,10 @@ def main(argv=None) -> None:
     parser.add_argument("--top", type=int, default=20, help="strongest ISM positions per pair (default 20)")
     parser.add_argument("--seed", type=int, default=0, help="seeds the random variants")
     parser.add_argument("--no-null", action="store_true", help="skip the untrained-model null")
+    parser.add_argument("--null-run", type=Path, action="append", default=[],
+                        help="a trained null run measured the same way, e.g. the shuffled-label model "
+                             "(scripts/motif_ground_truth.py ROOT --jobs demo_shuffled writes ROOT/demo_shuffled); "
+                             "its genome must be the demo's (repeatable)")
     args = parser.parse_args(argv)
 
     run = Run(args.run)
@@ -195,6 +201,11 @@ def main(argv=None) -> None:
         if not args.no_null:
             null_dir, null_model = untrained_run(run, work)
             models.append(("untrained (initial weights, same preset and seed)", null_dir, null_model))
+        for null_run in args.null_run:
+            other = Run(null_run)
+            if other.prepare_record.genome_sha256 != prep.genome_sha256:
+                raise SystemExit(f"{null_run} was prepared from another genome than {args.run}")
+            models.append((f"null run ({null_run})", null_run, load_run_model(other, check=False)))
         for name, run_dir, model in models:
             sub = work / f"m{len(name)}"
             sub.mkdir()
