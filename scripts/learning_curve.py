@@ -20,11 +20,8 @@ The workflow runs the same jobs one per cluster task:
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from speidlib.app import learning_curve as lc  # noqa: E402
 

@@ -1,8 +1,5 @@
 """Contribution scores (issue 28): integrated gradients over shuffled references, the
 streamed store, bigWig tracks, `speid attribute`, and the sanity checks of the method."""
-import os
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from collections import Counter  # noqa: E402
 from pathlib import Path  # noqa: E402

@@ -1,7 +1,4 @@
 """Fast in-silico mutagenesis (speidlib.interpret.ism) against the whole model per mutant."""
-import os
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402

@@ -1,7 +1,6 @@
 """Issue 14: calibrated motif matching, the null of untrained kernels, per-TF enrichment."""
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("NUMBA_NUM_THREADS", "2")
 
 import numpy as np  # noqa: E402

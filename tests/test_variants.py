@@ -1,10 +1,7 @@
 """speid variants: VCF in, (variant, pair) effects out; bad input refused in one located line."""
 import gzip
-import os
 import shutil
 import subprocess
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
