@@ -16,11 +16,15 @@ from speidlib import schema
 from speidlib.app.cli import build_parser, subcommand_parser
 from speidlib.app.notebooks import reuse_trained_model
 from speidlib.app.study import cell_line_commands
+from speidlib.data.candidates import CandidatesOptions
 from speidlib.data.dataset import PrepareConfig
+from speidlib.evaluate.baselines import BaselinesOptions
+from speidlib.evaluate.crispr import CrisprOptions
 from speidlib.evaluate.heldout import EvaluateOptions
 from speidlib.interpret.attribute import AttributeConfig
+from speidlib.interpret.modisco import ModiscoConfig
 from speidlib.interpret.report import MotifsConfig
-from speidlib.interpret.variant_run import VariantsOptions
+from speidlib.interpret.variant_run import DemoVariantsOptions, IsmOptions, VariantsOptions
 from speidlib.model.presets import PRESETS
 from speidlib.options import config_argv, from_args, options_of, option, record, to_argv
 from speidlib.score.run import ScoreOptions
@@ -36,9 +40,17 @@ STEPS = {
     "attribute": (AttributeConfig, ["R"]),
     "score": (ScoreOptions, ["R"]),
     "variants": (VariantsOptions, ["R"]),
+    "modisco": (ModiscoConfig, ["R"]),
+    "crispr": (CrisprOptions, []),
+    "ism": (IsmOptions, ["R"]),
+    "candidates": (CandidatesOptions, []),
+    "demo-variants": (DemoVariantsOptions, []),
+    "baselines": (BaselinesOptions, ["O"]),
 }
-# the fields without a default, and their flags
-REQUIRED = {"pairs": "p.csv", "genome": "g.fa", "vcf": "v.vcf", "out": "o.tsv"}
+# the fields without a default, and their flags' values
+REQUIRED = {"pairs": "p.csv", "genome": "g.fa", "vcf": "v.vcf", "out": "o.tsv", "benchmark": "b.tsv.gz",
+            "enhancers": "e.bed", "promoters": "p.bed", "pair": ["chr1:0-10", "chr1:20-30"],
+            "demo": "demo"}
 
 
 def _actions(command: str) -> dict:
@@ -58,15 +70,18 @@ def test_every_option_field_is_a_flag_of_its_command_with_the_same_default_and_c
             assert a.default == f.default, (name, a.default, f.default)
         assert (tuple(a.choices) if a.choices else None) == o.choices, name
         assert a.type is o.type, name
-        assert a.option_strings[0] == o.flag_for(name), name
+        assert (a.option_strings[0] if a.option_strings else "") == o.flag_for(name), name
 
 
 @pytest.mark.parametrize("step", STEPS)
 def test_parsing_no_options_gives_the_dataclass_defaults(step):
     cls, required = STEPS[step]
     given = {n: REQUIRED[n] for n, (f, _) in options_of(cls).items() if f.default is dataclasses.MISSING}
-    extra = [arg for name, value in given.items() for arg in (f"--{name}", value)]
-    args = build_parser().parse_args([step, *required, *extra])
+    table = options_of(cls)
+    positional = [value for name, value in given.items() if table[name][1].flag == ""]
+    extra = [arg for name, value in given.items() if table[name][1].flag != ""
+             for arg in (table[name][1].flag_for(name), *(value if isinstance(value, list) else [value]))]
+    args = build_parser().parse_args([step, *required, *positional, *extra])
     assert from_args(cls, args) == cls(**given)
 
 
@@ -77,6 +92,62 @@ def test_the_preset_choices_and_the_prepare_defaults_are_written_once():
         assert _actions("doctor")[name].default == getattr(PrepareConfig, name)
     assert _actions("train")["threads"].default == TrainOptions.threads is None
     assert _actions("cross-cell")["batch_size"].default == ScoreOptions.batch_size
+
+
+# (library function, its parameter, the dataclass field it takes its default from)
+FUNCTION_DEFAULTS = [
+    ("speidlib.evaluate.crispr.run_crispr", "n_bootstrap", (CrisprOptions, "n_bootstrap")),
+    ("speidlib.evaluate.crispr.run_crispr", "seed", (CrisprOptions, "seed")),
+    ("speidlib.interpret.variant_run.run_ism", "output", (IsmOptions, "output")),
+    ("speidlib.interpret.variant_run.run_ism", "threads", (IsmOptions, "threads")),
+    ("speidlib.data.candidates.write_candidates", "max_distance", (CandidatesOptions, "max_distance")),
+    ("speidlib.evaluate.crosscell.cross_cell_runs", "batch_size", (ScoreOptions, "batch_size")),
+    ("speidlib.evaluate.crosscell.speid_cross_cell", "batch_size", (ScoreOptions, "batch_size")),
+    ("speidlib.interpret.variant_run.write_demo_vcf", "seed", (DemoVariantsOptions, "seed")),
+    ("speidlib.interpret.variant_run.write_demo_vcf", "max_elements", (DemoVariantsOptions, "max_elements")),
+    ("speidlib.interpret.variant_run.write_demo_vcf", "random_seed", (DemoVariantsOptions, "random_seed")),
+]
+
+
+@pytest.mark.parametrize("function, parameter, field", FUNCTION_DEFAULTS)
+def test_the_library_functions_take_their_defaults_from_the_options_dataclasses(function, parameter, field):
+    """A step's function that takes plain keyword arguments reads each default from its options
+    dataclass (``n_bootstrap: int = CrisprOptions.n_bootstrap``), not from a second literal."""
+    import importlib
+    import inspect
+
+    module, name = function.rsplit(".", 1)
+    fn = getattr(importlib.import_module(module), name)
+    cls, attr = field
+    assert inspect.signature(fn).parameters[parameter].default == getattr(cls, attr)
+    source = inspect.getsource(fn)
+    header = source[:source.index(") ->") + 1]   # the signature
+    assert re.search(rf"\b{parameter}: [^=,]+ = {cls.__name__}\.{attr}\b", header), header
+
+
+# command -> its adder in the command modules, for the commands whose options are a dataclass's fields
+CONVERTED = {"modisco": "add_modisco", "crispr": "add_crispr", "ism": "add_ism", "candidates": "add_candidates",
+             "cross-cell": "add_cross_cell", "demo-variants": "add_demo_variants", "baselines": "add_baselines"}
+
+
+def _adder(name: str) -> ast.FunctionDef:
+    for path in (ROOT / "speidlib" / "app" / "cli").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef) and node.name == name:
+                return node
+    raise AssertionError(f"no {name} in speidlib/app/cli")
+
+
+@pytest.mark.parametrize("command", CONVERTED)
+def test_no_command_module_writes_a_default_or_a_choice_list_of_a_converted_command_again(command):
+    """A converted command's hand-declared arguments (its run, --out, flags) have no default but
+    None and no choices: every default and choice list is its dataclass field's."""
+    for call in ast.walk(_adder(CONVERTED[command])):
+        if isinstance(call, ast.Call) and getattr(call.func, "attr", None) == "add_argument":
+            for kw in call.keywords:
+                assert kw.arg != "choices", (command, ast.unparse(call))
+                if kw.arg == "default":
+                    assert isinstance(kw.value, ast.Constant) and kw.value.value is None, (command, ast.unparse(call))
 
 
 def test_shared_flags_are_not_declared_again_in_the_command_modules():

@@ -16,14 +16,17 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from speidlib.argtypes import nonneg_int
 from speidlib.data.pairs import read_bedpe_block
 from speidlib.data.regions import element_centres
 from speidlib.io import open_output, open_text
+from speidlib.options import option
 
 CANDIDATE_COLUMNS = ["chrom1", "start1", "end1", "chrom2", "start2", "end2", "name", "score",
                      "strand1", "strand2", "enhancer_name", "promoter_name", "distance"]
@@ -186,8 +189,20 @@ def candidate_chunks(enhancers: pd.DataFrame, promoters: pd.DataFrame, max_dista
             }, columns=CANDIDATE_COLUMNS)
 
 
-def write_candidates(enhancers, promoters, out, max_distance: int = 1_000_000, genome_chroms=None,
-                     progress: bool = False) -> dict:
+@dataclass(frozen=True, kw_only=True)
+class CandidatesOptions:
+    """The options of ``speid candidates`` (:mod:`speidlib.options`); :func:`write_candidates`'s defaults."""
+
+    enhancers: str = option(help="enhancer BED")
+    promoters: str = option(help="promoter (or TSS) BED")
+    max_distance: int = option(1_000_000, type=nonneg_int,
+                               help="largest distance between centres in bp (default %(default)s)")
+    genome: str | None = option(None, help="optional genome FASTA to check chromosome names against")
+    out: str = option(help="output BEDPE (gzip if it ends in .gz), or - for the standard output")
+
+
+def write_candidates(enhancers, promoters, out, max_distance: int = CandidatesOptions.max_distance,
+                     genome_chroms=None, progress: bool = False) -> dict:
     """``speid candidates``: write every candidate pair as BEDPE (atomically; gzip if ``.gz``;
     ``-`` writes it to the standard output).
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -34,11 +35,13 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from speidlib import schema as S
+from speidlib.argtypes import nonneg_int
 from speidlib.data.kmers import check_k, kmer_counts, kmer_names
 from speidlib.data.splits import as_split_names, split_pairs
 from speidlib.evaluate.metrics import METRICS, choose_threshold, evaluate_scores
 from speidlib.evaluate.metrics import aupr as _aupr
 from speidlib.evaluate.metrics import auroc as _auroc
+from speidlib.options import option, seed_option
 
 __all__ = [
     "DistanceBaseline", "PropensityBaseline", "KmerBaseline", "kmer_counts", "kmer_names",
@@ -659,3 +662,13 @@ def cross_cell_matrix(pairs_by_cell: Mapping[str, pd.DataFrame], model_factory: 
 
 
 # --- one call for a report ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BaselinesOptions:
+    """The options of ``speid baselines`` besides its output folder (:mod:`speidlib.options`)."""
+
+    pairs: list[str] | None = option(None, nargs="*", help="pair tables (one per cell line); default: the six "
+                                     "TargetFinder ep tables")
+    seed: int = seed_option("split seed")
+    n_bootstrap: int = option(1000, type=nonneg_int, flag="--bootstrap", help="bootstrap resamples (default %(default)s)")

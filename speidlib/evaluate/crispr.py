@@ -29,6 +29,7 @@ that saw its chromosome (:func:`combined_scores`).
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -50,7 +51,9 @@ from speidlib.evaluate.crispr_metrics import (  # noqa: F401  (precision_at_reca
     threshold_at_recall,
 )
 from speidlib.io import atomic_path, atomic_write_json
+from speidlib.argtypes import nonneg_int
 from speidlib.model.load import snapshot_run_model
+from speidlib.options import option, seed_option
 from speidlib.score.pairs import make_scorer
 
 BENCHMARK_ASSEMBLY = "GRCh38"
@@ -332,9 +335,26 @@ def reference_thresholds(summary: dict, model_sha256: str | None = None) -> tupl
 
 
 # --- the step -------------------------------------------------------------------
+@dataclass(frozen=True)
+class CrisprOptions:
+    """The options of ``speid crispr`` (:mod:`speidlib.options`); :func:`run_crispr`'s defaults."""
+
+    benchmark: str = option(help="benchmark table, e.g. EPCrisprBenchmark_combined_data.training_K562.GRCh38.tsv.gz")
+    out: str = option(help="folder to write (created if missing)")
+    run: str | None = option(None, help="run directory with a trained model (needs --genome)")
+    genome: str | None = option(None, help="GRCh38 genome FASTA (needs --run)")
+    cell_type: str | None = option(None, help="evaluate this CellType only, e.g. K562 (default: all)")
+    thresholds_from: str | None = option(
+        None, metavar="DIR", help="an speid crispr --out folder of the K562 training table: apply its thresholds "
+        "at 70%% recall here unchanged (default: fix them on this table)")
+    n_bootstrap: int = option(1000, type=nonneg_int, flag="--bootstrap", help="bootstrap resamples (default %(default)s)")
+    seed: int = seed_option("bootstrap seed")
+
+
 def run_crispr(benchmark, out_dir, run_dir=None, genome=None, cell_type: str | None = None,
-               n_bootstrap: int = 1000, seed: int = 0, recall: float = RECALL_LEVEL,
-               thresholds_from=None, batch_size: int = 256, progress: bool = False) -> dict:
+               n_bootstrap: int = CrisprOptions.n_bootstrap, seed: int = CrisprOptions.seed,
+               recall: float = RECALL_LEVEL, thresholds_from=None, batch_size: int = 256,
+               progress: bool = False) -> dict:
     """``speid crispr``: evaluate predictors on a CRISPRi benchmark table.
 
     Writes ``OUT/metrics.csv`` (:func:`metrics_table`), ``OUT/predictions.tsv``

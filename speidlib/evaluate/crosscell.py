@@ -34,6 +34,7 @@ from speidlib.model.load import snapshot_run_model
 from speidlib.run import MODEL_SHA256, Run
 from speidlib.runtime import release_keras_state
 from speidlib.score.pairs import make_scorer
+from speidlib.score.run import ScoreOptions  # speid cross-cell --batch-size is speid score's
 
 __all__ = ["MODELS", "METRICS", "run_cell_lines", "split_windows", "speid_cross_cell",
            "propensity_cross_cell", "cross_cell_runs", "matrix_path", "read_matrix"]
@@ -130,7 +131,7 @@ def _empty(cells) -> pd.DataFrame:
     return pd.DataFrame(np.nan, index=pd.Index(cells, name="train"), columns=pd.Index(cells, name="test"))
 
 
-def speid_cross_cell(runs, batch_size: int = 256, progress: bool = False) -> dict[str, pd.DataFrame]:
+def speid_cross_cell(runs, batch_size: int = ScoreOptions.batch_size, progress: bool = False) -> dict[str, pd.DataFrame]:
     """Score every run's SPEID model on every run's test pairs.
 
     Parameters
@@ -196,7 +197,7 @@ def _long_table(matrices: Mapping[str, Mapping[str, pd.DataFrame]], counts: Mapp
     return pd.DataFrame(rows, columns=LONG_COLUMNS)
 
 
-def cross_cell_runs(runs, out_dir, baseline: bool = True, batch_size: int = 256,
+def cross_cell_runs(runs, out_dir, baseline: bool = True, batch_size: int = ScoreOptions.batch_size,
                     progress: bool = True) -> dict[str, pd.DataFrame]:
     """SPEID (and propensity) cross-cell matrices of several runs, written to ``out_dir``.
 

@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from speidlib import schema
+from speidlib.argtypes import positive_int
 from speidlib.data import jaspar
 from speidlib.data.encode import one_hot
 from speidlib.interpret.contrib_store import CONTRIBUTIONS_FILE, NULL_FILE, ContributionStore
@@ -46,6 +47,7 @@ from speidlib.interpret.logos import kernel_logo, save_logo
 from speidlib.interpret.matching import tomtom_matches
 from speidlib.interpret.null import tf_enrichment
 from speidlib.io import atomic_path, atomic_write_json, atomic_write_text
+from speidlib.options import option
 from speidlib.run import Run
 
 MODISCO_DIR = "modisco"
@@ -69,16 +71,18 @@ class ModiscoConfig:
     trim : pattern positions kept: |contribution| at least this fraction of the largest
     max_evalue, alpha : a pattern matches a TF at ``E < max_evalue``; BH level of a learned call
     release : JASPAR release (default the project's)
+
+    The fields that are ``speid modisco`` options are declared with :func:`speidlib.options.option`.
     """
 
-    positives: bool = True
-    max_pairs: int = 2000
+    positives: bool = option(True, flag="--all-pairs", help="every stored pair, not only the positives")
+    max_pairs: int = option(2000, type=positive_int, help="at most this many pairs (default %(default)s)")
     max_seqlets: int = 2000
     n_leiden: int = 8
     trim: float = 0.3
     max_evalue: float = 0.5
     alpha: float = 0.05
-    release: str | None = None
+    release: str | None = option(None, help=f"JASPAR release (default {jaspar.DEFAULT_RELEASE})")
 
     def check(self) -> None:
         for name in ("max_pairs", "max_seqlets", "n_leiden"):

@@ -20,16 +20,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from speidlib.argtypes import csv_list, nonneg_int
+from speidlib.argtypes import csv_list, nonneg_int, positive_int
+from speidlib.data.dataset import PrepareConfig
 from speidlib.data.encode import one_hot
 from speidlib.data.genome import Genome
 from speidlib.data.vcf import check_chromosome_names, check_ref, read_vcf, write_vcf_text
 from speidlib.demo.sites import demo_motifs, planted_sites, truth_variants
+from speidlib.demo.synthetic import DemoConfig
+from speidlib.interpret.attribution import _OUTPUTS as OUTPUTS
 from speidlib.interpret.ism import FastISM
 from speidlib.interpret.variants import MAX_INDEL, VARIANT_EFFECT_COLUMNS, VariantScorer, window_starts
 from speidlib.io import atomic_path, check_outputs
 from speidlib.model.load import snapshot_run_model
-from speidlib.options import option, threads_option
+from speidlib.options import option, seed_option, threads_option
 from speidlib.run import Run
 from speidlib.runtime import set_threads
 from speidlib.score.genome_wide import iter_chromosomes
@@ -209,8 +212,20 @@ def parse_element(text: str) -> tuple[str, int, int]:
     return chrom, start, end
 
 
-def run_ism(run_dir, enhancer: str, promoter: str, out_path, genome_path=None, output: str = "logit",
-            overwrite: bool = False, threads: int | None = None) -> dict:
+@dataclass(frozen=True, kw_only=True)
+class IsmOptions:
+    """The options of ``speid ism`` besides the run (:mod:`speidlib.options`); :func:`run_ism`'s defaults."""
+
+    pair: list[str] = option(nargs=2, metavar=("ENH", "PRO"), help="the enhancer and the promoter, "
+                             "chrom:start-end (0-based) or CELL|chrom:start-end")
+    genome: str | None = option(None, help="genome FASTA (default: the one the run was prepared from)")
+    out: str = option(help="OUT.tsv (one row per position) or OUT.npz")
+    output: str = option("logit", choices=OUTPUTS, help="units of the changes (default %(default)s)")
+    threads: int | None = threads_option()
+
+
+def run_ism(run_dir, enhancer: str, promoter: str, out_path, genome_path=None, output: str = IsmOptions.output,
+            overwrite: bool = False, threads: int | None = IsmOptions.threads) -> dict:
     """``speid ism``: the fast saturation mutagenesis map of one pair, to ``.tsv`` or ``.npz``.
 
     The windows are those ``speid score`` reads for these elements. The TSV has one row per
@@ -273,8 +288,27 @@ def ism_table(attribution, chrom: str, starts: dict, codes: dict) -> pd.DataFram
     return pd.concat(parts, ignore_index=True)
 
 
-def write_demo_vcf(demo_dir, out_path, enhancer_window: int, promoter_window: int, seed: int = 0,
-                   max_elements: int = 200, random_seed: int = 0, overwrite: bool = False) -> dict:
+@dataclass(frozen=True, kw_only=True)
+class DemoVariantsOptions:
+    """The options of ``speid demo-variants`` (:mod:`speidlib.options`); :func:`write_demo_vcf`'s defaults.
+    The windows default to the demo's (:class:`speidlib.demo.synthetic.DemoConfig`), the seed to
+    ``speid prepare``'s (:class:`speidlib.data.dataset.PrepareConfig`)."""
+
+    demo: str = option(flag="", help="demo folder (genome.fa, elements.csv, planted_motifs.meme)")
+    out: str = option(help="output VCF (plain text)")
+    enhancer_window: int = option(DemoConfig.enhancer_window, type=positive_int,
+                                  help="as speid prepare (default %(default)s)")
+    promoter_window: int = option(DemoConfig.promoter_window, type=positive_int,
+                                  help="as speid prepare (default %(default)s)")
+    seed: int = seed_option("speid prepare's seed, for the window offsets", PrepareConfig.seed)
+    max_elements: int = option(200, type=positive_int, flag="--elements",
+                               help="active elements of each kind, in genome order (default %(default)s)")
+    random_seed: int = seed_option("seeds the random SNVs")
+
+
+def write_demo_vcf(demo_dir, out_path, enhancer_window: int, promoter_window: int,
+                   seed: int = DemoVariantsOptions.seed, max_elements: int = DemoVariantsOptions.max_elements,
+                   random_seed: int = DemoVariantsOptions.random_seed, overwrite: bool = False) -> dict:
     """``speid demo-variants``: the demo's truth VCF, for ``speid variants`` and the workflow.
 
     For the first ``max_elements`` active enhancers and promoters of the demo (``elements.csv``,

@@ -5,8 +5,9 @@ from __future__ import annotations
 from speidlib.argtypes import positive_int
 from speidlib.data.dataset import PrepareConfig
 from speidlib.interpret.attribute import AttributeConfig
-from speidlib.interpret.variant_run import VariantsOptions
-from speidlib.options import add_arguments, add_flag, add_option, from_args, seed_option, threads_option
+from speidlib.interpret.modisco import ModiscoConfig
+from speidlib.interpret.variant_run import DemoVariantsOptions, IsmOptions, VariantsOptions
+from speidlib.options import add_arguments, add_flag, from_args
 from speidlib.train.options import TrainOptions
 
 # Each handler imports its step when it runs (`speid --help` loads no TensorFlow).
@@ -110,14 +111,7 @@ def add_demo_variants(sub) -> None:
                        "that breaks it (its most informative position changed to the least likely base) "
                        "and one random SNV in the same window; IDs say which (break|element, "
                        "random|element). Input for speid variants (docs/variants.md).")
-    p.add_argument("demo", help="demo folder (genome.fa, elements.csv, planted_motifs.meme)")
-    p.add_argument("--out", required=True, help="output VCF (plain text)")
-    p.add_argument("--enhancer-window", type=positive_int, default=1000, help="as speid prepare (default %(default)s)")
-    p.add_argument("--promoter-window", type=positive_int, default=1000, help="as speid prepare (default %(default)s)")
-    add_option(p, "seed", seed_option("speid prepare's seed, for the window offsets"))
-    p.add_argument("--elements", type=positive_int, default=200,
-                   help="active elements of each kind, in genome order (default %(default)s)")
-    add_option(p, "random_seed", seed_option("seeds the random SNVs"))
+    add_arguments(p, DemoVariantsOptions)
     add_flag(p, "overwrite")
     p.set_defaults(func=_run_demo_variants)
 
@@ -125,8 +119,9 @@ def add_demo_variants(sub) -> None:
 def _run_demo_variants(args) -> None:
     from speidlib.interpret.variant_run import write_demo_vcf
 
-    out = write_demo_vcf(args.demo, args.out, args.enhancer_window, args.promoter_window, seed=args.seed,
-                         max_elements=args.elements, random_seed=args.random_seed, overwrite=args.overwrite)
+    o = from_args(DemoVariantsOptions, args)
+    out = write_demo_vcf(o.demo, o.out, o.enhancer_window, o.promoter_window, seed=o.seed,
+                         max_elements=o.max_elements, random_seed=o.random_seed, overwrite=args.overwrite)
     print(f"wrote {out['out']}: {out['n_break']} site-breaking and {out['n_random']} random SNVs in "
           f"{out['n_elements']} elements")
 
@@ -137,13 +132,7 @@ def add_ism(sub) -> None:
                        "and promoter windows (the windows speid score reads), scored by the fast path: "
                        "only the pooled positions a base reaches are recomputed (docs/variants.md).")
     p.add_argument("run", help="run directory with a trained model")
-    p.add_argument("--pair", nargs=2, required=True, metavar=("ENH", "PRO"),
-                   help="the enhancer and the promoter, chrom:start-end (0-based) or CELL|chrom:start-end")
-    p.add_argument("--genome", default=None, help="genome FASTA (default: the one the run was prepared from)")
-    p.add_argument("--out", required=True, help="OUT.tsv (one row per position) or OUT.npz")
-    p.add_argument("--output", choices=["logit", "probability"], default="logit",
-                   help="units of the changes (default logit)")
-    add_option(p, "threads", threads_option("CPU threads (default: all this process may use)"))
+    add_arguments(p, IsmOptions)
     add_flag(p, "overwrite")
     p.set_defaults(func=_run_ism)
 
@@ -151,8 +140,9 @@ def add_ism(sub) -> None:
 def _run_ism(args) -> None:
     from speidlib.interpret.variant_run import run_ism
 
-    out = run_ism(args.run, args.pair[0], args.pair[1], args.out, genome_path=args.genome,
-                  output=args.output, overwrite=args.overwrite, threads=args.threads)
+    o = from_args(IsmOptions, args)
+    out = run_ism(args.run, o.pair[0], o.pair[1], o.out, genome_path=o.genome, output=o.output,
+                  overwrite=args.overwrite, threads=o.threads)
     print(f"wrote {out['out']}: {out['n_mutants']} mutants, reference {out['output']} "
           f"{out['reference']:.4f} ({out['seconds']:.1f} s)")
 
@@ -165,9 +155,7 @@ def add_modisco(sub) -> None:
                        "weights; `speid attribute --null`). Writes RUN/modisco/ (motifs.csv, report.html).")
     p.add_argument("run", help="run directory")
     p.add_argument("--attributions", default=None, help="folder of `speid attribute` (default RUN/attributions/)")
-    p.add_argument("--all-pairs", action="store_true", help="every stored pair, not only the positives")
-    p.add_argument("--max-pairs", type=positive_int, default=2000, help="at most this many pairs (default %(default)s)")
-    p.add_argument("--release", default=None, help="JASPAR release (default JASPAR2024)")
+    add_arguments(p, ModiscoConfig, only=("positives", "max_pairs", "release"))
     p.add_argument("--out", default=None, help="output folder (default RUN/modisco/)")
     p.set_defaults(func=_run_modisco)
 
@@ -175,8 +163,7 @@ def add_modisco(sub) -> None:
 def _run_modisco(args) -> None:
     from speidlib.interpret.modisco import run_modisco
 
-    out = run_modisco(args.run, args.attributions, out_dir=args.out, positives=not args.all_pairs,
-                      max_pairs=args.max_pairs, release=args.release)
+    out = run_modisco(args.run, args.attributions, config=from_args(ModiscoConfig, args), out_dir=args.out)
     tf = out["tf_summary"]
     learned = ", ".join(f"{t} ({b})" for b, t in zip(tf.loc[tf["learned"], "branch"], tf.loc[tf["learned"], "tf"]))
     print(f"wrote {out['out']}/ ({len(out['motifs'])} patterns, {out['seconds']:.0f} s); learned: "

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from speidlib.app.cli.common import summary_stream
-from speidlib.argtypes import csv_list, nonneg_int
+from speidlib.argtypes import csv_list
+from speidlib.data.candidates import CandidatesOptions
+from speidlib.evaluate.crispr import CrisprOptions
 from speidlib.options import add_arguments, add_flag, add_option, from_args, seed_option
 from speidlib.score.run import ScoreOptions
 
@@ -42,13 +44,7 @@ def add_candidates(sub) -> None:
                        "centre lies within --max-distance of the enhancer's centre (a 1-bp promoter "
                        "is its TSS); overlapping elements are skipped and counted. BED input: 3+ "
                        "columns, optional name (the gene for promoters) and strand, plain or gzip.")
-    p.add_argument("--enhancers", required=True, help="enhancer BED")
-    p.add_argument("--promoters", required=True, help="promoter (or TSS) BED")
-    p.add_argument("--max-distance", type=nonneg_int, default=1_000_000,
-                   help="largest distance between centres in bp (default %(default)s)")
-    p.add_argument("--genome", default=None, help="optional genome FASTA to check chromosome names against")
-    p.add_argument("--out", required=True,
-                   help="output BEDPE (gzip if it ends in .gz), or - for the standard output")
+    add_arguments(p, CandidatesOptions)
     add_flag(p, "quiet", "no progress bar")
     p.set_defaults(func=_run_candidates)
 
@@ -57,18 +53,19 @@ def _run_candidates(args) -> None:
     from speidlib.data.candidates import write_candidates
     from speidlib.io import check_outputs
 
-    check_outputs({"--out": args.out}, {"--enhancers": args.enhancers, "--promoters": args.promoters,
-                                        "--genome": args.genome}, overwrite=True)
+    o = from_args(CandidatesOptions, args)
+    check_outputs({"--out": o.out}, {"--enhancers": o.enhancers, "--promoters": o.promoters,
+                                     "--genome": o.genome}, overwrite=True)
     chroms = None
-    if args.genome:
+    if o.genome:
         from speidlib.data.genome import Genome
 
-        with Genome(args.genome) as g:
+        with Genome(o.genome) as g:
             chroms = list(g.chrom_sizes)
-    info = write_candidates(args.enhancers, args.promoters, args.out, args.max_distance,
+    info = write_candidates(o.enhancers, o.promoters, o.out, o.max_distance,
                             genome_chroms=chroms, progress=not args.quiet)
-    print(f"wrote {args.out}: {info['n_pairs']} pairs of {info['n_enhancers']} enhancers and "
-          f"{info['n_promoters']} promoters within {args.max_distance} bp "
+    print(f"wrote {o.out}: {info['n_pairs']} pairs of {info['n_enhancers']} enhancers and "
+          f"{info['n_promoters']} promoters within {o.max_distance} bp "
           f"({info['n_overlapping']} overlapping pairs skipped, "
           f"{info['n_enhancers_without_candidates']} enhancers without a candidate; mean reuse "
           f"{info['mean_enhancer_reuse']:.1f} pairs per enhancer, "
@@ -132,17 +129,7 @@ def add_crispr(sub) -> None:
                        "with chromosome-grouped cross-validation. Writes OUT/metrics.csv, "
                        "OUT/predictions.tsv, OUT/summary.json and precision-recall curves "
                        "(OUT/pr_*.html, and .png where plotly's image export works).")
-    p.add_argument("--benchmark", required=True,
-                   help="benchmark table, e.g. EPCrisprBenchmark_combined_data.training_K562.GRCh38.tsv.gz")
-    p.add_argument("--out", required=True, help="folder to write (created if missing)")
-    p.add_argument("--run", default=None, help="run directory with a trained model (needs --genome)")
-    p.add_argument("--genome", default=None, help="GRCh38 genome FASTA (needs --run)")
-    p.add_argument("--cell-type", default=None, help="evaluate this CellType only, e.g. K562 (default: all)")
-    p.add_argument("--thresholds-from", default=None, metavar="DIR",
-                   help="an speid crispr --out folder of the K562 training table: apply its thresholds "
-                   "at 70%% recall here unchanged (default: fix them on this table)")
-    p.add_argument("--bootstrap", type=nonneg_int, default=1000, help="bootstrap resamples (default %(default)s)")
-    add_option(p, "seed", seed_option("bootstrap seed"))
+    add_arguments(p, CrisprOptions)
     p.add_argument("--no-png", action="store_true", help="write the figures as HTML only")
     add_flag(p, "quiet")
     p.set_defaults(func=_run_crispr)
@@ -159,9 +146,10 @@ def _run_crispr(args) -> None:
                   {"--benchmark": args.benchmark, "--genome": args.genome, "--thresholds-from":
                    args.thresholds_from and Path(args.thresholds_from) / schema.CRISPR_SUMMARY_FILE},
                   overwrite=True)
-    out = run_crispr(args.benchmark, args.out, run_dir=args.run, genome=args.genome,
-                     cell_type=args.cell_type, n_bootstrap=args.bootstrap, seed=args.seed,
-                     thresholds_from=args.thresholds_from, progress=not args.quiet)
+    o = from_args(CrisprOptions, args)
+    out = run_crispr(o.benchmark, o.out, run_dir=o.run, genome=o.genome, cell_type=o.cell_type,
+                     n_bootstrap=o.n_bootstrap, seed=o.seed, thresholds_from=o.thresholds_from,
+                     progress=not args.quiet)
     s = out["summary"]
     left = ", ".join(f"{n} {why}" for why, n in s["left_out"].items()) or "none"
     print(f"{args.benchmark}: {s['n_evaluated']:,} pairs evaluated ({s['n_regulated']:,} regulated); "

@@ -1,17 +1,18 @@
 """``speid demo-data``, ``prepare``, ``train``, ``evaluate``, ``motifs``, ``baselines``: the run's steps.
 
-The options of ``prepare``, ``train``, ``evaluate`` and ``motifs`` are their steps' dataclasses
-(:class:`speidlib.data.dataset.PrepareConfig`, :class:`speidlib.train.options.TrainOptions`,
-:class:`speidlib.evaluate.heldout.EvaluateOptions`, :class:`speidlib.interpret.report.MotifsConfig`),
-read here through :mod:`speidlib.options`.
+The options of ``prepare``, ``train``, ``evaluate``, ``motifs`` and ``baselines`` are their steps'
+dataclasses (:class:`speidlib.data.dataset.PrepareConfig`, :class:`speidlib.train.options.TrainOptions`,
+:class:`speidlib.evaluate.heldout.EvaluateOptions`, :class:`speidlib.interpret.report.MotifsConfig`,
+:class:`speidlib.evaluate.baselines.BaselinesOptions`), read here through :mod:`speidlib.options`.
 """
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from speidlib.argtypes import nonneg_int, positive_int
+from speidlib.argtypes import positive_int
 from speidlib.data.dataset import PrepareConfig
+from speidlib.evaluate.baselines import BaselinesOptions
 from speidlib.evaluate.heldout import EvaluateOptions
 from speidlib.interpret.report import MotifsConfig
 from speidlib.options import add_arguments, add_flag, add_option, from_args, seed_option
@@ -173,10 +174,7 @@ def add_baselines(sub) -> None:
                        "matrices. With no --pairs, the six TargetFinder E/P tables are used "
                        "(from ../shared/data when present, else downloaded and cached).")
     p.add_argument("out", help="folder for the tables and figures")
-    p.add_argument("--pairs", nargs="*", default=None,
-                   help="pair tables (one per cell line); default: the six TargetFinder ep tables")
-    add_option(p, "seed", seed_option("split seed"))
-    p.add_argument("--bootstrap", type=nonneg_int, default=1000, help="bootstrap resamples (default %(default)s)")
+    add_arguments(p, BaselinesOptions)
     p.set_defaults(func=_run_baselines)
 
 
@@ -200,6 +198,6 @@ def _run_baselines(args) -> None:
                              "rename one")
     else:
         tables = {cell: pairs.targetfinder_pairs(cell) for cell in pairs.TARGETFINDER_CELLS}
-    out = run_baselines(args.out, tables, seed=args.seed, n_bootstrap=args.bootstrap)
+    out = run_baselines(args.out, tables, seed=args.seed, n_bootstrap=args.n_bootstrap)
     print(out["baseline_table"].to_string(index=False) if "baseline_table" in out else list(out))
     print(f"wrote {args.out}/")
