@@ -18,6 +18,9 @@ from speidlib.app.notebooks import reuse_trained_model
 from speidlib.app.study import cell_line_commands
 from speidlib.data.candidates import CandidatesOptions
 from speidlib.data.dataset import PrepareConfig
+from speidlib.data.pairs import TargetFinderOptions
+from speidlib.data.random_genome import RandomGenomeOptions
+from speidlib.demo.synthetic import DemoConfig
 from speidlib.evaluate.baselines import BaselinesOptions
 from speidlib.evaluate.crispr import CrisprOptions
 from speidlib.evaluate.heldout import EvaluateOptions
@@ -46,11 +49,16 @@ STEPS = {
     "candidates": (CandidatesOptions, []),
     "demo-variants": (DemoVariantsOptions, []),
     "baselines": (BaselinesOptions, ["O"]),
+    "demo-data": (DemoConfig, ["D"]),
+    "fetch-targetfinder": (TargetFinderOptions, []),
+    "random-genome": (RandomGenomeOptions, ["--assembly", "hg19"]),
 }
+# the fields the required arguments above set otherwise than their defaults
+SET_BY_REQUIRED = {"random-genome": {"assembly": "hg19"}}
 # the fields without a default, and their flags' values
 REQUIRED = {"pairs": "p.csv", "genome": "g.fa", "vcf": "v.vcf", "out": "o.tsv", "benchmark": "b.tsv.gz",
             "enhancers": "e.bed", "promoters": "p.bed", "pair": ["chr1:0-10", "chr1:20-30"],
-            "demo": "demo"}
+            "demo": "demo", "cell": "K562"}
 
 
 def _actions(command: str) -> dict:
@@ -82,7 +90,7 @@ def test_parsing_no_options_gives_the_dataclass_defaults(step):
     extra = [arg for name, value in given.items() if table[name][1].flag != ""
              for arg in (table[name][1].flag_for(name), *(value if isinstance(value, list) else [value]))]
     args = build_parser().parse_args([step, *required, *positional, *extra])
-    assert from_args(cls, args) == cls(**given)
+    assert from_args(cls, args) == cls(**given, **SET_BY_REQUIRED.get(step, {}))
 
 
 def test_the_preset_choices_and_the_prepare_defaults_are_written_once():
@@ -106,6 +114,10 @@ FUNCTION_DEFAULTS = [
     ("speidlib.interpret.variant_run.write_demo_vcf", "seed", (DemoVariantsOptions, "seed")),
     ("speidlib.interpret.variant_run.write_demo_vcf", "max_elements", (DemoVariantsOptions, "max_elements")),
     ("speidlib.interpret.variant_run.write_demo_vcf", "random_seed", (DemoVariantsOptions, "random_seed")),
+    ("speidlib.data.pairs.download_targetfinder", "feature_set", (TargetFinderOptions, "feature_set")),
+    ("speidlib.data.pairs.download_targetfinder", "cache_dir", (TargetFinderOptions, "cache")),
+    ("speidlib.data.random_genome.write_random_genome", "seed", (RandomGenomeOptions, "seed")),
+    ("speidlib.data.random_genome.write_random_genome", "chromosomes", (RandomGenomeOptions, "chromosomes")),
 ]
 
 
@@ -127,7 +139,8 @@ def test_the_library_functions_take_their_defaults_from_the_options_dataclasses(
 
 # command -> its adder in the command modules, for the commands whose options are a dataclass's fields
 CONVERTED = {"modisco": "add_modisco", "crispr": "add_crispr", "ism": "add_ism", "candidates": "add_candidates",
-             "cross-cell": "add_cross_cell", "demo-variants": "add_demo_variants", "baselines": "add_baselines"}
+             "cross-cell": "add_cross_cell", "demo-variants": "add_demo_variants", "baselines": "add_baselines",
+             "demo-data": "add_demo", "fetch-targetfinder": "add_fetch", "random-genome": "add_random_genome"}
 
 
 def _adder(name: str) -> ast.FunctionDef:

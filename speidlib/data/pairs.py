@@ -40,6 +40,7 @@ import os
 import re
 import urllib.request
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +48,7 @@ import pandas as pd
 
 from speidlib import schema as S
 from speidlib.io import atomic_path
+from speidlib.options import option
 
 __all__ = [
     "read_pairs", "read_bedpe_block", "check_within_genome", "write_pairs", "element_table",
@@ -522,8 +524,19 @@ def targetfinder_path(cell: str, feature_set: str = "ep",
     return None
 
 
-def download_targetfinder(cell: str, feature_set: str = "ep",
-                          cache_dir: str | os.PathLike = "data/targetfinder",
+@dataclass(frozen=True)
+class TargetFinderOptions:
+    """The options of ``speid fetch-targetfinder`` (:mod:`speidlib.options`); :func:`download_targetfinder`'s
+    defaults."""
+
+    cell: str = option(flag="", help=f"{', '.join(TARGETFINDER_CELLS[:-1])} or {TARGETFINDER_CELLS[-1]}")
+    feature_set: str = option("ep", choices=TARGETFINDER_FEATURE_SETS, flag="--set",
+                              help="feature set: ep (the pairs SPEID used), eep or epw (default %(default)s)")
+    cache: str = option("data/targetfinder", help="cache folder (default %(default)s)")
+
+
+def download_targetfinder(cell: str, feature_set: str = TargetFinderOptions.feature_set,
+                          cache_dir: str | os.PathLike = TargetFinderOptions.cache,
                           url: str | None = None, progress: bool = True) -> Path:
     """Download a TargetFinder ``predictions-gbm.csv`` once and return the cached path.
 

@@ -26,12 +26,15 @@ from __future__ import annotations
 import os
 import zlib
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
+from speidlib.argtypes import csv_list
 from speidlib.io import atomic_path, open_text
+from speidlib.options import option, seed_option
 
 ASSEMBLIES = ("hg19", "hg38")
 END_N = 10_000
@@ -110,8 +113,22 @@ def _chrom_bases(rng: np.random.Generator, length: int):
         yield seq
 
 
+@dataclass(frozen=True, kw_only=True)
+class RandomGenomeOptions:
+    """The options of ``speid random-genome`` (:mod:`speidlib.options`); :func:`write_random_genome`'s
+    defaults. ``assembly`` and ``chrom_sizes``: one of them."""
+
+    assembly: str | None = option(None, choices=ASSEMBLIES, help="chromosome sizes shipped with the package")
+    chrom_sizes: str | None = option(None, help="a UCSC chrom.sizes file (name<TAB>length per line)")
+    out: str = option(help="FASTA to write (OUT.fai is written beside it)")
+    chromosomes: list[str] | None = option(None, type=csv_list, help="comma-separated chromosomes to write, "
+                                           "e.g. chr21,chr22 (default: all)")
+    seed: int = seed_option("random seed; a chromosome's bases depend only on the seed and its name")
+
+
 def write_random_genome(chrom_sizes: Mapping[str, int] | str | os.PathLike, out_path,
-                        seed: int = 0, chromosomes: Sequence[str] | None = None) -> Path:
+                        seed: int = RandomGenomeOptions.seed,
+                        chromosomes: Sequence[str] | None = RandomGenomeOptions.chromosomes) -> Path:
     """Write a FASTA of uniform random bases in an assembly's shape, and its ``.fai``.
 
     Parameters

@@ -52,11 +52,13 @@ import numpy as np
 import pandas as pd
 
 from speidlib import schema
+from speidlib.argtypes import positive_int
 from speidlib.data.encode import N_CODE
 from speidlib.data.jaspar import get_motif, write_meme
 from speidlib.demo.oracles import oracle_aurocs
 from speidlib.demo.sampling import distance_law, sample_pairs
 from speidlib.io import atomic_path, atomic_write_json
+from speidlib.options import option, seed_option
 
 # (enhancer motif, promoter motif) per class, JASPAR2024 CORE vertebrates,
 # chosen by scripts/choose_demo_motifs.py: 12-20 bp, 14-26 bits, and
@@ -222,9 +224,11 @@ class DemoConfig:
         (default :data:`PLANTED_MOTIFS`, chosen to be unambiguous in JASPAR)
     """
 
-    seed: int = 0
-    n_cell_lines: int = 1
-    n_pairs: int = 105_000
+    seed: int = seed_option("random seed; the same seed gives the same files")
+    n_cell_lines: int = option(1, type=positive_int, flag="--cell-lines",
+                               help="number of demo cell lines sharing some grammar classes (default %(default)s)")
+    n_pairs: int = option(105_000, type=positive_int, flag="--pairs-per-cell",
+                          help="approximate pairs per cell line (default: the demo's small default size)")
     n_classes: int = 4
     n_shared_classes: int = 2
     n_chromosomes: int = 4

@@ -7,8 +7,10 @@ from pathlib import Path
 from speidlib.app.cli.common import summary_stream
 from speidlib.argtypes import csv_list
 from speidlib.data.candidates import CandidatesOptions
+from speidlib.data.pairs import TargetFinderOptions
+from speidlib.data.random_genome import RandomGenomeOptions
 from speidlib.evaluate.crispr import CrisprOptions
-from speidlib.options import add_arguments, add_flag, add_option, from_args, seed_option
+from speidlib.options import add_arguments, add_flag, from_args
 from speidlib.score.run import ScoreOptions
 
 # Each handler imports its step when it runs (`speid --help` loads no TensorFlow).
@@ -76,17 +78,15 @@ def add_fetch(sub) -> None:
     p = sub.add_parser("fetch-targetfinder", help="download a TargetFinder pair table (cached)",
                        description="Download paper/targetfinder/<CELL>/output-<SET>/predictions-gbm.csv "
                        "from the public shwhalen/targetfinder repository into a cache folder.")
-    p.add_argument("cell", help="GM12878, HeLa-S3, HUVEC, IMR90, K562 or NHEK")
-    p.add_argument("--set", dest="feature_set", default="ep", choices=["ep", "eep", "epw"],
-                   help="feature set: ep (the pairs SPEID used), eep or epw (default ep)")
-    p.add_argument("--cache", default="data/targetfinder", help="cache folder (default data/targetfinder)")
+    add_arguments(p, TargetFinderOptions)
     p.set_defaults(func=_run_fetch)
 
 
 def _run_fetch(args) -> None:
     from speidlib.data.pairs import download_targetfinder
 
-    print(download_targetfinder(args.cell, args.feature_set, args.cache))
+    o = from_args(TargetFinderOptions, args)
+    print(download_targetfinder(o.cell, o.feature_set, o.cache))
 
 
 def add_random_genome(sub) -> None:
@@ -95,13 +95,9 @@ def add_random_genome(sub) -> None:
                        "and lengths (10 kb of N at each end of every chromosome of 1 Mb or more), "
                        "streamed, and its .fai index: the genome of the memorisation control, where "
                        "real pair coordinates land on sequence that carries no biology.")
-    src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--assembly", choices=["hg19", "hg38"], help="chromosome sizes shipped with the package")
-    src.add_argument("--chrom-sizes", help="a UCSC chrom.sizes file (name<TAB>length per line)")
-    p.add_argument("--out", required=True, help="FASTA to write (OUT.fai is written beside it)")
-    p.add_argument("--chromosomes", type=csv_list, default=None,
-                   help="comma-separated chromosomes to write, e.g. chr21,chr22 (default: all)")
-    add_option(p, "seed", seed_option("random seed; a chromosome's bases depend only on the seed and its name"))
+    add_arguments(p.add_mutually_exclusive_group(required=True), RandomGenomeOptions,
+                  only=("assembly", "chrom_sizes"))
+    add_arguments(p, RandomGenomeOptions, exclude=("assembly", "chrom_sizes"))
     add_flag(p, "overwrite", "replace an existing OUT (and OUT.fai); without it an existing file is refused")
     p.set_defaults(func=_run_random_genome)
 
@@ -110,10 +106,9 @@ def _run_random_genome(args) -> None:
     from speidlib.data.random_genome import write_random_genome
     from speidlib.io import check_outputs
 
-    check_outputs({"--out": [args.out, f"{args.out}.fai"]}, {"--chrom-sizes": args.chrom_sizes},
-                  overwrite=args.overwrite)
-    out = write_random_genome(args.assembly or args.chrom_sizes, args.out, seed=args.seed,
-                              chromosomes=args.chromosomes)
+    o = from_args(RandomGenomeOptions, args)
+    check_outputs({"--out": [o.out, f"{o.out}.fai"]}, {"--chrom-sizes": o.chrom_sizes}, overwrite=args.overwrite)
+    out = write_random_genome(o.assembly or o.chrom_sizes, o.out, seed=o.seed, chromosomes=o.chromosomes)
     print(f"wrote {out} and {out}.fai")
 
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from speidlib.argtypes import positive_int
 from speidlib.data.dataset import PrepareConfig
+from speidlib.demo.synthetic import DemoConfig
 from speidlib.evaluate.baselines import BaselinesOptions
 from speidlib.evaluate.heldout import EvaluateOptions
 from speidlib.interpret.report import MotifsConfig
-from speidlib.options import add_arguments, add_flag, add_option, from_args, seed_option
+from speidlib.options import add_arguments, add_flag, from_args
 from speidlib.train.options import TrainOptions
 
 # Each subcommand imports its step inside its handler: `speid --help` and the data steps then
@@ -29,11 +29,7 @@ def add_demo(sub) -> None:
                        "pairs_<CELL>.csv per cell line when there are several) and "
                        "OUTDIR/planted_motifs.meme, the planted ground truth.")
     p.add_argument("outdir", help="folder to write the demo into (created if missing)")
-    add_option(p, "seed", seed_option("random seed; the same seed gives the same files"))
-    p.add_argument("--cell-lines", type=positive_int, default=1,
-                   help="number of demo cell lines sharing some grammar classes (default %(default)s)")
-    p.add_argument("--pairs-per-cell", type=positive_int, default=None,
-                   help="approximate pairs per cell line (default: the demo's small default size)")
+    add_arguments(p, DemoConfig)
     add_flag(p, "overwrite", "replace files of OUTDIR the demo writes (genome.fa, pairs.csv, ...) that an "
              "earlier demo did not write there (without it they are refused)")
     p.set_defaults(func=_run_demo)
@@ -66,9 +62,9 @@ def _check_demo_folder(outdir, n_cell_lines: int, overwrite: bool) -> None:
 def _run_demo(args) -> None:
     from speidlib.demo.synthetic import make_demo
 
-    kwargs = {} if args.pairs_per_cell is None else {"n_pairs": args.pairs_per_cell}
-    _check_demo_folder(args.outdir, args.cell_lines, args.overwrite)
-    info = make_demo(args.outdir, seed=args.seed, n_cell_lines=args.cell_lines, **kwargs)
+    config = from_args(DemoConfig, args)
+    _check_demo_folder(args.outdir, config.n_cell_lines, args.overwrite)
+    info = make_demo(args.outdir, config)
     print(f"wrote {info.genome}, {', '.join(str(p) for p in info.pairs.values())} and "
           f"{info.planted_motifs} (cell lines {', '.join(info.cell_lines)}), and "
           f"{info.outdir / 'enhancers.bed'}, {info.outdir / 'promoters.bed'} for `speid candidates`")
