@@ -508,7 +508,18 @@ def _default_data_dirs() -> list[Path]:
             Path(__file__).resolve().parents[1].parent / "shared" / "data" / "targetfinder"]
 
 
-def targetfinder_path(cell: str, feature_set: str = "ep",
+@dataclass(frozen=True)
+class TargetFinderOptions:
+    """The options of ``speid fetch-targetfinder`` (:mod:`speidlib.options`); :func:`download_targetfinder`'s
+    defaults."""
+
+    cell: str = option(flag="", help=f"{', '.join(TARGETFINDER_CELLS[:-1])} or {TARGETFINDER_CELLS[-1]}")
+    feature_set: str = option("ep", choices=TARGETFINDER_FEATURE_SETS, flag="--set",
+                              help="feature set: ep (the pairs SPEID used), eep or epw (default %(default)s)")
+    cache: str = option("data/targetfinder", help="cache folder (default %(default)s)")
+
+
+def targetfinder_path(cell: str, feature_set: str = TargetFinderOptions.feature_set,
                       data_dir: str | os.PathLike | None = None) -> Path | None:
     """Local copy ``<data_dir>/<cell>_<feature_set>.csv.gz`` of a TargetFinder table, or None.
 
@@ -522,17 +533,6 @@ def targetfinder_path(cell: str, feature_set: str = "ep",
             if (d / name).is_file():
                 return d / name
     return None
-
-
-@dataclass(frozen=True)
-class TargetFinderOptions:
-    """The options of ``speid fetch-targetfinder`` (:mod:`speidlib.options`); :func:`download_targetfinder`'s
-    defaults."""
-
-    cell: str = option(flag="", help=f"{', '.join(TARGETFINDER_CELLS[:-1])} or {TARGETFINDER_CELLS[-1]}")
-    feature_set: str = option("ep", choices=TARGETFINDER_FEATURE_SETS, flag="--set",
-                              help="feature set: ep (the pairs SPEID used), eep or epw (default %(default)s)")
-    cache: str = option("data/targetfinder", help="cache folder (default %(default)s)")
 
 
 def download_targetfinder(cell: str, feature_set: str = TargetFinderOptions.feature_set,

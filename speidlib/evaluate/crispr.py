@@ -55,6 +55,7 @@ from speidlib.argtypes import nonneg_int
 from speidlib.model.load import snapshot_run_model
 from speidlib.options import option, seed_option
 from speidlib.score.pairs import make_scorer
+from speidlib.score.run import ScoreOptions
 
 BENCHMARK_ASSEMBLY = "GRCh38"
 DISTANCE, SPEID, COMBINED = "distance", "SPEID", "distance+SPEID"
@@ -128,7 +129,7 @@ def centred_starts(starts, ends, window: int) -> np.ndarray:
     return centre - int(window) // 2
 
 
-def speid_scores(pairs: pd.DataFrame, run_dir, genome_path, batch_size: int = 256,
+def speid_scores(pairs: pd.DataFrame, run_dir, genome_path, batch_size: int = ScoreOptions.batch_size,
                  progress: bool = False) -> tuple[np.ndarray, str]:
     """A run's SPEID score of each benchmark pair, shape=(n_pairs,), and the model's hash.
 
@@ -353,7 +354,7 @@ class CrisprOptions:
 
 def run_crispr(benchmark, out_dir, run_dir=None, genome=None, cell_type: str | None = None,
                n_bootstrap: int = CrisprOptions.n_bootstrap, seed: int = CrisprOptions.seed,
-               recall: float = RECALL_LEVEL, thresholds_from=None, batch_size: int = 256,
+               recall: float = RECALL_LEVEL, thresholds_from=None, batch_size: int = ScoreOptions.batch_size,
                progress: bool = False) -> dict:
     """``speid crispr``: evaluate predictors on a CRISPRi benchmark table.
 
