@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -61,7 +60,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def positive_test_pairs(run: Run) -> pd.DataFrame:
-    pred = pd.read_csv(run.path / "predictions.csv")
+    pred = pd.read_csv(run.predictions)
     pos = pred[(pred[schema.LABEL] == 1) & (pred["split"] == "test")].reset_index(drop=True)
     return pos
 
@@ -163,10 +162,9 @@ def untrained_run(run: Run, work: Path):
     null = work / "untrained_run"
     null.mkdir(exist_ok=True)
     model.save(null / schema.MODEL_FILE)
-    shutil.copy(run.config_file, null / "config.json")
-    cfg = json.loads((null / "config.json").read_text())
+    cfg = run.config()
     cfg.pop("train", None)                    # no train record: the model is not the recorded one
-    (null / "config.json").write_text(json.dumps(cfg))
+    Run(null).config_file.write_text(json.dumps(cfg))
     return null, model
 
 
