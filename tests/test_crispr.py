@@ -357,7 +357,7 @@ def test_pr_figure_marks_the_fixed_threshold_and_lists_the_reported_rows():
     diamond = next(tr for tr in fig.data if "K562-fixed threshold" in tr.name)
     precision, recall = at_threshold(y, s, 0.5)
     assert (diamond.x[0], diamond.y[0]) == pytest.approx((recall, precision))
-    reported = [nm for nm in names if "reported, not run here" in nm]
+    reported = [nm for nm in names if "reported, not run or verified here" in nm]
     assert len(reported) == 3 and "ENCODE-rE2G (DNase): weighted AUPRC 0.556" in reported[0]
 
 

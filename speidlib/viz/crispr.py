@@ -79,7 +79,7 @@ def crispr_pr_figure(y, scores: dict, recall: float = RECALL_LEVEL,
                                          name=f"{name} at the K562-fixed threshold (precision {p_t:.3f})"))
     for name, value in (reported or {}).items():
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=dict(dash="dashdot", color="black"),
-                                 name=f"{name}: weighted AUPRC {value:.3f} (reported, not run here)"))
+                                 name=f"{name}: weighted AUPRC {value:.3f} (reported, not run or verified here)"))
     rate = float(np.mean(y))
     fig.add_trace(go.Scatter(x=[0.0, 1.0], y=[rate, rate], mode="lines", name=f"chance ({rate:.3f})",
                              line=_CHANCE_LINE))
