@@ -14,7 +14,8 @@ TFs called learned with the planted set. Jobs:
   (seed 0) before ``prepare``, random initialisation: the shuffled-label
   null. The elements and their planted motifs are the same, only the
   pairing signal is gone, so a TF called learned here was not learned from
-  the labels (and "recall" counts such calls).
+  the labels (and "recall" counts such calls);
+* ``g2_shuffled``: the same null on the second grammar.
 
 Training jobs take 15-25 minutes each on 2 cores; ``--reuse`` keeps a trained
 model already in ``ROOT/<job>``. One JSON per job goes to ``ROOT/<job>.json``.
@@ -52,9 +53,10 @@ GRAMMARS = {
                planted_motifs=(("MA0139.2", "MA0799.3"), ("MA1711.2", "MA0794.1"), ("MA1651.2", "MA1720.2"))),
 }
 JOBS = {"committed": ("demo", None), "demo_jaspar": ("demo", False),
-        "g2_random": ("g2", True), "g2_jaspar": ("g2", False), "demo_shuffled": ("demo", True)}
+        "g2_random": ("g2", True), "g2_jaspar": ("g2", False), "demo_shuffled": ("demo", True),
+        "g2_shuffled": ("g2", True)}
 #: jobs whose training labels are permuted (the shuffled-label null)
-SHUFFLED = {"demo_shuffled"}
+SHUFFLED = {"demo_shuffled", "g2_shuffled"}
 
 
 def base_run(root: Path, grammar: str) -> tuple[Path, Path]:

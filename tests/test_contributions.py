@@ -247,10 +247,99 @@ def test_modisco_finds_the_planted_motif_and_calls_it_against_the_null(tmp_path)
     written = pd.read_csv(tmp_path / "modisco" / "motifs.csv")
     assert {"branch", "pattern", "n_seqlets", "target_id", "target_name", "evalue", "learned"} <= set(written)
     assert "MTF1" in (tmp_path / "modisco" / "report.html").read_text()
+    assert (written["pattern_qvalue"][written["learned"]] < 0.05).all()
+    # the results files read back as the same patterns (re-analysis without re-clustering)
+    from speidlib.interpret.modisco import read_patterns
+    back = [p for b in schema.BRANCHES for p in read_patterns(tmp_path / "modisco" / f"trained_{b}.h5", b, 0.3)]
+    assert [(p.branch, p.name, p.n_seqlets, len(p.windows), len(p.ppm)) for p in back] == \
+        list(motifs[["branch", "pattern", "n_seqlets", "n_windows", "width"]].itertuples(index=False, name=None))
     # without a null nothing is called learned
     (att / "null.h5").unlink()
     again = run_modisco(tmp_path, att, out_dir=tmp_path / "m2", progress=False, n_leiden=2)
     assert not again["tf_summary"]["learned"].any() and not again["motifs"]["learned"].any()
+
+
+def _motif_rows(branch: str, evalues, names) -> pd.DataFrame:
+    from speidlib.interpret.modisco import MOTIF_COLUMNS, pattern_qvalues
+
+    df = pd.DataFrame({"branch": branch, "pattern": [f"pos_patterns.pattern_{i}" for i in range(len(evalues))],
+                       "n_seqlets": 50, "n_windows": 40, "width": 10, "target_id": names,
+                       "target_name": names, "evalue": evalues, "qvalue": 0.01, "offset": 0, "strand": "+"})
+    df["pattern_qvalue"] = pattern_qvalues(df)
+    df["permutation_pvalue"], df["permutation_qvalue"] = 0.001, 0.01     # as if the order mattered
+    return df[MOTIF_COLUMNS[:-1]]
+
+
+def test_a_pattern_names_a_tf_only_when_its_match_beats_chance_across_the_patterns():
+    from speidlib.interpret.modisco import pattern_qvalues
+
+    alone = _motif_rows("enhancer", [0.002], ["NKX6-1"])
+    assert alone["pattern_qvalue"].iloc[0] == pytest.approx(-np.expm1(-0.002))
+    crowd = _motif_rows("enhancer", [0.002] + [0.6] * 25, ["NKX6-1"] + ["ZNF"] * 25)
+    assert crowd["pattern_qvalue"].iloc[0] > 0.05          # one chance match among 26 patterns
+    both = pd.concat([crowd, _motif_rows("promoter", [1e-9, np.nan], ["NRF1", None])], ignore_index=True)
+    q = pattern_qvalues(both)
+    assert np.allclose(q[:26], crowd["pattern_qvalue"])    # each branch is its own family
+    assert q[26] < 1e-7 and q[27] == 1.0
+
+
+def test_one_weak_match_over_many_windows_is_not_called_learned():
+    """The shuffled-label failure of docs/attribution.md: a pattern with a chance match (E 0.01)
+    found in 40 windows, against a null where the TF has none, was called learned; a pattern
+    with a strong match still is."""
+    from speidlib.interpret.modisco import ModiscoConfig, Pattern, tf_calls
+
+    names = ["NKX6-1", "MTF1"] + [f"TF{i}" for i in range(28)]
+    motifs = _motif_rows("enhancer", [0.01, 1e-9] + [1.5] * 28, names)
+    windows = [np.arange(40), np.arange(40, 80)] + [np.arange(3)] * 28
+    patterns = [Pattern("enhancer", n, np.full((10, 4), 0.25), np.zeros((10, 4)), 50, w)
+                for n, w in zip(motifs["pattern"], windows)]
+    null_motifs = _motif_rows("enhancer", [0.2], ["ZNF382"])
+    null = ([Pattern("enhancer", null_motifs["pattern"][0], np.full((10, 4), 0.25), np.zeros((10, 4)), 9,
+                     np.arange(5))], null_motifs, {"enhancer": 300})
+    tf = tf_calls((patterns, motifs, {"enhancer": 300}), null, ModiscoConfig())
+    called = set(tf.loc[tf["learned"], "tf"])
+    assert called == {"MTF1"}, tf
+    assert tf.set_index("tf").at["MTF1", "n_windows"] == 40
+    assert "NKX6-1" not in set(tf["tf"])                  # it names no TF, so it is not even tested
+
+
+def test_the_column_order_test_rejects_the_shuffled_label_models_pattern_and_keeps_a_motif():
+    """The pattern that was called NKX6-1 on the shuffled-label model (tests/data) passes the
+    E-value test alone among 23 patterns but matches about as well with its columns in any order;
+    a planted motif's pattern does not."""
+    from speidlib.data import jaspar
+    from speidlib.data.jaspar import get_motif
+    from speidlib.interpret.modisco import ModiscoConfig, Pattern, names_tf, pattern_tests
+
+    memorised = np.loadtxt(Path(__file__).parent / "data" / "shuffled_label_pattern.tsv")
+    mtf1 = get_motif("MA0863.1").pfm()
+    mtf1 = (mtf1 + 0.02) / (mtf1 + 0.02).sum(axis=1, keepdims=True)
+    targets = jaspar.load_motifs(jaspar.DEFAULT_RELEASE)
+    config = ModiscoConfig()
+    rows = []
+    for branch, ppms in (("enhancer", [memorised] + [np.full((8, 4), 0.25)] * 22), ("promoter", [mtf1])):
+        for i, ppm in enumerate(ppms):
+            rows.append(Pattern(branch, f"pos_patterns.pattern_{i}", ppm, np.zeros_like(ppm), 50, np.arange(5)))
+    from speidlib.interpret.matching import tomtom_matches
+    # the base composition of the shuffled-label model's enhancer windows (its Tomtom background)
+    bg = {"enhancer": np.array([0.2727, 0.2277, 0.2265, 0.2731]), "promoter": np.full(4, 0.25)}
+    table = []
+    for p in rows:
+        if p.ppm.std() == 0:                                  # 22 patterns that match nothing
+            table.append({"branch": p.branch, "pattern": p.name, "target_name": "ZNF", "evalue": 5.0})
+            continue
+        m = tomtom_matches({p.name: p.ppm}, targets, n_best=1, keep_evalue=0.0, n_jobs=1, background=bg[p.branch])
+        table.append({"branch": p.branch, "pattern": p.name, "target_name": m["target_name"].iat[0],
+                      "evalue": m["evalue"].iat[0]})
+    tested = pattern_tests(rows, pd.DataFrame(table), bg, targets, config)
+    first = tested.iloc[0]
+    assert first["target_name"] == "NKX6-1" and first["pattern_qvalue"] < 0.05      # E alone would name it
+    assert first["permutation_pvalue"] > 0.002 and first["permutation_qvalue"] > 0.05
+    last = tested.iloc[-1]
+    assert last["target_name"].upper() == "MTF1" and last["permutation_pvalue"] < 0.01
+    assert names_tf(tested, config).tolist() == [False] * 23 + [True]
+    assert (tested["permutation_pvalue"].iloc[1:23] == 1).all()                    # untested: p = 1
 
 
 def test_top_stretches_and_planted_sites():

@@ -151,19 +151,23 @@ def add_modisco(sub) -> None:
     p = sub.add_parser("modisco", help="TF-MoDISco motifs from RUN/attributions/, matched to JASPAR, against a null",
                        description="Run TF-MoDISco per branch on the hypothetical contributions "
                        "`speid attribute` stored (positive pairs), match each pattern to JASPAR with "
-                       "Tomtom, and call a TF learned against the same steps on null.h5 (the initial "
-                       "weights; `speid attribute --null`). Writes RUN/modisco/ (motifs.csv, report.html).")
+                       "Tomtom (a pattern names its best-matching TF only when the match beats chance "
+                       "across the branch's patterns), and call a TF learned against the same steps on "
+                       "null.h5 (the initial weights; `speid attribute --null`). Writes RUN/modisco/ "
+                       "(motifs.csv, tf_summary.csv, report.html).")
     p.add_argument("run", help="run directory")
     p.add_argument("--attributions", default=None, help="folder of `speid attribute` (default RUN/attributions/)")
-    add_arguments(p, ModiscoConfig, only=("positives", "max_pairs", "release"))
+    add_arguments(p, ModiscoConfig, only=("positives", "max_pairs", "release", "permutations", "seed"))
     p.add_argument("--out", default=None, help="output folder (default RUN/modisco/)")
+    add_flag(p, "quiet", "no progress lines")
     p.set_defaults(func=_run_modisco)
 
 
 def _run_modisco(args) -> None:
     from speidlib.interpret.modisco import run_modisco
 
-    out = run_modisco(args.run, args.attributions, config=from_args(ModiscoConfig, args), out_dir=args.out)
+    out = run_modisco(args.run, args.attributions, config=from_args(ModiscoConfig, args), out_dir=args.out,
+                      progress=not args.quiet)
     tf = out["tf_summary"]
     learned = ", ".join(f"{t} ({b})" for b, t in zip(tf.loc[tf["learned"], "branch"], tf.loc[tf["learned"], "tf"]))
     print(f"wrote {out['out']}/ ({len(out['motifs'])} patterns, {out['seconds']:.0f} s); learned: "
