@@ -401,6 +401,11 @@ def test_motifs_from_contributions_beside_the_kernels(motif_root):
     html = v.contributions.value
     assert html.count("<tr>") == 1 + 2 and html.count("data:image/png;base64,") == 1
     assert "MTF1" in html and ">yes<" in html and ">no<" in html
+    assert "permutation_qvalue" not in html                  # a file from before the pattern tests
+    df = pd.read_csv(d / "motifs.csv").assign(pattern_qvalue=[3e-10, 6e-6], permutation_qvalue=[0.005, 0.2])
+    df.to_csv(d / "motifs.csv", index=False)
+    html = MotifsView(MotifsModel(motif_root, "run")).contributions.value
+    assert "pattern_qvalue" in html and "permutation_qvalue" in html and "0.005" in html
     (d / "motifs.csv").write_text("branch,pattern\nenhancer,p0\n")
     assert "lacks the column(s)" in MotifsModel(motif_root, "run").error
     assert "speid modisco" in MotifsModel(motif_root, "run").error

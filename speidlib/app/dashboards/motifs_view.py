@@ -91,13 +91,17 @@ class MotifsView(DashboardView):
             data = base64.b64encode(open(path, "rb").read()).decode("ascii") if isinstance(path, str) else ""
             cells.append(f'<img src="data:image/png;base64,{data}" style="height:64px">' if data else "")
         shown = df.assign(logo=cells, learned=["yes" if v else "no" for v in df["learned"]])
+        tests = [c for c in ("pattern_qvalue", "permutation_qvalue") if c in df.columns]  # older files lack them
         self.contributions.value = (
             f'<p><b class="speid-count">{len(df)}</b> patterns from the stored contributions of the '
-            "positive pairs, each with its best JASPAR match; learned: its TF beats the same steps on "
-            "the initial weights' contributions (the null) in this branch. Beside the kernels above: "
-            "the same question asked of what the model uses rather than what its filters hold.</p>"
+            "positive pairs, each with its best JASPAR match; learned: the match beats chance across the "
+            "branch's patterns (pattern q) and needs the pattern's column order (permutation q), and its "
+            "TF beats the same steps on the initial weights' contributions (the null) in this branch. "
+            "Beside the kernels above: the same question asked of what the model uses rather than what "
+            "its filters hold.</p>"
             + html_table(shown, ["logo", "branch", "pattern", "n_seqlets", "target_name", "target_id",
-                                 "evalue", "learned"], {"evalue": "{:.2g}"}, escape=False, max_height=420))
+                                 "evalue", *tests, "learned"],
+                         {"evalue": "{:.2g}", **{c: "{:.2g}" for c in tests}}, escape=False, max_height=420))
 
     # model -> widgets
     def _show_selection(self, change=None) -> None:
