@@ -264,19 +264,16 @@ def permutation_pvalues(patterns: list, motifs: pd.DataFrame, background: dict, 
         if not len(rows):
             continue
         n_perm = config.permutations or max(199, int(np.ceil(2 * n_branch[b] / config.alpha)))
-        queries, owner = {}, []
+        queries = {}                                   # row by row, n_perm each, in order
         for r in rows:
             ppm = by_name[(b, motifs["pattern"].iat[r])].ppm
             for k in range(n_perm):
                 queries[f"{r}.{k}"] = ppm[rng.permutation(len(ppm))]
-                owner.append(r)
         m = tomtom_matches(queries, targets, config.release, n_best=1, keep_evalue=0.0, n_jobs=-1,
                            background=background[b])
         best = m[m["rank"] == 1].set_index("query")["evalue"].reindex(list(queries)).to_numpy()
-        owner = np.asarray(owner)
-        for r in rows:
-            e = best[owner == r]
-            out[r] = (1 + np.sum(e <= motifs["evalue"].iat[r])) / (n_perm + 1)
+        better = best.reshape(len(rows), n_perm) <= motifs["evalue"].to_numpy()[rows, None]
+        out[rows] = (1 + better.sum(axis=1)) / (n_perm + 1)
     return out
 
 
@@ -288,8 +285,7 @@ def pattern_tests(patterns: list, motifs: pd.DataFrame, background: dict, target
     ``permutation_qvalue`` (:func:`permutation_pvalues`)."""
     motifs = motifs.drop(columns=[c for c in _TEST_COLUMNS if c in motifs])
     motifs["pattern_qvalue"] = pattern_qvalues(motifs)
-    tested = (motifs["target_name"].notna() & (motifs["evalue"] < config.max_evalue)
-              & (motifs["pattern_qvalue"] < config.alpha)).to_numpy()
+    tested = _beats_chance(motifs, config)
     motifs["permutation_pvalue"] = permutation_pvalues(patterns, motifs, background, targets, config, tested)
     motifs["permutation_qvalue"] = _bh_per_branch(motifs["permutation_pvalue"].to_numpy(),
                                                   motifs["branch"].to_numpy())
@@ -327,12 +323,16 @@ def match_patterns(patterns: list, background: dict, config: ModiscoConfig, targ
     return pattern_tests(patterns, df, background, targets, config)
 
 
+def _beats_chance(motifs: pd.DataFrame, config: ModiscoConfig) -> np.ndarray:
+    """shape=(len(motifs),) bool: a best match at ``E < max_evalue`` and ``pattern_qvalue < alpha``."""
+    return (motifs["target_name"].notna() & (motifs["evalue"] < config.max_evalue)
+            & (motifs["pattern_qvalue"] < config.alpha)).to_numpy()
+
+
 def names_tf(motifs: pd.DataFrame, config: ModiscoConfig) -> np.ndarray:
     """shape=(len(motifs),) bool: the pattern's best match names its TF (``E < max_evalue``
     and both pattern-level tests at ``q < alpha``; see the module notes)."""
-    return (motifs["target_name"].notna() & (motifs["evalue"] < config.max_evalue)
-            & (motifs["pattern_qvalue"] < config.alpha)
-            & (motifs["permutation_qvalue"] < config.alpha)).to_numpy()
+    return _beats_chance(motifs, config) & (motifs["permutation_qvalue"] < config.alpha).to_numpy()
 
 
 def _windows_per_tf(patterns: list, motifs: pd.DataFrame, config: ModiscoConfig) -> dict:
@@ -442,7 +442,8 @@ def _write(out: Path, motifs, tf, patterns, targets, store, has_null: bool, conf
         save_logo(fig, logo)
         rows.append(f"<tr><td>{p.branch}</td><td>{html.escape(p.name)}</td><td>{p.n_seqlets}</td>"
                     f"<td>{html.escape(str(r.target_name))} ({html.escape(str(r.target_id))})</td>"
-                    f"<td>{r.evalue:.2g}</td><td>{r.pattern_qvalue:.2g}</td><td>{'yes' if r.learned else 'no'}</td>"
+                    f"<td>{r.evalue:.2g}</td><td>{r.pattern_qvalue:.2g}</td><td>{r.permutation_qvalue:.2g}</td>"
+                    f"<td>{'yes' if r.learned else 'no'}</td>"
                     f"<td><img src='logos/{logo.name}' height='110'></td></tr>")
     tf_rows = tf[tf["learned"]] if len(tf) else tf
     summary = ", ".join(f"{t} ({b})" for b, t in zip(tf_rows["branch"], tf_rows["tf"])) or "none"
@@ -452,8 +453,10 @@ def _write(out: Path, motifs, tf, patterns, targets, store, has_null: bool, conf
             f"{'the same pairs under the initial weights' if has_null else 'none (nothing is called learned)'}."
             f" Learned (q &lt; {config.alpha}): {html.escape(summary)}."
             f" A pattern names its best match's TF when E &lt; {config.max_evalue} and the match beats chance"
-            f" across the branch's patterns (pattern q &lt; {config.alpha}).</p><table border='1'>"
+            f" across the branch's patterns (pattern q &lt; {config.alpha}) and needs the pattern's column order"
+            f" (permutation q &lt; {config.alpha}).</p><table border='1'>"
             f"<tr><th>branch</th><th>pattern</th><th>seqlets</th><th>best JASPAR match</th><th>E</th><th>pattern q</th>"
+            f"<th>permutation q</th>"
             f"<th>learned</th><th>logo (pattern above its match)</th></tr>{''.join(rows)}</table></body></html>")
     atomic_write_text(out / REPORT_FILE, page)
     atomic_write_json(out / "modisco.json", {**dataclasses.asdict(config), "null": has_null,

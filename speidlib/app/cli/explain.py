@@ -152,7 +152,7 @@ def add_modisco(sub) -> None:
                        description="Run TF-MoDISco per branch on the hypothetical contributions "
                        "`speid attribute` stored (positive pairs), match each pattern to JASPAR with "
                        "Tomtom (a pattern names its best-matching TF only when the match beats chance "
-                       "across the branch's patterns), and call a TF learned against the same steps on "
+                       "across the branch's patterns and needs the pattern's column order), and call a TF learned against the same steps on "
                        "null.h5 (the initial weights; `speid attribute --null`). Writes RUN/modisco/ "
                        "(motifs.csv, tf_summary.csv, report.html).")
     p.add_argument("run", help="run directory")
