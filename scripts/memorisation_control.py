@@ -12,6 +12,11 @@ For each cell line and split (random and chromosome): ``prepare`` (1 kb
 windows, 4 shifted copies per training positive), ``train`` (``cpu`` preset),
 ``evaluate`` (test AUROC/AUPR/F1 with bootstrap 95% intervals), then the
 distance and propensity baselines fitted on the run's own training pairs.
+SPEID's AUROC and AUPR also get a second interval that resamples the test
+promoters, each with all its pairs (a cluster bootstrap): test pairs share
+elements (one promoter, several enhancers), so they are not independent draws
+and the pair-level interval is too narrow, most of all under the chromosome
+split, where a sequence-blind score is a function of a few hundred elements.
 
 The training schedule is the same for every cell line and cannot end in the
 first flat epochs, when validation AUROC sits near 0.5 before memorisation
@@ -75,6 +80,82 @@ def schedule_config(schedule: str, pretrain_epochs: int | None, retrain_epochs: 
     return config.replace(**changes) if changes else config
 
 
+def promoter_clustered_ci(run: Path, n_bootstrap: int, seed: int) -> dict:
+    """SPEID's test AUROC and AUPR intervals with the test promoters resampled (each with its pairs).
+
+    Returns ``{"auroc_promoter_lo", ..._hi, "aupr_promoter_lo", ..._hi, "n_test_promoters"}`` from
+    ``run``'s ``predictions.csv``.
+    """
+    import pandas as pd
+
+    from speidlib import schema as S
+    from speidlib.evaluate.metrics import bootstrap_ci
+
+    pred = pd.read_csv(run / S.PREDICTIONS_FILE)
+    test = pred[pred[S.SPLIT] == S.TEST]
+    # the threshold only enters F1, which is not reported here
+    ci = bootstrap_ci(test[S.LABEL].to_numpy(), test[S.SCORE].to_numpy(), 0.5, n_bootstrap=n_bootstrap,
+                      seed=seed, groups=test[S.PROMOTER_NAME].to_numpy())
+    out = {"n_test_promoters": int(test[S.PROMOTER_NAME].nunique())}
+    for metric in ("auroc", "aupr"):
+        out[f"{metric}_promoter_lo"], out[f"{metric}_promoter_hi"] = ci[metric]
+    return out
+
+
+def additive_effects(logit, enhancers, promoters, sweeps: int = 50):
+    """Fit ``logit ~ mu + a[promoter] + b[enhancer]`` by alternating means (backfitting).
+
+    Returns (mu, a (P,), b (E,), residuals (n,), promoter codes (n,), enhancer codes (n,)).
+    """
+    import numpy as np
+    import pandas as pd
+
+    pi, ei = pd.factorize(promoters)[0], pd.factorize(enhancers)[0]
+    logit = np.asarray(logit, np.float64)
+    mu, a, b = logit.mean(), np.zeros(pi.max() + 1), np.zeros(ei.max() + 1)
+    for _ in range(sweeps):
+        a = np.bincount(pi, logit - mu - b[ei]) / np.bincount(pi)
+        b = np.bincount(ei, logit - mu - a[pi]) / np.bincount(ei)
+    return mu, a, b, logit - mu - a[pi] - b[ei], pi, ei
+
+
+def element_permutation_null(run: Path, n_draws: int, seed: int) -> dict:
+    """What a score that knows nothing would give on this test table's element structure.
+
+    SPEID's test logits are split into a promoter effect, an enhancer effect and a residual
+    (:func:`additive_effects`); each draw hands the promoters' effects to the test promoters
+    in a random order, the enhancers' likewise, and the residuals, and takes the AUROC. The
+    draws keep the scores' distribution and how the pairs share elements, and break any tie
+    between an element's score and its pairs' labels: their 95% range is how far from 0.5
+    an uninformed score lands on this table, and ``p_below`` / ``p_above`` how often a
+    draw is at least as far below / above as SPEID.
+
+    Returns ``{"null_auroc_lo", "null_auroc_hi", "null_p_below", "null_p_above", "additive_r2"}``.
+    """
+    import numpy as np
+    import pandas as pd
+
+    from speidlib import schema as S
+    from speidlib.evaluate.metrics import auroc
+
+    pred = pd.read_csv(run / S.PREDICTIONS_FILE)
+    test = pred[pred[S.SPLIT] == S.TEST]
+    y = test[S.LABEL].to_numpy()
+    p = np.clip(test[S.SCORE].to_numpy(np.float64), 1e-7, 1 - 1e-7)
+    logit = np.log(p / (1 - p))
+    mu, a, b, res, pi, ei = additive_effects(logit, test[S.ENHANCER_NAME].to_numpy(),
+                                             test[S.PROMOTER_NAME].to_numpy())
+    rng = np.random.default_rng(seed)
+    draws = np.array([auroc(y, a[rng.permutation(len(a))][pi] + b[rng.permutation(len(b))][ei]
+                            + res[rng.permutation(len(res))]) for _ in range(n_draws)])
+    observed = auroc(y, logit)
+    lo, hi = np.percentile(draws, [2.5, 97.5])
+    return {"null_auroc_lo": float(lo), "null_auroc_hi": float(hi),
+            "null_p_below": float((1 + (draws <= observed).sum()) / (n_draws + 1)),
+            "null_p_above": float((1 + (draws >= observed).sum()) / (n_draws + 1)),
+            "additive_r2": float(1 - res.var() / logit.var())}
+
+
 def run_job(out: Path, cell: str, split: str, genome: Path, args) -> Path:
     """prepare, train, evaluate one cell line and split; write ``OUT/results/<cell>_<split>.csv``."""
     import pandas as pd
@@ -112,6 +193,9 @@ def run_job(out: Path, cell: str, split: str, genome: Path, args) -> Path:
         for metric in ("auroc", "aupr", "f1"):
             row[metric] = m[metric]
             row[f"{metric}_lo"], row[f"{metric}_hi"] = m["ci"].get(metric, (None, None))
+        if name.startswith("SPEID"):
+            row.update(promoter_clustered_ci(run, args.bootstrap, args.seed))
+            row.update(element_permutation_null(run, args.bootstrap, args.seed))
         rows.append(row)
         shown = "constant" if m["constant"] else " | ".join(_fmt(m, k) for k in ("auroc", "aupr", "f1"))
         print(f"| {cell} | {split} | {name} | {shown} |", flush=True)
@@ -123,7 +207,7 @@ def run_job(out: Path, cell: str, split: str, genome: Path, args) -> Path:
     return path
 
 
-def gather(out: Path) -> tuple[Path, Path]:
+def gather(out: Path, n_bootstrap: int = 1000, seed: int = 0) -> tuple[Path, Path]:
     """``OUT/results.csv`` and ``OUT/results.md`` from every ``OUT/results/<cell>_<split>.csv``."""
     import pandas as pd
 
@@ -133,6 +217,22 @@ def gather(out: Path) -> tuple[Path, Path]:
     if not parts:
         raise SystemExit(f"no job results under {out / RESULTS_DIR}: run the jobs first")
     df = pd.concat([pd.read_csv(p) for p in parts], ignore_index=True)
+    # job results written before the promoter-resampled interval existed: computed from the run
+    structure = ("auroc_promoter_lo", "auroc_promoter_hi", "aupr_promoter_lo", "aupr_promoter_hi",
+                 "n_test_promoters", "null_auroc_lo", "null_auroc_hi", "null_p_below", "null_p_above",
+                 "additive_r2")
+    for c in structure:
+        if c not in df:
+            df[c] = float("nan")
+    for i, r in df.iterrows():
+        run = out / f"{r['cell_line']}_{r['split_method']}"
+        if str(r["model"]).startswith("SPEID") and (run / "predictions.csv").exists():
+            if pd.isna(r["auroc_promoter_lo"]):
+                for c, v in promoter_clustered_ci(run, n_bootstrap, seed).items():
+                    df.loc[i, c] = v
+            if pd.isna(r["null_auroc_lo"]):
+                for c, v in element_permutation_null(run, n_bootstrap, seed).items():
+                    df.loc[i, c] = v
     order = {c: i for i, c in enumerate(CELLS)}
     df = df.sort_values(["cell_line", "split_method"], key=lambda s: s.map(order).fillna(99)
                         if s.name == "cell_line" else s, kind="stable")
@@ -142,11 +242,26 @@ def gather(out: Path) -> tuple[Path, Path]:
     def cell(r, m):
         return f"{r[m]:.3f} ({r[m + '_lo']:.3f}-{r[m + '_hi']:.3f})"
 
-    md = ["| cell line | split | model | AUROC | AUPR | F1 | minutes |", "|---|---|---|---|---|---|---|"]
+    def clustered(r):
+        if pd.isna(r["auroc_promoter_lo"]):
+            return ""
+        return (f"{r['auroc_promoter_lo']:.3f}-{r['auroc_promoter_hi']:.3f} "
+                f"({int(r['n_test_promoters']):,} promoters)")
+
+    def null(r):
+        if pd.isna(r["null_auroc_lo"]):
+            return ""
+        side = "below" if r["null_p_below"] < r["null_p_above"] else "above"
+        return (f"{r['null_auroc_lo']:.3f}-{r['null_auroc_hi']:.3f} (as far {side}: "
+                f"p {min(r['null_p_below'], r['null_p_above']):.3f})")
+
+    md = ["| cell line | split | model | AUROC | AUPR | F1 | AUROC interval, promoters resampled | "
+          "uninformed score on these elements (95%; one-sided p) | minutes |", "|---|---|---|---|---|---|---|---|---|"]
     for r in df.to_dict("records"):
         shown = "constant" if r["constant"] else " | ".join(cell(r, m) for m in ("auroc", "aupr", "f1"))
         minutes = "" if pd.isna(r["minutes"]) else f"{r['minutes']:.1f}"
-        md.append(f"| {r['cell_line']} | {r['split_method']} | {r['model']} | {shown} | {minutes} |")
+        md.append(f"| {r['cell_line']} | {r['split_method']} | {r['model']} | {shown} | {clustered(r)} | "
+                  f"{null(r)} | {minutes} |")
     schedules = sorted(set(df["schedule"].dropna()))
     md += ["", f"SPEID schedule: {'; '.join(schedules)}"]
     atomic_write_text(out / "results.md", "\n".join(md) + "\n")
@@ -197,7 +312,7 @@ def main(argv=None) -> int:
                 run_job(out, cell, split, genome, args)
         if args.no_gather:
             return 0
-    csv, md = gather(out)
+    csv, md = gather(out, args.bootstrap, args.seed)
     print(f"wrote {csv} and {md}")
     return 0
 

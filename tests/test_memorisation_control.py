@@ -67,11 +67,59 @@ def test_gather_makes_one_table_from_the_job_files(tmp_path):
                  **{f"{m}{s}": 0.5 for m in ("auroc", "aupr", "f1") for s in ("", "_lo", "_hi")}}
                 for model in ("SPEID (random DNA)", "propensity", "distance")]
         pd.DataFrame(rows).to_csv(tmp_path / "results" / f"{cell}_{split}.csv", index=False)
-    csv, md = script.gather(tmp_path)
+    # K562 random's run is there: its SPEID row gets the promoter-resampled interval from the
+    # run's predictions (8 test promoters of 5 pairs each; scores rise with the promoter)
+    run = tmp_path / "K562_random"
+    run.mkdir()
+    prom = [f"p{i // 5}" for i in range(40)]
+    label = [int(i % 5 == 0 and i // 5 >= 3) for i in range(40)]
+    pd.DataFrame({"enhancer_name": [f"e{i}" for i in range(40)], "promoter_name": prom, "label": label,
+                  "score": [(i // 5) / 8 + (i % 5) / 100 for i in range(40)],
+                  "split": ["test"] * 38 + ["train"] * 2}).to_csv(run / "predictions.csv", index=False)
+    csv, md = script.gather(tmp_path, n_bootstrap=200)
     table = pd.read_csv(csv)
     assert table["cell_line"].tolist() == ["GM12878"] * 3 + ["K562"] * 3    # CELLS order
+    speid = table[table["model"].str.startswith("SPEID")].set_index("cell_line")
+    assert speid.loc["K562", "n_test_promoters"] == 8
+    assert 0 <= speid.loc["K562", "auroc_promoter_lo"] < speid.loc["K562", "auroc_promoter_hi"] <= 1
+    assert pd.isna(speid.loc["GM12878", "auroc_promoter_lo"])      # no run: left empty, not made up
+    assert speid.loc["K562", "null_auroc_lo"] < speid.loc["K562", "null_auroc_hi"]
+    assert pd.isna(speid.loc["GM12878", "null_auroc_lo"])
     text = md.read_text()
+    assert "(8 promoters)" in text and "as far " in text
     assert "| GM12878 | chromosome | propensity | constant |" in text
     assert "SPEID schedule: fixed: 32 + 6 epochs, last epoch kept" in text
     with pytest.raises(SystemExit, match="no job results"):
         script.gather(tmp_path / "empty")
+
+
+def test_the_element_null_keeps_the_tables_structure_and_knows_no_labels():
+    """A score made of element effects alone splits back into them; permuting the effects among
+    the elements gives a range around 0.5 that a label-blind score falls in, and a score that
+    follows the labels falls outside."""
+    import numpy as np
+
+    script = _script()
+    rng = np.random.default_rng(0)
+    n_e, n_p, n = 300, 40, 1200
+    ei, pi = rng.integers(0, n_e, n), rng.integers(0, n_p, n)
+    a, b = rng.normal(0, 1, n_p), rng.normal(0, 0.5, n_e)
+    mu, a_hat, b_hat, res, pc, ec = script.additive_effects(a[pi] + b[ei] + 0.3, ei, pi)
+    fitted = mu + a_hat[pc] + b_hat[ec]
+    np.testing.assert_allclose(fitted, a[pi] + b[ei] + 0.3, atol=1e-6)
+    assert np.abs(res).max() < 1e-6
+    y = (rng.random(n) < 0.1).astype(int)
+
+    def null_of(logit, tmp):
+        tmp.mkdir()
+        pd.DataFrame({"enhancer_name": ei, "promoter_name": pi, "label": y, "split": "test",
+                      "score": 1 / (1 + np.exp(-logit))}).to_csv(tmp / "predictions.csv", index=False)
+        return script.element_permutation_null(tmp, 300, 0)
+
+    import tempfile
+    from pathlib import Path
+    with tempfile.TemporaryDirectory() as d:
+        blind = null_of(a[pi] + b[ei], Path(d) / "blind")
+        assert blind["null_auroc_lo"] < 0.5 < blind["null_auroc_hi"] and blind["additive_r2"] > 0.99
+        told = null_of(a[pi] + b[ei] + 3 * y, Path(d) / "told")
+        assert told["null_p_above"] < 0.01 and told["null_p_below"] > 0.99

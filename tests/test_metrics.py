@@ -178,3 +178,23 @@ def test_evaluate_scores_flags_a_constant_predictor():
     assert out["auroc_tie_broken"]["lo"] < 0.3 and out["auroc_tie_broken"]["hi"] > 0.7
     ranked = M.evaluate_scores(Y4, S4, threshold=0.35, n_bootstrap=0)
     assert ranked["n_distinct_scores"] == 4 and not ranked["constant"] and ranked["degenerate"] == []
+
+
+def test_cluster_bootstrap_resamples_whole_groups():
+    rng = np.random.default_rng(3)
+    y = (rng.random(300) < 0.2).astype(int)
+    s = rng.random(300) + 0.5 * y
+    pairs = M.bootstrap_metrics(y, s, 0.8, n_bootstrap=200, seed=4)
+    # one pair per group: the pair bootstrap, draw for draw
+    singletons = M.bootstrap_metrics(y, s, 0.8, n_bootstrap=200, seed=4, groups=[f"g{i}" for i in range(300)])
+    np.testing.assert_array_equal(pairs["auroc"], singletons["auroc"])
+    # every pair repeated 10 times inside its group (10 pairs sharing an element, identical
+    # scores): the cluster bootstrap gives the 300 groups' own distribution, where resampling
+    # the 3,000 pairs one by one gives one about sqrt(10) times narrower
+    y10, s10, g10 = np.repeat(y, 10), np.repeat(s, 10), np.repeat(np.arange(300), 10)
+    clustered = M.bootstrap_metrics(y10, s10, 0.8, n_bootstrap=200, seed=4, groups=g10)
+    np.testing.assert_allclose(clustered["auroc"], pairs["auroc"])
+    naive = M.bootstrap_metrics(y10, s10, 0.8, n_bootstrap=200, seed=4)
+    assert np.std(clustered["auroc"]) > 2.5 * np.std(naive["auroc"])
+    with pytest.raises(ValueError, match="one label per item"):
+        next(M.resample_weights(3, 5, groups=[0, 1]))

@@ -152,12 +152,15 @@ def _weighted_metrics(w: np.ndarray, y: np.ndarray, s: np.ndarray, threshold: fl
 
 
 def bootstrap_metrics(y, s, threshold: float, n_bootstrap: int = 1000, seed: int = 0,
-                      max_cells: int = 4_000_000) -> dict:
+                      max_cells: int = 4_000_000, groups=None) -> dict:
     """Every metric on each of ``n_bootstrap`` resamples of the pairs.
 
-    Resamples draw ``n`` pairs with replacement. All resamples are computed
-    together as a weight matrix, in chunks of at most ``max_cells`` entries.
-    A resample without positives (or negatives) gives NaN for AUROC/AUPR.
+    Resamples draw ``n`` pairs with replacement, or, with ``groups``, whole
+    groups (a cluster bootstrap: pairs that share an element are not independent
+    draws, and resampling them one by one gives too narrow an interval). All
+    resamples are computed together as a weight matrix, in chunks of at most
+    ``max_cells`` entries. A resample without positives (or negatives) gives NaN
+    for AUROC/AUPR.
 
     Parameters
     ----------
@@ -166,6 +169,8 @@ def bootstrap_metrics(y, s, threshold: float, n_bootstrap: int = 1000, seed: int
     threshold : float, calls are ``score >= threshold``
     n_bootstrap : int, number of resamples
     seed : int
+    groups : array-like, shape=(n,), optional: each pair's cluster (any hashable labels,
+        e.g. its promoter); None resamples pairs
 
     Returns
     -------
@@ -175,29 +180,46 @@ def bootstrap_metrics(y, s, threshold: float, n_bootstrap: int = 1000, seed: int
     if n_bootstrap < 1:
         raise ValueError(f"n_bootstrap must be at least 1, got {n_bootstrap}")
     parts = [_weighted_metrics(w, y, s, threshold)
-             for w in resample_weights(y.size, n_bootstrap, seed, max_cells)]
+             for w in resample_weights(y.size, n_bootstrap, seed, max_cells, groups=groups)]
     return {m: np.concatenate([p[m] for p in parts]) for m in METRICS}
 
 
-def resample_weights(n: int, n_bootstrap: int, seed: int = 0, max_cells: int = 4_000_000):
+def resample_weights(n: int, n_bootstrap: int, seed: int = 0, max_cells: int = 4_000_000, groups=None):
     """Bootstrap resamples of ``n`` items as count weights, in chunks that bound memory.
+
+    With ``groups`` (shape=(n,), any labels) the resamples draw ``G`` groups with
+    replacement out of the ``G`` distinct ones, and an item weighs as often as its
+    group is drawn (groups numbered in order of first appearance). Groups of one item each draw exactly the item resamples (the
+    same random numbers).
 
     Yields
     ------
     np.ndarray, shape=(b, n), int: how often each item is drawn in each of ``b``
     resamples (``b`` at most ``max_cells // n``); ``n_bootstrap`` resamples in all.
     """
+    if groups is None:
+        code, g = None, n
+    else:
+        groups = np.asarray(groups)
+        if groups.shape != (n,):
+            raise ValueError(f"groups must give one label per item: shape ({n},), got {groups.shape}")
+        code, uniques = pd.factorize(groups)      # groups numbered in order of first appearance
+        g = len(uniques)
     rng = np.random.default_rng(seed)
-    chunk = max(1, max_cells // n)
+    chunk = max(1, max_cells // max(n, 1))
     for start in range(0, n_bootstrap, chunk):
         b = min(chunk, n_bootstrap - start)
-        idx = rng.integers(0, n, size=(b, n))
-        yield np.bincount((idx + n * np.arange(b)[:, None]).ravel(), minlength=b * n).reshape(b, n)
+        idx = rng.integers(0, g, size=(b, g))
+        counts = np.bincount((idx + g * np.arange(b)[:, None]).ravel(), minlength=b * g).reshape(b, g)
+        yield counts if code is None else counts[:, code]
 
 
 def bootstrap_ci(y, s, threshold: float, n_bootstrap: int = 1000, seed: int = 0,
-                 level: float = 0.95) -> dict:
+                 level: float = 0.95, groups=None) -> dict:
     """Percentile bootstrap confidence interval of each metric.
+
+    ``groups`` (shape=(n,), optional) resamples whole clusters of pairs, as
+    :func:`bootstrap_metrics` does.
 
     Returns
     -------
@@ -205,7 +227,7 @@ def bootstrap_ci(y, s, threshold: float, n_bootstrap: int = 1000, seed: int = 0,
     """
     if not 0 < level < 1:
         raise ValueError(f"the confidence level must lie between 0 and 1, got {level}")
-    draws = bootstrap_metrics(y, s, threshold, n_bootstrap=n_bootstrap, seed=seed)
+    draws = bootstrap_metrics(y, s, threshold, n_bootstrap=n_bootstrap, seed=seed, groups=groups)
     q = [100 * (1 - level) / 2, 100 * (1 + level) / 2]
     out = {}
     for m, v in draws.items():
