@@ -7,6 +7,11 @@ dinucleotide-shuffled references, batches of 8 pairs) and streams them to a
 contributions file (:class:`speidlib.interpret.contrib_store.StoreWriter`),
 as ``speid attribute`` does. Speed does not depend on the weights.
 
+Integrated gradients run as ``speid attribute`` runs them (the network cut after each
+branch's convolution: the convolution of the input and each reference once, only the
+rest at every path point; :mod:`speidlib.interpret.contributions`) and, for the
+ratio, through the whole network at every path point, as before the cut.
+
 Each measurement runs in a child process of its own, so its peak resident set
 (``VmHWM``) is its own: one with ``n`` pairs and one with ``10 n``; their ratio
 (near 1) shows memory does not grow with the number of pairs. Times exclude
@@ -31,8 +36,11 @@ WINDOWS = {"paper": (3000, 2000), "cpu": (1000, 1000), "original": (3000, 2000)}
 BATCH = 8
 
 
-def child(preset: str, n_pairs: int, out: str) -> dict:
-    """Attribute ``n_pairs`` random pairs into ``out``; seconds, pairs/s and VmHWM (MB)."""
+def child(preset: str, n_pairs: int, out: str, path: str = "cut") -> dict:
+    """Attribute ``n_pairs`` random pairs into ``out``; seconds, pairs/s and VmHWM (MB).
+
+    path : ``cut`` (as ``speid attribute``) or ``whole`` (every path point through the whole network)
+    """
     import pandas as pd
 
     from bench_genome_wide import vmhwm_mb
@@ -44,6 +52,10 @@ def child(preset: str, n_pairs: int, out: str) -> dict:
     we, wp = WINDOWS[preset]
     model = build_model(preset, we, wp, jaspar_init=False, seed=0)
     attributor = Attributor(model)
+    if path == "whole":
+        attributor._cut = None
+    elif attributor._cut is None:
+        raise SystemExit(f"the {preset} model has no convolution cut")
     rng = np.random.default_rng(0)
     attributor(rng.integers(0, 4, (1, we)).astype(np.int8), rng.integers(0, 4, (1, wp)).astype(np.int8))
     t = time.perf_counter()
@@ -63,9 +75,9 @@ def child(preset: str, n_pairs: int, out: str) -> dict:
             "vmhwm_mb": vmhwm_mb(), "file_mb": os.path.getsize(out) / 2**20}
 
 
-def run_child(preset: str, n_pairs: int) -> dict:
+def run_child(preset: str, n_pairs: int, path: str = "cut") -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, __file__, "--child", preset, str(n_pairs), str(Path(tmp) / "c.h5")]
+        cmd = [sys.executable, __file__, "--child", preset, str(n_pairs), str(Path(tmp) / "c.h5"), path]
         out = subprocess.run(cmd, capture_output=True, text=True, check=True,
                              env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
         return json.loads(out.stdout.strip().splitlines()[-1])
@@ -77,18 +89,21 @@ def main(argv=None) -> None:
     parser.add_argument("--pairs", type=int, default=8, help="pairs of the small run (default 8); the large one 10x")
     parser.add_argument("--memory-presets", default="cpu",
                         help="presets that also run 10x the pairs for the memory check (default cpu)")
-    parser.add_argument("--child", nargs=3, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs=4, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     if args.child:
-        preset, n, out = args.child
-        print(json.dumps(child(preset, int(n), out)))
+        preset, n, out, path = args.child
+        print(json.dumps(child(preset, int(n), out, path)))
         return
     for preset in args.presets.split(","):
         small = run_child(preset, args.pairs)
+        whole = run_child(preset, args.pairs, "whole")
         line = (f"[{preset}] windows {WINDOWS[preset][0]} / {WINDOWS[preset][1]} bp, IG 32 steps x 8 "
                 f"references: {small['pairs_per_s']:.3f} pairs/s ({small['pairs']} pairs in "
-                f"{small['seconds']:.1f} s), peak memory (VmHWM) {small['vmhwm_mb']:.0f} MB")
+                f"{small['seconds']:.1f} s), peak memory (VmHWM) {small['vmhwm_mb']:.0f} MB; the whole network "
+                f"at every path point {whole['pairs_per_s']:.3f} pairs/s, peak {whole['vmhwm_mb']:.0f} MB: "
+                f"the cut is {small['pairs_per_s'] / whole['pairs_per_s']:.1f}x faster")
         if preset in args.memory_presets.split(","):
             large = run_child(preset, 10 * args.pairs)
             line += (f"; {large['pairs']} pairs: {large['pairs_per_s']:.3f} pairs/s, peak {large['vmhwm_mb']:.0f} MB "

@@ -94,6 +94,35 @@ def test_completeness_within_one_percent_on_a_tiny_model():
     np.testing.assert_allclose((c.enhancer_hypothetical * x).sum(-1), c.enhancer_actual, atol=1e-5)
 
 
+@pytest.mark.parametrize("preset", ["cpu", "paper", "original", "cpu_global_pool"])
+def test_the_convolution_cut_gives_the_same_integrated_gradients(preset):
+    """IG through the cut (convolution of input and references once, the path from pooling on,
+    one transpose per reference) equals IG through the whole network at every path point."""
+    from speidlib.interpret.contributions import _ConvCut
+    from speidlib.model.build import build_model
+    from speidlib.model.presets import get_config
+
+    if preset == "cpu_global_pool":
+        preset = get_config("cpu").replace(global_pool=True)
+    keras.utils.set_random_seed(2)
+    model = build_model(preset, 300, 260, seed=2)
+    rng = np.random.default_rng(4)
+    ec = rng.integers(0, 4, (3, 300)).astype(np.int8)
+    pc = rng.integers(0, 4, (3, 260)).astype(np.int8)
+    # 5 references of 6 steps in calls of 16 rows: references padded, steps split
+    fast = Attributor(model, steps=6, n_references=5, batch_size=16, seed=1)
+    assert fast._cut is not None
+    whole = Attributor(model, steps=6, n_references=5, batch_size=16, seed=1)
+    whole._cut = None
+    a, b = fast(ec, pc), whole(ec, pc)
+    for field in ("enhancer_hypothetical", "promoter_hypothetical", "enhancer_actual", "promoter_actual"):
+        x, y = getattr(a, field), getattr(b, field)
+        np.testing.assert_allclose(x, y, atol=1e-5 * max(1.0, np.abs(y).max()))
+    np.testing.assert_allclose(a.score, b.score, atol=1e-4)
+    np.testing.assert_allclose(a.reference_score, b.reference_score, atol=1e-4)
+    assert _ConvCut.of(smooth_model()) is None          # not a workbench model: the whole network
+
+
 @pytest.fixture(scope="module")
 def attributed(tiny_run, tmp_path_factory):
     out = tmp_path_factory.mktemp("attributions")

@@ -20,6 +20,19 @@ giving a *multiplier* ``m_r[i, b]``. Then, per window,
 at the input, reference all zeros, one step): fast, no completeness.
 The work runs in fixed-shape batches through one compiled TensorFlow function
 per model, so memory is bounded by ``batch_size`` interpolated pairs.
+
+**The convolution is computed twice per reference, not once per path point.**
+A workbench model's first layer in each branch (:class:`speidlib.model.layers.PooledConv1D`)
+is a convolution, linear in the one-hot input, followed by pooling, bias and
+activation. Along the path ``r + a (x - r)`` its output is ``C(r) + a (C(x) - C(r))``
+and the input gradient is the convolution's transpose applied to the gradient at
+its output, so the mean gradient over the path is the transpose of the mean
+output gradient. :class:`Attributor` computes ``C(x)`` and ``C(r)`` once, runs
+only pooling and the rest of the network at the ``steps`` path points, and
+transposes once per reference: the same integrated gradients (to float32
+rounding; ``tests/test_contributions.py``) at a fraction of the cost
+(``benchmarks/bench_attribute.py``). Other models take every path point through
+the whole network.
 """
 from __future__ import annotations
 
@@ -151,6 +164,7 @@ class Attributor:
         self.model, self.steps, self.n_references = model, int(steps), int(n_references)
         self.batch_size, self.seed = int(batch_size), int(seed)
         self._grad = self._compile()
+        self._cut = _ConvCut.of(model)
 
     def _compile(self):
         import tensorflow as tf
@@ -205,16 +219,61 @@ class Attributor:
                                  np.full(len(E), float(y0[0])))
         return self._ig(enhancer_codes, promoter_codes, E, P, offset)
 
+    def _references(self, e_codes, p_codes, offset):
+        """Each pair's dinucleotide-shuffled references, one-hot: two arrays (n, R, W, 4)."""
+        refs_e, refs_p = [], []
+        for i in range(len(e_codes)):
+            rng = np.random.default_rng([self.seed, offset + i])
+            refs_e.append(one_hot(dinucleotide_shuffle(e_codes[i], self.n_references, rng)))
+            refs_p.append(one_hot(dinucleotide_shuffle(p_codes[i], self.n_references, rng)))
+        return np.stack(refs_e), np.stack(refs_p)
+
+    @staticmethod
+    def _combine(multipliers, inputs, refs, score, reference_score) -> Contributions:
+        """Contributions from the path-mean gradients ``m`` (n, R, W, 4) of each window."""
+        out = []
+        for m, x, ref in zip(multipliers, inputs, refs):
+            hyp = (m - (m * ref).sum(-1, keepdims=True)).mean(axis=1)           # (n, W, 4)
+            actual = (m * (x[:, None] - ref)).sum(-1).mean(axis=1)              # (n, W)
+            out.append((hyp.astype(np.float32), actual.astype(np.float32)))
+        return Contributions(out[0][0], out[1][0], out[0][1], out[1][1], score, reference_score)
+
     def _ig(self, e_codes, p_codes, E, P, offset):
+        ref_e, ref_p = self._references(e_codes, p_codes, offset)               # (n, R, W, 4)
+        if self._cut is not None:
+            return self._ig_cut(E, P, ref_e, ref_p)
+        return self._ig_whole(E, P, ref_e, ref_p)
+
+    def _ig_cut(self, E, P, ref_e, ref_p):
+        """Integrated gradients through :class:`_ConvCut`: per pair, the convolution of the input
+        and its references once, the path points from pooling on, one transpose per reference."""
+        R, S, n = self.n_references, self.steps, len(E)
+        cut = self._cut
+        alpha = ((np.arange(S) + 0.5) / S).astype(np.float32)
+        # references per call: as many as keep r * S path rows within the batch (at least one)
+        r_chunk = max(1, min(R, self.batch_size // S))
+        m_e = np.empty(ref_e.shape, np.float32)
+        m_p = np.empty(ref_p.shape, np.float32)
+        score, ref_score = np.empty(n), np.empty(n)
+        for i in range(n):
+            ce = cut.conv(0, np.concatenate([E[i:i + 1], ref_e[i]]))            # (1 + R, Lc, K)
+            cp = cut.conv(1, np.concatenate([P[i:i + 1], ref_p[i]]))
+            y = cut.logit(ce, cp)
+            score[i], ref_score[i] = y[0], y[1:].mean()
+            ge = np.empty((R, *ce.shape[1:]), np.float32)
+            gp = np.empty((R, *cp.shape[1:]), np.float32)
+            for j in range(0, R, r_chunk):
+                k = min(r_chunk, R - j)
+                ge[j:j + k], gp[j:j + k] = cut.path_gradient(ce[1 + j:1 + j + k], ce[0] - ce[1 + j:1 + j + k],
+                                                             cp[1 + j:1 + j + k], cp[0] - cp[1 + j:1 + j + k],
+                                                             alpha, r_chunk, self.batch_size)
+            m_e[i], m_p[i] = cut.transpose(0, ge), cut.transpose(1, gp)
+        return self._combine((m_e, m_p), (E, P), (ref_e, ref_p), score, ref_score)
+
+    def _ig_whole(self, E, P, ref_e, ref_p):
         """Integrated gradients of every pair at once: its paths, itself and its references
         are rows of one gradient job (``n * (R * S + R + 1)`` rows, in batches)."""
         R, S, n = self.n_references, self.steps, len(E)
-        refs_e, refs_p = [], []
-        for i in range(n):
-            rng = np.random.default_rng([self.seed, offset + i])
-            refs_e.append(one_hot(dinucleotide_shuffle(e_codes[i], R, rng)))   # (R, We, 4)
-            refs_p.append(one_hot(dinucleotide_shuffle(p_codes[i], R, rng)))
-        ref_e, ref_p = np.stack(refs_e), np.stack(refs_p)                       # (n, R, W, 4)
         alpha = ((np.arange(S) + 0.5) / S).astype(np.float32)[None, None, :, None, None]
 
         def rows(x, ref):    # (n, R*S + 1 + R, W, 4): the path points, the input, the references
@@ -225,11 +284,121 @@ class Attributor:
         ge, gp, y = self.gradients(rows(E, ref_e).reshape(n * k, *E.shape[1:]),
                                    rows(P, ref_p).reshape(n * k, *P.shape[1:]))
         y = y.reshape(n, k).astype(np.float64)
-        out = []
-        for g, x, ref in ((ge, E, ref_e), (gp, P, ref_p)):
-            m = g.reshape(n, k, *x.shape[1:])[:, :R * S].reshape(n, R, S, *x.shape[1:]).mean(axis=2)
-            hyp = (m - (m * ref).sum(-1, keepdims=True)).mean(axis=1)           # (n, W, 4)
-            actual = (m * (x[:, None] - ref)).sum(-1).mean(axis=1)              # (n, W)
-            out.append((hyp.astype(np.float32), actual.astype(np.float32)))
-        return Contributions(out[0][0], out[1][0], out[0][1], out[1][1], y[:, R * S],
-                             y[:, R * S + 1:].mean(axis=1))
+        m = [g.reshape(n, k, *x.shape[1:])[:, :R * S].reshape(n, R, S, *x.shape[1:]).mean(axis=2)
+             for g, x in ((ge, E), (gp, P))]
+        return self._combine(m, (E, P), (ref_e, ref_p), y[:, R * S], y[:, R * S + 1:].mean(axis=1))
+
+
+class _ConvCut:
+    """A workbench model cut after each branch's convolution, before its pooling.
+
+    ``conv`` (bias-free, linear in the input) and ``transpose`` (its adjoint) are the
+    first part; ``logit`` and ``path_gradient`` run the rest: pooling, bias and
+    activation as :class:`speidlib.model.layers.PooledConv1D` does, then the layers
+    from the merge on. Branch 0 is the enhancer, 1 the promoter.
+    """
+
+    def __init__(self, model, convs):
+        import keras
+        import tensorflow as tf
+
+        from speidlib.model.build import branch_and_pair_models
+
+        _, _, pair = branch_and_pair_models(model)
+        self.convs, self.pair = convs, pair
+        kernels = [tf.cast(c.kernel, tf.float32) for c in convs]
+
+        def rest(c, b):
+            layer = convs[b]
+            x = keras.ops.max_pool(c, pool_size=layer.pool_size, strides=layer.pool_size, padding="valid")
+            x = x + tf.cast(layer.bias, x.dtype)
+            return keras.ops.relu(x) if layer.activation == "relu" else x
+
+        def logit_of(ce, cp):
+            out = pair([rest(ce, 0), rest(cp, 1)], training=False)
+            prob = tf.clip_by_value(tf.reshape(tf.cast(out, tf.float32), (tf.shape(ce)[0], -1))[:, 0],
+                                    _EPS, 1 - _EPS)
+            return tf.math.log(prob) - tf.math.log(1 - prob)
+
+        @tf.function(reduce_retracing=True)
+        def conv(x, b):
+            return tf.nn.conv1d(x, kernels[b], stride=1, padding="VALID")
+
+        @tf.function(reduce_retracing=True)
+        def transpose(g, b, width):
+            return tf.nn.conv1d_transpose(g, kernels[b], output_shape=(tf.shape(g)[0], width, 4), strides=1,
+                                          padding="VALID")
+
+        @tf.function(reduce_retracing=True)
+        def path_sum(ce0, de, cp0, dp, alpha):
+            # rows: reference j, step s -> C(r_j) + alpha_s (C(x) - C(r_j)); summed over the steps
+            r, s = tf.shape(ce0)[0], tf.shape(alpha)[0]
+            a = tf.reshape(alpha, (1, -1, 1, 1))
+            xe = tf.reshape(ce0[:, None] + a * de[:, None], (r * s, tf.shape(ce0)[1], tf.shape(ce0)[2]))
+            xp = tf.reshape(cp0[:, None] + a * dp[:, None], (r * s, tf.shape(cp0)[1], tf.shape(cp0)[2]))
+            with tf.GradientTape() as tape:
+                tape.watch([xe, xp])
+                total = tf.reduce_sum(logit_of(xe, xp))
+            ge, gp = tape.gradient(total, [xe, xp])
+            return (tf.reduce_sum(tf.reshape(ge, (r, s, tf.shape(ce0)[1], tf.shape(ce0)[2])), axis=1),
+                    tf.reduce_sum(tf.reshape(gp, (r, s, tf.shape(cp0)[1], tf.shape(cp0)[2])), axis=1))
+
+        self._conv, self._transpose, self._path_sum = conv, transpose, path_sum
+        self._logit = tf.function(logit_of, reduce_retracing=True)
+
+    @classmethod
+    def of(cls, model) -> "_ConvCut | None":
+        """The cut of ``model``, or None when a branch does not open with a PooledConv1D that feeds
+        the merge directly (then integrated gradients take the whole network at every point)."""
+        import keras
+
+        from speidlib import schema
+        from speidlib.model.layers import PooledConv1D
+
+        try:
+            convs = [branch_conv(model, b) for b in schema.BRANCHES]
+            merge = model.get_layer(schema.MERGE_LAYER)
+        except (ValueError, AttributeError):
+            return None
+        if not all(isinstance(c, PooledConv1D) for c in convs):
+            return None
+        inputs = merge.input if isinstance(merge.input, (list, tuple)) else [merge.input]
+        fed = [t is c.output for t, c in zip(inputs, convs)]
+        first = [isinstance(c.input, keras.KerasTensor) and c.input in model.inputs for c in convs]
+        if not (all(fed) and all(first)):
+            return None
+        return cls(model, convs)
+
+    def conv(self, b: int, x: np.ndarray) -> np.ndarray:
+        """shape=(m, W, 4) one-hot -> (m, W - w + 1, K), bias-free convolution output."""
+        return self._conv(np.ascontiguousarray(x, np.float32), b).numpy()
+
+    def transpose(self, b: int, g: np.ndarray) -> np.ndarray:
+        """shape=(m, W - w + 1, K) output gradients -> (m, W, 4) input gradients."""
+        width = g.shape[1] + self.convs[b].kernel_size - 1
+        return self._transpose(np.ascontiguousarray(g, np.float32), b, width).numpy()
+
+    def logit(self, ce: np.ndarray, cp: np.ndarray) -> np.ndarray:
+        """Logits of rows given by their convolution outputs, shape=(m,)."""
+        return self._logit(ce, cp).numpy().astype(np.float64)
+
+    def path_gradient(self, ce0, de, cp0, dp, alpha, r_chunk: int, batch_size: int):
+        """Mean output gradient over the path points of ``k`` references, shape=(k, Lc, K) per branch.
+
+        ce0, cp0 : the references' convolution outputs, shape=(k, Lc, K); de, dp : C(x) - C(r)
+        alpha : the path's points, shape=(S,). Calls take ``r_chunk`` references (padded with
+        zeros, dropped after) and a divisor of S steps, at most ``batch_size`` rows in all.
+        """
+        k, n_steps = len(ce0), len(alpha)
+        if k < r_chunk:    # one shape for every call: one trace
+            pad = [(0, r_chunk - k)] + [(0, 0)] * 2
+            ce0, de, cp0, dp = (np.pad(a, pad) for a in (ce0, de, cp0, dp))
+        most = max(1, batch_size // r_chunk)
+        step = max(d for d in range(1, min(most, n_steps) + 1) if n_steps % d == 0)
+        ge = np.zeros(ce0.shape, np.float32)
+        gp = np.zeros(cp0.shape, np.float32)
+        for s in range(0, n_steps, step):
+            e, p = self._path_sum(ce0, de, cp0, dp, alpha[s:s + step])
+            ge += e.numpy()
+            gp += p.numpy()
+        return ge[:k] / n_steps, gp[:k] / n_steps
