@@ -156,8 +156,15 @@ def test_dataset_size_estimate_is_close_to_a_prepared_dataset(tmp_path):
 
 def test_features_follow_the_lstm_output():
     assert doctor.features_per_example(PRESETS["paper"], 3000, 2000) == 200
-    # original keeps the whole sequence: (3000 + 2000) / 20 steps x 2 x 100 units
-    assert doctor.features_per_example(PRESETS["original"], 3000, 2000) == 250 * 200
+    # original keeps the whole sequence: (3000 - 39) // 20 + (2000 - 39) // 20 = 246 steps x 2 x 100 units,
+    # as the built model has them
+    from speidlib.model.build import build_model, split_model
+
+    assert doctor.features_per_example(PRESETS["original"], 3000, 2000) == 246 * 200
+    features, _ = split_model(build_model(PRESETS["original"].replace(n_kernels=8, n_jaspar_kernels=0), 3000, 2000, jaspar_init=False))
+    assert int(np.prod(features.output.shape[1:])) == 246 * 200
+    # global pooling: two steps whatever the windows
+    assert doctor.features_per_example(PRESETS["original"].replace(global_pool=True), 3000, 2000) == 2 * 200
 
 
 def test_schedule_reproduces_bench_costs_k562_epoch():

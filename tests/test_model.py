@@ -262,3 +262,29 @@ def test_jaspar_table_depends_only_on_config_and_seed():
     assert not a.equals(jaspar_init_table(TINY, 2))
     short = TINY.replace(kernel_size=12)   # only motifs of <= 12 bp fit
     assert (jaspar_init_table(short, 0).length <= 12).all()
+
+
+def test_global_pooling_takes_each_branch_over_its_whole_window():
+    """``global_pool``: one maximum per kernel and window, whatever the two windows' lengths, on
+    the fused and the plain-layer builds alike; recorded with the preset; ``speid train
+    --global-pool`` sets it on any preset."""
+    from speidlib.train.options import TrainOptions
+
+    for fused in (True, False):
+        config = get_config("cpu").replace(global_pool=True, fused_conv=fused)
+        m = build_model(config, 300, 260, jaspar_init=False)
+        assert tuple(m.get_layer(schema.MERGE_LAYER).output.shape) == (None, 2, config.n_kernels)
+        x = _x(4, 300, 260)
+        # the pooled output of a branch is the maximum over every convolution output of its window
+        branch = keras.Model(m.inputs[0], m.get_layer(schema.MERGE_LAYER).input[0])
+        conv = m.get_layer(schema.ENHANCER_CONV)
+        w, b = conv.get_weights()
+        pre = keras.ops.convert_to_numpy(keras.ops.conv(x[0].astype(np.float32), w, padding="valid"))
+        np.testing.assert_allclose(branch.predict(x[0], verbose=0)[:, 0],
+                                   np.maximum(pre.max(axis=1) + b, 0), rtol=1e-5, atol=1e-5)
+    assert config.pool_width(300) == 300 - config.kernel_size + 1 and get_config("cpu").pool_width(300) == 20
+    assert ModelConfig.from_dict(config.to_dict()) == config
+    assert TrainOptions(preset="paper", global_pool=True).model_config().global_pool
+    assert not TrainOptions(preset="paper").model_config().global_pool
+    with pytest.raises(ValueError, match="at least 20 bp"):
+        build_model(get_config("cpu").replace(global_pool=True), 19, 300)

@@ -264,7 +264,7 @@ def genome_checks(genome_path, pairs: pd.DataFrame | None, pairs_label: str = "t
 
 def features_per_example(config: ModelConfig, enhancer_window: int, promoter_window: int) -> int:
     """Floats per pair of the stage-2 features (the BiLSTM output, flattened)."""
-    steps = enhancer_window // config.pool_size + promoter_window // config.pool_size
+    steps = sum((w - config.kernel_size + 1) // config.pool_width(w) for w in (enhancer_window, promoter_window))
     return 2 * config.lstm_units * (steps if config.lstm_return_sequences else 1)
 
 

@@ -72,6 +72,13 @@ RECIPES: dict[str, dict] = {
                          patience=6),
     # ... and half the negatives partner swaps
     "cpu_rcx_swap": dict(rc_augment=True, redraw_shifts=True, epoch_examples=16_000, swap_negatives=0.5),
+    # ... and coarser pooling: 4 pooled positions per 1 kb window instead of 49, or one (a global
+    # max: which motifs a window holds, not where), so fewer features can spell an element's identity
+    "cpu_rcx_pool245": dict(rc_augment=True, redraw_shifts=True, epoch_examples=16_000, pool_size=245),
+    "cpu_rcx_gpool": dict(rc_augment=True, redraw_shifts=True, epoch_examples=16_000, pool_size=981),
+    # ... and half the negatives partner swaps (every positive element also in negatives)
+    "cpu_rcx_gpool_swap": dict(rc_augment=True, redraw_shifts=True, epoch_examples=16_000, pool_size=981,
+                               swap_negatives=0.5),
 }
 
 

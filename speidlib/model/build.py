@@ -43,11 +43,11 @@ def build_model(preset: "str | ModelConfig", enhancer_window: int, promoter_wind
 
     config = get_config(preset)
     windows = {schema.ENHANCER_INPUT: enhancer_window, schema.PROMOTER_INPUT: promoter_window}
-    shortest = config.kernel_size + config.pool_size - 1
+    shortest = config.kernel_size + (0 if config.global_pool else config.pool_size - 1)
     for name, w in windows.items():
         if int(w) != w or w < shortest:
-            raise ValueError(f"{name}_window must be an integer of at least {shortest} bp (kernel "
-                             f"{config.kernel_size} + pool {config.pool_size} - 1) for preset "
+            what = "the kernel" if config.global_pool else f"kernel {config.kernel_size} + pool {config.pool_size} - 1"
+            raise ValueError(f"{name}_window must be an integer of at least {shortest} bp ({what}) for preset "
                              f"{config.name!r}, got {w}")
 
     seeds = iter(range(seed * 1000, seed * 1000 + 1000))
@@ -59,10 +59,11 @@ def build_model(preset: "str | ModelConfig", enhancer_window: int, promoter_wind
     for name, conv_name in ((schema.ENHANCER_INPUT, schema.ENHANCER_CONV),
                             (schema.PROMOTER_INPUT, schema.PROMOTER_CONV)):
         x = inp = keras.Input(shape=(int(windows[name]), 4), name=name)
+        pool = config.pool_width(windows[name])
         if config.fused_conv:
             from speidlib.model.layers import PooledConv1D
 
-            pooled.append(PooledConv1D(config.n_kernels, config.kernel_size, config.pool_size,
+            pooled.append(PooledConv1D(config.n_kernels, config.kernel_size, pool,
                                        activation=config.conv_activation, kernel_initializer=glorot(),
                                        kernel_regularizer=conv_reg, name=conv_name)(x))
             inputs.append(inp)
@@ -72,7 +73,7 @@ def build_model(preset: "str | ModelConfig", enhancer_window: int, promoter_wind
         relu = config.conv_activation == "relu"
         if relu and not config.pool_before_activation:
             x = layers.Activation("relu", name=f"{name}_relu")(x)
-        x = layers.MaxPooling1D(config.pool_size, strides=config.pool_size, name=f"{name}_pool")(x)
+        x = layers.MaxPooling1D(pool, strides=pool, name=f"{name}_pool")(x)
         if relu and config.pool_before_activation:
             x = layers.Activation("relu", name=f"{name}_relu")(x)
         inputs.append(inp)

@@ -69,6 +69,13 @@ class ModelConfig:
     name : preset name, recorded in ``RUN/config.json``
     n_kernels, kernel_size : convolution kernels per branch and their width (bp)
     pool_size : max-pool width and stride (bp)
+    global_pool : pool each branch over its whole window instead (one maximum per
+        kernel and window: which motifs the window holds, not where; ``pool_size``
+        is then unused). The recurrence then reads two steps, the enhancer's and
+        the promoter's pooled kernels, so a network has far fewer features to
+        spell an element's identity with: the data-efficiency change that let the
+        ``cpu`` network learn the demo grammar from 500 positives
+        (docs/learning_curve.md)
     conv_activation : ``"relu"`` (preprint) or ``"linear"`` (released code)
     pool_before_activation : pool first, then ReLU (exact, faster); see module notes
     fused_conv : each branch's convolution, pooling and activation as one
@@ -139,6 +146,7 @@ class ModelConfig:
     n_kernels: int = PAPER_KERNELS
     kernel_size: int = 40
     pool_size: int = 20
+    global_pool: bool = False
     conv_activation: str = "relu"
     pool_before_activation: bool = True
     fused_conv: bool = True
@@ -215,6 +223,10 @@ class ModelConfig:
         if self.n_jaspar_kernels is not None and not 0 <= self.n_jaspar_kernels <= self.n_kernels:
             raise ValueError(f"n_jaspar_kernels must lie in 0..n_kernels ({self.n_kernels}), "
                              f"got {self.n_jaspar_kernels}")
+
+    def pool_width(self, window: int) -> int:
+        """The max-pool width (and stride) of a branch whose window is ``window`` bp."""
+        return int(window) - self.kernel_size + 1 if self.global_pool else self.pool_size
 
     @property
     def jaspar_kernels(self) -> int:

@@ -19,7 +19,7 @@ from speidlib.options import OPTIONAL_BOOL, option, record, seed_option, threads
 
 DATA_EFFICIENCY = "data efficiency (stage 1; default: the preset's, see docs/learning_curve.md)"
 # the options that change the preset's stage-1 recipe (ModelConfig fields of the same names)
-RECIPE_OPTIONS = ("rc_augment", "redraw_shifts", "epoch_examples", "swap_negatives")
+RECIPE_OPTIONS = ("rc_augment", "redraw_shifts", "epoch_examples", "swap_negatives", "global_pool")
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,10 @@ class TrainOptions:
                                           record=False,
                                           help="replace this fraction of each epoch's negatives by partner "
                                           "swaps (one positive's enhancer with another's promoter)")
+    global_pool: bool | None = option(None, action=OPTIONAL_BOOL, group=DATA_EFFICIENCY, record=False,
+                                      help="max-pool each branch over its whole window (which motifs a window "
+                                      "holds, not where): learns from far fewer positives (an architecture "
+                                      "change; the preset's pooling otherwise)")
 
     def replace(self, **changes) -> "TrainOptions":
         return dataclasses.replace(self, **changes)
