@@ -350,8 +350,6 @@ class _ConvCut:
     def of(cls, model) -> "_ConvCut | None":
         """The cut of ``model``, or None when a branch does not open with a PooledConv1D that feeds
         the merge directly (then integrated gradients take the whole network at every point)."""
-        import keras
-
         from speidlib import schema
         from speidlib.model.layers import PooledConv1D
 
@@ -364,7 +362,7 @@ class _ConvCut:
             return None
         inputs = merge.input if isinstance(merge.input, (list, tuple)) else [merge.input]
         fed = [t is c.output for t, c in zip(inputs, convs)]
-        first = [isinstance(c.input, keras.KerasTensor) and c.input in model.inputs for c in convs]
+        first = [any(c.input is t for t in model.inputs) for c in convs]    # identity: == is symbolic
         if not (all(fed) and all(first)):
             return None
         return cls(model, convs)
