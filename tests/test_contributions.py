@@ -121,6 +121,10 @@ def test_the_convolution_cut_gives_the_same_integrated_gradients(preset):
     np.testing.assert_allclose(a.score, b.score, atol=1e-4)
     np.testing.assert_allclose(a.reference_score, b.reference_score, atol=1e-4)
     assert _ConvCut.of(smooth_model()) is None          # not a workbench model: the whole network
+    # plain Conv1D + pooling layers (fused_conv=False): no cut, integrated gradients still run
+    plain = build_model(get_config("cpu").replace(fused_conv=False), 300, 260, jaspar_init=False, seed=2)
+    assert _ConvCut.of(plain) is None
+    assert Attributor(plain, steps=2, n_references=2)(ec[:1], pc[:1]).enhancer_actual.shape == (1, 300)
 
 
 @pytest.fixture(scope="module")
