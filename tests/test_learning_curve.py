@@ -112,7 +112,7 @@ def test_the_workflow_plans_one_job_per_point(tmp_path):
                           "--directory", str(tmp_path)], capture_output=True, text=True, env=env, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     table = (out.stdout + out.stderr).split("Job stats:")[1]
-    assert "learning_curve_job          30" in table and "learning_curve_report        1" in table
+    assert "learning_curve_job          60" in table and "learning_curve_report        1" in table
 
 
 @pytest.mark.slow
@@ -128,11 +128,14 @@ def test_speid_train_takes_the_data_efficiency_options_and_records_them(tmp_path
         main(["train", run, "--swap-negatives", "1.5"])
     assert "must be a number from 0 to 1" in capsys.readouterr().err
     assert 0 == main(["train", run, "--preset", "cpu", "--random-init", "--pretrain-epochs", "1", "--retrain-epochs", "1",
-          "--rc-augment", "--redraw-shifts", "--epoch-examples", "256", "--quiet"])
+          "--rc-augment", "--redraw-shifts", "--epoch-examples", "256", "--global-pool", "--quiet"])
     assert "distinct positive pairs" in caplog.text   # the small-table warning, even with --quiet
     preset = json.loads((tmp_path / "run" / schema.CONFIG_FILE).read_text())["train"]["preset"]
     assert preset["rc_augment"] and preset["redraw_shifts"] and preset["epoch_examples"] == 256
-    assert preset["name"] == "cpu" and preset["swap_negatives"] == 0.0
+    assert preset["name"] == "cpu" and preset["swap_negatives"] == 0.0 and preset["global_pool"]
+    from speidlib.model.load import load_model
+    model = load_model(tmp_path / "run" / "model.keras")
+    assert tuple(model.get_layer(schema.MERGE_LAYER).output.shape)[1] == 2     # one pooled step per branch
 
 
 def test_the_figures_speid_train_quotes_are_the_committed_curve():
@@ -147,6 +150,19 @@ def test_the_figures_speid_train_quotes_are_the_committed_curve():
     # the size speid train warns below is the one the curve shows learning from (or above all measured)
     need = lc.positives_needed(curve)
     assert need == LEARNS_FROM["cpu"] or (need is None and LEARNS_FROM["cpu"] > curve["npos"].max())
+    assert lc.positives_needed(curve, recipe=lc.SMALL_TABLE_RECIPE) == LEARNS_FROM[lc.SMALL_TABLE_RECIPE]
     text = small_table_warning(pd.DataFrame({"distinct_positive_pairs": [600]}), "cpu")
     assert "at 500 positives it measured a test AUROC of 0.64" in text
-    assert "--rc-augment --redraw-shifts --epoch-examples 16000 it measured 0.71 at 500 (against 0.64)" in text
+    assert ("--global-pool --rc-augment --redraw-shifts --epoch-examples 16000 it measured 0.93 at 500 "
+            "(against 0.64) and learns from 500: train with them") in text
+    # a run with the small-table recipe is warned only below the size that recipe learns from
+    from speidlib.model.presets import get_config
+    from speidlib.train.small_tables import SMALL_TABLE_FIELDS, recipe_of
+
+    small = get_config("cpu").replace(**SMALL_TABLE_FIELDS)
+    assert recipe_of(small) == lc.SMALL_TABLE_RECIPE and recipe_of(get_config("cpu")) == "cpu"
+    assert recipe_of(get_config("cpu").replace(global_pool=True)) == "cpu"      # one option is not the recipe
+    assert small_table_warning(pd.DataFrame({"distinct_positive_pairs": [600]}), recipe_of(small)) is None
+    low = small_table_warning(pd.DataFrame({"distinct_positive_pairs": [300]}), recipe_of(small))
+    assert "the small-table recipe was measured to learn the demo grammar from 500 positives" in low
+    assert "at 250 positives it measured a test AUROC of 0.64" in low

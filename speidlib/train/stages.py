@@ -53,7 +53,7 @@ from speidlib.run import DATASET_SHA256, MODEL_SHA256, Run, locked
 from speidlib.options import record
 from speidlib.train.checkpoints import Checkpoints
 from speidlib.train.options import TrainOptions
-from speidlib.train.small_tables import describe, small_table_warning, split_sizes
+from speidlib.train.small_tables import describe, recipe_of, small_table_warning, split_sizes
 from speidlib.runtime import configure, distribution_strategy, keeps_process_state, replica_batch_size
 
 logger = logging.getLogger(__name__)
@@ -606,7 +606,7 @@ def train_run(run_dir, options: TrainOptions | None = None, *, progress: bool = 
     ds = Dataset.load(dataset_path)
     we, wp = ds.enhancer_window, ds.promoter_window
     sizes = split_sizes(ds)
-    warning = small_table_warning(sizes, config.name)
+    warning = small_table_warning(sizes, recipe_of(config))
     logger.info("what the splits hold:\n%s", describe(sizes))
     if progress:
         tqdm.write(describe(sizes))
