@@ -166,3 +166,14 @@ def test_the_figures_speid_train_quotes_are_the_committed_curve():
     low = small_table_warning(pd.DataFrame({"distinct_positive_pairs": [300]}), recipe_of(small))
     assert "the small-table recipe was measured to learn the demo grammar from 500 positives" in low
     assert "at 250 positives it measured a test AUROC of 0.64" in low
+
+
+def test_the_null_grammar_keeps_the_demo_and_its_labels_say_nothing(tmp_path):
+    from speidlib.demo.synthetic import make_demo
+
+    assert lc.GRAMMARS["null"]["seed"] == lc.GRAMMARS["demo"]["seed"]       # the demo's genome and elements
+    null = make_demo(tmp_path / "null", **lc.demo_options("null", 150, 0))
+    demo = make_demo(tmp_path / "demo", **lc.demo_options("demo", 150, 0))
+    cell = null.cell_lines[0]
+    assert demo.oracle_auroc[cell]["pair_classes"] > 0.95                   # the grammar is there ...
+    assert 0.35 < null.oracle_auroc[cell]["pair_classes"] < 0.65            # ... and the null's labels ignore it

@@ -55,6 +55,9 @@ GRAMMARS: dict[str, dict] = {
                planted_motifs=(("MA0139.2", "MA0799.3"), ("MA1711.2", "MA0794.1"),
                                ("MA1651.2", "MA1720.2"))),
     "hard": dict(seed=2, positive_noise=0.15, motif_copies=(1, 4), site_noise=0.15),
+    # the null: the demo's genome and elements, every positive drawn like a negative, so the labels
+    # say nothing the sequence holds (a recipe's AUROC should sit at 0.5 and it should call no TF)
+    "null": dict(seed=0, positive_noise=1.0),
 }
 POSITIVES = (250, 500, 1000, 2000, 5000)
 NEGATIVES_PER_POSITIVE = 20

@@ -40,9 +40,11 @@ import dataclasses
 
 import numpy as np
 
+from speidlib import schema
 from speidlib.data.encode import one_hot
 from speidlib.interpret.ablation import model_inputs
 from speidlib.interpret.kernels import branch_conv
+from speidlib.model.build import branch_and_pair_models
 from speidlib.model.infer import rows_within
 
 METHODS = ("ig", "gradient_x_input")
@@ -302,8 +304,6 @@ class _ConvCut:
         import keras
         import tensorflow as tf
 
-        from speidlib.model.build import branch_and_pair_models
-
         _, _, pair = branch_and_pair_models(model)
         self.convs, self.pair = convs, pair
         kernels = [tf.cast(c.kernel, tf.float32) for c in convs]
@@ -350,7 +350,6 @@ class _ConvCut:
     def of(cls, model) -> "_ConvCut | None":
         """The cut of ``model``, or None when a branch does not open with a PooledConv1D that feeds
         the merge directly (then integrated gradients take the whole network at every point)."""
-        from speidlib import schema
         from speidlib.model.layers import PooledConv1D
 
         try:
