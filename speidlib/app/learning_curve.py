@@ -272,6 +272,8 @@ def figure(records: pd.DataFrame, path) -> None:
     import matplotlib.pyplot as plt
 
     grammars = sorted(records["grammar"].unique())
+    palette = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    colour = {r: palette[i % len(palette)] for i, r in enumerate(sorted(records["recipe"].unique()))}
     fig, axes = plt.subplots(2, len(grammars), figsize=(4 * len(grammars), 6.5), squeeze=False,
                              sharex=True)
     for j, g in enumerate(grammars):
@@ -279,7 +281,7 @@ def figure(records: pd.DataFrame, path) -> None:
         ax, ax2 = axes[0, j], axes[1, j]
         for recipe, rows in sub.groupby("recipe"):
             med = rows.groupby("npos")["auroc"].median()
-            line, = ax.plot(med.index, med.values, marker="o", label=f"SPEID {recipe}")
+            line, = ax.plot(med.index, med.values, marker="o", color=colour[recipe], label=f"SPEID {recipe}")
             ax.scatter(rows["npos"], rows["auroc"], color=line.get_color(), alpha=0.35, s=12)
             if "recall" in rows:
                 rec = rows.groupby("npos")["recall"].median()
