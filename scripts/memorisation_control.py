@@ -80,19 +80,26 @@ def schedule_config(schedule: str, pretrain_epochs: int | None, retrain_epochs: 
     return config.replace(**changes) if changes else config
 
 
+def _test_predictions(run: Path):
+    """The test rows of ``run``'s ``predictions.csv``."""
+    import pandas as pd
+
+    from speidlib import schema as S
+
+    pred = pd.read_csv(run / S.PREDICTIONS_FILE)
+    return pred[pred[S.SPLIT] == S.TEST]
+
+
 def promoter_clustered_ci(run: Path, n_bootstrap: int, seed: int) -> dict:
     """SPEID's test AUROC and AUPR intervals with the test promoters resampled (each with its pairs).
 
     Returns ``{"auroc_promoter_lo", ..._hi, "aupr_promoter_lo", ..._hi, "n_test_promoters"}`` from
     ``run``'s ``predictions.csv``.
     """
-    import pandas as pd
-
     from speidlib import schema as S
     from speidlib.evaluate.metrics import bootstrap_ci
 
-    pred = pd.read_csv(run / S.PREDICTIONS_FILE)
-    test = pred[pred[S.SPLIT] == S.TEST]
+    test = _test_predictions(run)
     # the threshold only enters F1, which is not reported here
     ci = bootstrap_ci(test[S.LABEL].to_numpy(), test[S.SCORE].to_numpy(), 0.5, n_bootstrap=n_bootstrap,
                       seed=seed, groups=test[S.PROMOTER_NAME].to_numpy())
@@ -133,13 +140,11 @@ def element_permutation_null(run: Path, n_draws: int, seed: int) -> dict:
     Returns ``{"null_auroc_lo", "null_auroc_hi", "null_p_below", "null_p_above", "additive_r2"}``.
     """
     import numpy as np
-    import pandas as pd
 
     from speidlib import schema as S
     from speidlib.evaluate.metrics import auroc
 
-    pred = pd.read_csv(run / S.PREDICTIONS_FILE)
-    test = pred[pred[S.SPLIT] == S.TEST]
+    test = _test_predictions(run)
     y = test[S.LABEL].to_numpy()
     p = np.clip(test[S.SCORE].to_numpy(np.float64), 1e-7, 1 - 1e-7)
     logit = np.log(p / (1 - p))

@@ -189,8 +189,8 @@ def resample_weights(n: int, n_bootstrap: int, seed: int = 0, max_cells: int = 4
 
     With ``groups`` (shape=(n,), any labels) the resamples draw ``G`` groups with
     replacement out of the ``G`` distinct ones, and an item weighs as often as its
-    group is drawn (groups numbered in order of first appearance). Groups of one item each draw exactly the item resamples (the
-    same random numbers).
+    group is drawn (groups numbered in order of first appearance). Groups of one
+    item each draw exactly the item resamples (the same random numbers).
 
     Yields
     ------

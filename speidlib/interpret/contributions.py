@@ -305,7 +305,7 @@ class _ConvCut:
         import tensorflow as tf
 
         _, _, pair = branch_and_pair_models(model)
-        self.convs, self.pair = convs, pair
+        self.convs = convs
         kernels = [tf.cast(c.kernel, tf.float32) for c in convs]
 
         def rest(c, b):

@@ -43,8 +43,9 @@ CURVE = "docs/learning_curve.md"
 def recipe_of(config) -> str:
     """The learning curve's name for a preset as configured: ``cpu_rcx_gpool`` when the ``cpu``
     preset carries the small-table options (or more epochs per epoch floor), else the preset's name."""
-    if config.name == "cpu" and config.global_pool and config.rc_augment and config.redraw_shifts \
-            and (config.epoch_examples or 0) >= SMALL_TABLE_FIELDS["epoch_examples"]:
+    floor = SMALL_TABLE_FIELDS["epoch_examples"]
+    if config.name == "cpu" and (config.epoch_examples or 0) >= floor and all(
+            getattr(config, k) == v for k, v in SMALL_TABLE_FIELDS.items() if k != "epoch_examples"):
         return SMALL_TABLE_RECIPE
     return config.name
 
