@@ -4,8 +4,8 @@ Each job trains (or loads) a model on a synthetic demo whose planted (TF,
 branch) pairs are known, runs ``speid motifs`` with its null, and compares the
 TFs called learned with the planted set. Jobs:
 
-* ``committed``: the committed test model ``tests/data/demo_cpu_model.keras``
-  (random init, ``cpu`` preset, seed 0) on the default demo;
+* ``committed``: the committed example run's model ``examples/demo_cpu/model.keras``
+  (random init, ``cpu`` preset, seed 0; ``scripts/make_example_run.py``) on the default demo;
 * ``demo_jaspar``: the default demo trained from JASPAR-initialised kernels;
 * ``g2_random`` / ``g2_jaspar``: a second grammar (demo seed 1, 3 classes,
   60,000 pairs; CTCF, ZNF343, ZFP42 planted in enhancers only, RFX4, PROX1,
@@ -46,7 +46,7 @@ from speidlib.run import Run  # noqa: E402
 from speidlib.train.stages import train_run  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-COMMITTED = REPO / "tests" / "data" / "demo_cpu_model.keras"
+COMMITTED = REPO / "examples" / "demo_cpu"          # the example run: its model, config and metrics
 GRAMMARS = {
     "demo": dict(seed=0),
     "g2": dict(seed=1, n_classes=3, n_shared_classes=3, n_pairs=60_000,
@@ -97,14 +97,15 @@ def fresh_run(root: Path, name: str, base: Path) -> Path:
 def committed_run(root: Path, base: Path):
     """The committed model beside the default demo's windows, with its initial kernels."""
     run = fresh_run(root, "committed", base)
-    record = json.loads(COMMITTED.with_suffix(".json").read_text())
+    example = Run(COMMITTED)
+    train = json.loads(example.config_file.read_text())["train"]
     z = Run(base).prepare_record
-    init = build_initial_kernels({"preset": record["preset"], "seed": record["seed"], "random_init": True,
+    init = build_initial_kernels({"preset": train["preset"]["name"], "seed": train["seed"], "random_init": True,
                                   "enhancer_window": z.enhancer_window,
                                   "promoter_window": z.promoter_window})
     np.savez(Run(run).initial_kernels,
              **{f"{b}_{part}": init[b][i] for b in schema.BRANCHES for i, part in enumerate(("kernel", "bias"))})
-    return run, load_model(COMMITTED), record.get("test_auroc")
+    return run, load_model(example.model), json.loads(example.metrics.read_text())["auroc"]
 
 
 def job(root: Path, name: str, reuse: bool) -> dict:

@@ -27,12 +27,13 @@ def _strong(model, rng):
     return model
 
 
-@pytest.fixture(scope="module", params=["paper", "original", "cpu", "plain_layers", "cpu_global_pool"])
+@pytest.fixture(scope="module", params=["paper", "original", "cpu", "plain_layers", "cpu_local_pool"])
 def preset_model(request):
     from speidlib.model.presets import get_config
 
     preset = {"plain_layers": get_config("paper").replace(fused_conv=False, pool_before_activation=False),
-              "cpu_global_pool": get_config("cpu").replace(global_pool=True)}.get(request.param, request.param)
+              # the cpu preset pools each window whole; cpu_v2 pooled in 20-bp steps
+              "cpu_local_pool": get_config("cpu").replace(global_pool=False)}.get(request.param, request.param)
     return _strong(build_model(preset, WE, WP, jaspar_init=False, seed=1), np.random.default_rng(5))
 
 

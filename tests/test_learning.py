@@ -1,6 +1,6 @@
 """Training must be seen to learn: from random kernels, on a small planted grammar.
 
-The committed demo model (``tests/data/demo_cpu_model.keras``) proves that the
+The committed example model (``examples/demo_cpu/model.keras``) proves that the
 motif analysis finds what a trained model learned; it does not prove that
 today's training code still learns, since the model was trained once. This
 test trains from random initialisation, in the suite, on a demo drawn with a

@@ -39,6 +39,15 @@ def test_recipes_start_from_the_cpu_preset():
     v1 = lc.recipe_config("cpu_v1")
     assert v1.name == "cpu" and not v1.rc_augment and v1.epoch_examples is None
     assert v1.n_kernels == get_config("cpu").n_kernels
+    # the preset is the small-table recipe; the options give back the preset before it
+    from speidlib.app.cli import build_parser
+    from speidlib.options import from_args
+    from speidlib.train.options import TrainOptions
+
+    assert get_config("cpu") == lc.recipe_config(lc.SMALL_TABLE_RECIPE) == lc.recipe_config("cpu")
+    argv = ["train", "R", "--no-global-pool", "--no-rc-augment", "--no-redraw-shifts", "--epoch-examples", "0"]
+    assert from_args(TrainOptions, build_parser().parse_args(argv)).model_config() == lc.recipe_config("cpu_v2")
+    assert not lc.recipe_config("cpu_v2").global_pool and lc.recipe_config("cpu_v2").epoch_examples is None
 
 
 def test_call_scores_count_hits_false_calls_and_misses():
@@ -73,14 +82,15 @@ def test_report_takes_medians_over_replicates_and_draws_the_figure(tmp_path):
     md = (tmp_path / "learning_curve.md").read_text()
     assert "| demo | cpu | 2,000 | 1 | 0.900 (0.900)" in md
     assert (tmp_path / "learning_curve.png").stat().st_size > 5000
-    back = pd.read_csv(tmp_path / "learning_curve.csv")
+    back = lc.read_curve(tmp_path / "learning_curve.csv")
     assert len(back) == 4 and (lc.summarise(back)["false_calls"] == 0).all()
-    assert lc.positives_needed(back) == 2000 and lc.positives_needed(back, auroc=0.95) is None
+    assert lc.positives_needed(back, recipe="cpu") == 2000
+    assert lc.positives_needed(back, recipe="cpu", auroc=0.95) is None
 
 
 def test_positives_needed_wants_every_larger_size_to_hold():
     rows = pd.DataFrame([_record("demo", n, 0, a, 0) for n, a in ((500, 0.9), (1000, 0.8), (2000, 0.9))])
-    assert lc.positives_needed(rows) == 2000
+    assert lc.positives_needed(rows, recipe="cpu") == 2000
 
 
 def test_report_without_records_is_a_clear_error(tmp_path):
@@ -99,8 +109,8 @@ def test_pair_oracle_on_the_test_pairs_of_a_small_demo(tmp_path):
     assert sizes["positives"].sum() == int(ds.label.sum())
     assert (sizes["distinct_positive_pairs"] <= sizes["positives"]).all()
     assert "train:" in describe(sizes)
-    warning = small_table_warning(sizes, "cpu")
-    assert f"{LEARNS_FROM['cpu']:,} positives" in warning and "docs/learning_curve.md" in warning
+    warning = small_table_warning(sizes, "cpu_rcx_gpool")       # the cpu preset's defaults
+    assert f"{LEARNS_FROM['cpu_rcx_gpool']:,} positives" in warning and "docs/learning_curve.md" in warning
     assert small_table_warning(sizes, "paper") is None          # not measured: no claim
 
 
@@ -141,30 +151,35 @@ def test_speid_train_takes_the_data_efficiency_options_and_records_them(tmp_path
 def test_the_figures_speid_train_quotes_are_the_committed_curve():
     from speidlib.train.small_tables import CURVE_AUROC
 
-    curve = pd.read_csv(ROOT / "examples" / "learning_curve" / "learning_curve.csv")
+    curve = lc.read_curve(ROOT / "examples" / "learning_curve" / "learning_curve.csv")
+    assert {"demo", "g2", "hard", "null"} <= set(curve["grammar"])      # 'null' read as a name
     summary = lc.summarise(curve).set_index(["grammar", "recipe", "npos"])
     for recipe, points in CURVE_AUROC.items():
         for n, (model, kmer) in points.items():
             assert summary.loc[("demo", recipe, n), "auroc"] == pytest.approx(model, abs=5e-4)
             assert summary.loc[("demo", recipe, n), "kmer_auroc"] == pytest.approx(kmer, abs=5e-4)
     # the size speid train warns below is the one the curve shows learning from (or above all measured)
-    need = lc.positives_needed(curve)
-    assert need == LEARNS_FROM["cpu"] or (need is None and LEARNS_FROM["cpu"] > curve["npos"].max())
-    assert lc.positives_needed(curve, recipe=lc.SMALL_TABLE_RECIPE) == LEARNS_FROM[lc.SMALL_TABLE_RECIPE]
-    text = small_table_warning(pd.DataFrame({"distinct_positive_pairs": [600]}), "cpu")
+    assert lc.positives_needed(curve, recipe="cpu_v2") == LEARNS_FROM["cpu_v2"]
+    assert lc.positives_needed(curve) == LEARNS_FROM[lc.SMALL_TABLE_RECIPE]     # the default: the cpu preset
+    text = small_table_warning(pd.DataFrame({"distinct_positive_pairs": [600]}), "cpu_v2")
     assert "at 500 positives it measured a test AUROC of 0.64" in text
-    assert ("--global-pool --rc-augment --redraw-shifts --epoch-examples 16000 it measured 0.93 at 500 "
-            "(against 0.64) and learns from 500: train with them") in text
+    assert ("--global-pool --rc-augment --redraw-shifts --epoch-examples 16000 (the cpu preset's defaults) it "
+            "measured 0.93 at 500 (against 0.64 without them) and learns from 500: train with them") in text
     # a run with the small-table recipe is warned only below the size that recipe learns from
     from speidlib.model.presets import get_config
     from speidlib.train.small_tables import SMALL_TABLE_FIELDS, recipe_of
 
-    small = get_config("cpu").replace(**SMALL_TABLE_FIELDS)
-    assert recipe_of(small) == lc.SMALL_TABLE_RECIPE and recipe_of(get_config("cpu")) == "cpu"
-    assert recipe_of(get_config("cpu").replace(global_pool=True)) == "cpu"      # one option is not the recipe
+    small = get_config("cpu")
+    assert all(getattr(small, k) == v for k, v in SMALL_TABLE_FIELDS.items())    # the preset's defaults
+    assert recipe_of(small) == lc.SMALL_TABLE_RECIPE == recipe_of(lc.recipe_config(lc.SMALL_TABLE_RECIPE))
+    assert recipe_of(small.replace(epoch_examples=32_000)) == lc.SMALL_TABLE_RECIPE
+    assert recipe_of(lc.recipe_config("cpu_v2")) == "cpu_v2"
+    assert recipe_of(small.replace(global_pool=False)) == "cpu"      # some options are not the recipe
+    assert small_table_warning(pd.DataFrame({"distinct_positive_pairs": [600]}), "cpu") is not None
+    assert recipe_of(get_config("paper").replace(**SMALL_TABLE_FIELDS, pretrain_negatives="match")) == "paper"
     assert small_table_warning(pd.DataFrame({"distinct_positive_pairs": [600]}), recipe_of(small)) is None
     low = small_table_warning(pd.DataFrame({"distinct_positive_pairs": [300]}), recipe_of(small))
-    assert "the small-table recipe was measured to learn the demo grammar from 500 positives" in low
+    assert "the small-table recipe (the cpu preset) was measured to learn the demo grammar from 500 positives" in low
     assert "at 250 positives it measured a test AUROC of 0.64" in low
 
 

@@ -258,7 +258,8 @@ def test_batchnorm_baseline_moves_the_activation_zero():
         kernels.kernel_pfms(model, WINDOWS, "enhancer", baseline="median")
 
 
-DEMO_MODEL = Path(__file__).parent / "data" / "demo_cpu_model.keras"
+# the committed example run's model: the cpu preset trained on the default demo (scripts/make_example_run.py)
+DEMO_MODEL = Path(__file__).parents[1] / "examples" / "demo_cpu" / "model.keras"
 
 
 @pytest.fixture(scope="module")
@@ -274,13 +275,13 @@ def demo_run(tmp_path_factory):
 def test_trained_demo_kernels_recover_every_planted_motif(demo_run, targets):
     """Ground truth (issue 5): each planted motif is the best JASPAR match (E < 0.5) of at
     least one kernel of its branch, in the committed ``cpu`` model trained on the default
-    demo (``scripts/make_demo_model.py`` regenerates it), read from the held-out windows."""
+    demo (the example run's; ``scripts/make_example_run.py`` regenerates it), read from the held-out windows."""
     from speidlib.data.dataset import Dataset
 
     info, run = demo_run
     import speidlib.model.layers  # noqa: F401  registers PooledConv1D
 
-    assert DEMO_MODEL.exists(), f"{DEMO_MODEL} is missing: run scripts/make_demo_model.py"
+    assert DEMO_MODEL.exists(), f"{DEMO_MODEL} is missing: run scripts/make_example_run.py"
     model = keras.models.load_model(DEMO_MODEL, compile=False)
     windows = report.held_out_windows(Dataset(run))
     pfms = [kernels.kernel_pfms(model, windows[b][0], b) for b in schema.BRANCHES]
@@ -479,7 +480,7 @@ def test_committed_demo_model_learns_no_ctcf(demo_run, targets):
     matches = matching.kernel_matches(pfms, targets, n_jobs=2)
     init = null.build_initial_kernels({"preset": "cpu", "enhancer_window": ds.enhancer_window,
                                        "promoter_window": ds.promoter_window, "seed": 0,
-                                       "random_init": True})          # tests/data/demo_cpu_model.json
+                                       "random_init": True})          # examples/demo_cpu/config.json
     npfms = [kernels.kernel_pfms(init[b], windows[b][0], b) for b in schema.BRANCHES]
     n = {b: init[b][0].shape[2] for b in schema.BRANCHES}
     summary = matching.tf_summary(matches, null_matches=matching.kernel_matches(npfms, targets, n_jobs=2),

@@ -17,6 +17,7 @@ from speidlib.interpret import variants as variants_module  # noqa: E402
 from speidlib.interpret.variant_run import run_ism, run_variants  # noqa: E402
 from speidlib.interpret.variants import VARIANT_EFFECT_COLUMNS, window_starts  # noqa: E402
 from speidlib.model.build import build_model  # noqa: E402
+from speidlib.model.presets import get_config  # noqa: E402
 from speidlib.rundir import write_config  # noqa: E402
 from speidlib.score.pairs import score_pairs_naive  # noqa: E402
 from speidlib.score.run import run_score  # noqa: E402
@@ -27,10 +28,13 @@ HEADER = "##fileformat=VCFv4.2\n##contig=<ID=chrA>\n#CHROM\tPOS\tID\tREF\tALT\tQ
 
 @pytest.fixture(scope="module")
 def toy(tmp_path_factory):
-    """A run with an untrained cpu model (strong kernels), a genome, candidate pairs and its windows."""
+    """A run with an untrained cpu model (strong kernels), a genome, candidate pairs and its windows.
+    The model pools in 20-bp steps (``cpu_v2``'s pooling), so which bases reach a pool depends on
+    their position (``test_ism_command_writes_the_map``); the preset's whole-window pooling is
+    checked in ``tests/test_ism.py``."""
     root = tmp_path_factory.mktemp("variants")
     rng = np.random.default_rng(11)
-    model = build_model("cpu", WE, WP, jaspar_init=False, seed=4)
+    model = build_model(get_config("cpu").replace(global_pool=False), WE, WP, jaspar_init=False, seed=4)
     for name in (schema.ENHANCER_CONV, schema.PROMOTER_CONV):
         k, b = model.get_layer(name).get_weights()
         model.get_layer(name).set_weights([k * 8, b])

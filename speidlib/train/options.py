@@ -13,7 +13,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from speidlib import schema
-from speidlib.argtypes import positive_int, unit_interval
+from speidlib.argtypes import nonneg_int, positive_int, unit_interval
 from speidlib.model.presets import PRESETS, ModelConfig, get_config
 from speidlib.options import OPTIONAL_BOOL, option, record, seed_option, threads_option
 
@@ -63,10 +63,11 @@ class TrainOptions:
     redraw_shifts: bool | None = option(None, action=OPTIONAL_BOOL, group=DATA_EFFICIENCY, record=False,
                                         help="a fresh random shift for every training example (positive "
                                         "copies too) every epoch")
-    epoch_examples: int | None = option(None, type=positive_int, metavar="N", group=DATA_EFFICIENCY,
+    epoch_examples: int | None = option(None, type=nonneg_int, metavar="N", group=DATA_EFFICIENCY,
                                         record=False,
                                         help="at least N stage-1 examples per epoch, half positive copies "
-                                        "(cycled), half negatives; needs the preset's matched negatives (cpu)")
+                                        "(cycled), half negatives; needs the preset's matched negatives (cpu, "
+                                        "whose default is 16000); 0: one pass over the positive copies")
     swap_negatives: float | None = option(None, type=unit_interval, metavar="F", group=DATA_EFFICIENCY,
                                           record=False,
                                           help="replace this fraction of each epoch's negatives by partner "
@@ -82,6 +83,8 @@ class TrainOptions:
     def model_config(self) -> ModelConfig:
         """The preset with the data-efficiency options given (checked by ``ModelConfig``)."""
         changes = {k: getattr(self, k) for k in RECIPE_OPTIONS if getattr(self, k) is not None}
+        if changes.get("epoch_examples") == 0:          # --epoch-examples 0: one pass, no floor
+            changes["epoch_examples"] = None
         config = get_config(self.preset)
         return config.replace(**changes) if changes else config
 
