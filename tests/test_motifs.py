@@ -264,7 +264,13 @@ DEMO_MODEL = Path(__file__).parents[1] / "examples" / "demo_cpu" / "model.keras"
 
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
-    """The default demo, prepared as ``make demo`` does, beside the committed model trained on it."""
+    """The default grammar (demo seed 0, one cell line), prepared with the demo's windows.
+
+    The committed example model was trained on the 3-cell-line demo's ``DEMO1`` (notebook 01's
+    defaults), whose genome is another draw: the same planted motifs and classes, other windows.
+    Its kernels are read here on windows it never saw, of the grammar it learned (a smaller
+    demo keeps the suite fast); ``scripts/motif_ground_truth.py``'s ``committed`` job reads them
+    on the example's own dataset and refuses another."""
     from speidlib.app.notebooks import prepare_demo
 
     root = tmp_path_factory.mktemp("demo_run")
@@ -275,7 +281,8 @@ def demo_run(tmp_path_factory):
 def test_trained_demo_kernels_recover_every_planted_motif(demo_run, targets):
     """Ground truth (issue 5): each planted motif is the best JASPAR match (E < 0.5) of at
     least one kernel of its branch, in the committed ``cpu`` model trained on the default
-    demo (the example run's; ``scripts/make_example_run.py`` regenerates it), read from the held-out windows."""
+    grammar (the example run's; ``scripts/make_example_run.py`` regenerates it), read from the
+    held-out windows of the fixture's demo (see ``demo_run``)."""
     from speidlib.data.dataset import Dataset
 
     info, run = demo_run
