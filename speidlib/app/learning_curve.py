@@ -296,7 +296,8 @@ def figure(records: pd.DataFrame, path) -> None:
         ax, ax2 = axes[0, j], axes[1, j]
         for recipe, rows in sub.groupby("recipe"):
             med = rows.groupby("npos")["auroc"].median()
-            line, = ax.plot(med.index, med.values, marker="o", color=colour[recipe], label=f"SPEID {recipe}{LEGEND.get(recipe, '')}")
+            line, = ax.plot(med.index, med.values, marker="o", color=colour[recipe],
+                            label=f"SPEID {recipe}{LEGEND.get(recipe, '')}")
             ax.scatter(rows["npos"], rows["auroc"], color=line.get_color(), alpha=0.35, s=12)
             if "recall" in rows:
                 rec = rows.groupby("npos")["recall"].median()
