@@ -106,6 +106,18 @@ def auroc_of_breaking(effects: pd.DataFrame) -> dict:
             "median_delta_random": float(e["delta"][y == 0].median())}
 
 
+def pair_windows(r, windows: dict, genome: Genome, seed: int) -> tuple[dict, dict]:
+    """A pair's window start (0-based) and base codes per branch, placed as ``speid variants`` places
+    them (:func:`speidlib.interpret.variants.window_starts`); ``r`` a row of the pair table."""
+    chrom = getattr(r, schema.CHROM)
+    starts, codes = {}, {}
+    for b in schema.BRANCHES:
+        t = pd.DataFrame({"start": [getattr(r, f"{b}_start")], "end": [getattr(r, f"{b}_end")]})
+        starts[b] = int(window_starts(t, chrom, windows[b], seed)[0])
+        codes[b] = genome.fetch(chrom, starts[b], starts[b] + windows[b])
+    return starts, codes
+
+
 def knockout(model, pairs: pd.DataFrame, variants: pd.DataFrame, genome: Genome, seed: int) -> dict:
     """Every planted copy of an element broken at once (its site-breaking SNVs together) against as
     many random SNVs of the same window together, in each positive pair: the AUROC of ``-delta``
@@ -121,17 +133,12 @@ def knockout(model, pairs: pd.DataFrame, variants: pd.DataFrame, genome: Genome,
     by = {key: t for key, t in variants.groupby(["element", "kind"])}
     refs, muts, kinds, which = {b: [] for b in schema.BRANCHES}, {b: [] for b in schema.BRANCHES}, [], []
     for i, r in enumerate(pairs.itertuples(index=False)):
-        chrom = getattr(r, schema.CHROM)
-        codes, starts, keys = {}, {}, {}
+        starts, codes = pair_windows(r, windows, genome, seed)
         for b in schema.BRANCHES:
-            s, e = getattr(r, f"{b}_start"), getattr(r, f"{b}_end")
-            starts[b] = int(window_starts(pd.DataFrame({"start": [s], "end": [e]}), chrom, windows[b], seed)[0])
-            codes[b] = genome.fetch(chrom, starts[b], starts[b] + windows[b])
-            keys[b] = f"{chrom}:{s}-{e}"
             refs[b].append(codes[b])
-        for b in schema.BRANCHES:
+            key = f"{getattr(r, schema.CHROM)}:{getattr(r, f'{b}_start')}-{getattr(r, f'{b}_end')}"
             for kind in ("break", "random"):
-                t = by.get((keys[b], kind))
+                t = by.get((key, kind))
                 if t is None:
                     continue
                 mutated = {k: v.copy() for k, v in codes.items()}
@@ -155,13 +162,10 @@ def ism_share(model, pairs: pd.DataFrame, sites: pd.DataFrame, genome: Genome, s
     by_chrom = {c: t for c, t in sites.groupby("chrom")}
     for r in pairs.itertuples(index=False):
         chrom = getattr(r, schema.CHROM)
-        summaries, masks = [], []
-        codes = {}
-        for branch in ("enhancer", "promoter"):
-            w = fast.windows[branch]
-            t = pd.DataFrame({"start": [getattr(r, f"{branch}_start")], "end": [getattr(r, f"{branch}_end")]})
-            ws = int(window_starts(t, chrom, w, seed)[0])
-            codes[branch] = genome.fetch(chrom, ws, ws + w)
+        starts, codes = pair_windows(r, fast.windows, genome, seed)
+        masks = []
+        for branch in schema.BRANCHES:
+            w, ws = fast.windows[branch], starts[branch]
             mask = np.zeros(w, bool)
             s = by_chrom.get(chrom, sites.iloc[:0])
             s = s[(s.end > ws) & (s.start < ws + w)]

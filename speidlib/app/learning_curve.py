@@ -46,7 +46,7 @@ from speidlib.interpret.report import run_motifs
 from speidlib.io import atomic_path, atomic_write_json, atomic_write_text
 from speidlib.model.presets import get_config
 from speidlib.run import Run
-from speidlib.train.small_tables import SMALL_TABLE_FIELDS, SMALL_TABLE_RECIPE
+from speidlib.train.small_tables import CPU_V2_FIELDS, SMALL_TABLE_FIELDS, SMALL_TABLE_RECIPE
 from speidlib.train.stages import train_run
 
 GRAMMARS: dict[str, dict] = {
@@ -66,21 +66,21 @@ NEGATIVES_PER_POSITIVE = 20
 #: before issue 26 (the ablation's starting point), ``cpu_v2`` as it was until the small-table
 #: recipe became the preset (the curve's ``cpu`` rows of stops 33-35 are renamed ``cpu_v2``);
 #: each ablation entry adds one change to ``cpu_v2``.
-_V2 = dict(global_pool=False, rc_augment=False, redraw_shifts=False, epoch_examples=None)
 RECIPES: dict[str, dict] = {
-    "cpu_v1": dict(_V2, swap_negatives=0.0),
-    "cpu_v2": dict(_V2),
+    "cpu_v1": dict(CPU_V2_FIELDS, swap_negatives=0.0),
+    "cpu_v2": dict(CPU_V2_FIELDS),
     # the preset as it is now: the small-table recipe below
     "cpu": {},
     # the ablation: reverse-complement windows and shifts redrawn every epoch ...
-    "cpu_rc": dict(_V2, rc_augment=True, redraw_shifts=True),
+    "cpu_rc": dict(CPU_V2_FIELDS, rc_augment=True, redraw_shifts=True),
     # ... and at least 16,000 stage-1 examples per epoch (250 steps of 64)
-    "cpu_rcx": dict(_V2, rc_augment=True, redraw_shifts=True, epoch_examples=16_000),
+    "cpu_rcx": dict(CPU_V2_FIELDS, rc_augment=True, redraw_shifts=True, epoch_examples=16_000),
     # ... and a longer stage 1 (30 epochs, patience 6)
-    "cpu_rcx_long": dict(_V2, rc_augment=True, redraw_shifts=True, epoch_examples=16_000, pretrain_epochs=30,
-                         patience=6),
+    "cpu_rcx_long": dict(CPU_V2_FIELDS, rc_augment=True, redraw_shifts=True, epoch_examples=16_000,
+                         pretrain_epochs=30, patience=6),
     # ... and half the negatives partner swaps
-    "cpu_rcx_swap": dict(_V2, rc_augment=True, redraw_shifts=True, epoch_examples=16_000, swap_negatives=0.5),
+    "cpu_rcx_swap": dict(CPU_V2_FIELDS, rc_augment=True, redraw_shifts=True, epoch_examples=16_000,
+                         swap_negatives=0.5),
     # ... and each branch max-pooled over its whole window (which motifs a window holds, not where:
     # far fewer features to spell an element's identity with): the small-table recipe, the ``cpu``
     # preset since then. The records of stop 35 ran it as pool_size=981, the same network at 1 kb

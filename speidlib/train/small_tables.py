@@ -42,7 +42,10 @@ CURVE_AUROC: dict[str, dict[int, tuple[float, float]]] = {
 #: ModelConfig fields and the options that set them on another preset
 SMALL_TABLE_RECIPE = "cpu_rcx_gpool"
 SMALL_TABLE_FIELDS = dict(global_pool=True, rc_augment=True, redraw_shifts=True, epoch_examples=16_000)
-SMALL_TABLE_OPTIONS = "--global-pool --rc-augment --redraw-shifts --epoch-examples 16000"
+SMALL_TABLE_OPTIONS = " ".join(f"--{k.replace('_', '-')}" + ("" if v is True else f" {v}")
+                               for k, v in SMALL_TABLE_FIELDS.items())
+#: the same fields as the ``cpu`` preset had them before (the learning curve's ``cpu_v2``)
+CPU_V2_FIELDS = {k: None if k == "epoch_examples" else False for k in SMALL_TABLE_FIELDS}
 CURVE = "docs/learning_curve.md"
 
 
@@ -56,7 +59,7 @@ def recipe_of(config) -> str:
     flags = [k for k in SMALL_TABLE_FIELDS if k != "epoch_examples"]
     if (config.epoch_examples or 0) >= floor and all(getattr(config, k) == SMALL_TABLE_FIELDS[k] for k in flags):
         return SMALL_TABLE_RECIPE
-    if config.epoch_examples is None and not any(getattr(config, k) for k in flags):
+    if all(getattr(config, k) == v for k, v in CPU_V2_FIELDS.items()):
         return "cpu_v2"
     return config.name
 
