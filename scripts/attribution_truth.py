@@ -31,51 +31,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from speidlib import schema  # noqa: E402
-from speidlib.data.jaspar import get_motif  # noqa: E402
-from speidlib.demo.synthetic import MOTIF_RELEASE, load_demo  # noqa: E402
+from speidlib.demo.synthetic import load_demo  # noqa: E402
 from speidlib.interpret.contrib_store import ContributionStore  # noqa: E402
-
-
-def site_masks(store: ContributionStore, elements: pd.DataFrame, branch: str, rows) -> np.ndarray:
-    """shape=(n, W) bool: window positions inside a planted site of the pair's element."""
-    key = elements.set_index(["chrom", "start", "end"])
-    width = {}
-    starts = store.read(branch, "window_start", rows)
-    w = store.windows[branch]
-    p = store.pairs.iloc[rows]
-    mask = np.zeros((len(rows), w), bool)
-    for i, (chrom, s, e, ws) in enumerate(zip(p[schema.CHROM], p[f"{branch}_start"], p[f"{branch}_end"], starts)):
-        try:
-            el = key.loc[(chrom, int(s), int(e))]
-        except KeyError:
-            continue
-        el = el.iloc[0] if isinstance(el, pd.DataFrame) else el
-        if not isinstance(el["sites"], str) or not el["sites"]:
-            continue
-        if el["motif_id"] not in width:
-            width[el["motif_id"]] = get_motif(el["motif_id"], MOTIF_RELEASE).length
-        for site in el["sites"].split(";"):
-            pos = int(site.split(":")[0]) - int(ws)
-            mask[i, max(pos, 0):max(pos + width[el["motif_id"]], 0)] = True
-    return mask
-
-
-def site_enrichment(store: ContributionStore, elements: pd.DataFrame, top: float = 0.01) -> dict:
-    """branch -> {top_share, site_share, enrichment, n_pairs, n_top} over the positive pairs."""
-    rows = np.flatnonzero(store.pairs[schema.LABEL].to_numpy() == 1)
-    out = {}
-    for b in schema.BRANCHES:
-        mask = site_masks(store, elements, b, rows)
-        score = np.abs(store.read(b, "actual", rows))
-        n_top = max(1, int(round(top * score.size)))
-        cut = np.partition(score.ravel(), -n_top)[-n_top]
-        chosen = score >= cut
-        top_share = float(mask[chosen].mean())
-        site_share = float(mask.mean())
-        out[b] = {"top_share": top_share, "site_share": site_share,
-                  "enrichment": top_share / site_share if site_share else float("nan"),
-                  "n_pairs": int(len(rows)), "n_top": int(chosen.sum())}
-    return out
+from speidlib.interpret.explain import site_enrichment  # noqa: E402
 
 
 def planted_pairs(demo_dir, cell_line: str) -> set:

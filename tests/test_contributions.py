@@ -94,24 +94,33 @@ def test_completeness_within_one_percent_on_a_tiny_model():
     np.testing.assert_allclose((c.enhancer_hypothetical * x).sum(-1), c.enhancer_actual, atol=1e-5)
 
 
-@pytest.mark.parametrize("preset", ["cpu", "paper", "original", "cpu_global_pool"])
-def test_the_convolution_cut_gives_the_same_integrated_gradients(preset):
+@pytest.mark.parametrize("preset,first", [("cpu", None), ("cpu", 1), ("paper", None), ("original", None),
+                                          ("cpu_pool_20", None)])
+def test_the_convolution_cut_gives_the_same_integrated_gradients(preset, first):
     """IG through the cut (convolution of input and references once, the path from pooling on,
-    one transpose per reference) equals IG through the whole network at every path point."""
+    one transpose per reference) equals IG through the whole network at every path point. With
+    each window pooled whole (``cpu``), only candidate positions go through the path: started
+    from one candidate (``first=1``), paths need more and some every position; where positions
+    tie (a poly-A window) the gradient goes to the first, as max-pooling's does."""
     from speidlib.interpret.contributions import _ConvCut
     from speidlib.model.build import build_model
     from speidlib.model.presets import get_config
 
-    if preset == "cpu_global_pool":
-        preset = get_config("cpu").replace(global_pool=True)
+    if preset == "cpu_pool_20":
+        preset = get_config("cpu").replace(global_pool=False)
     keras.utils.set_random_seed(2)
     model = build_model(preset, 300, 260, seed=2)
     rng = np.random.default_rng(4)
     ec = rng.integers(0, 4, (3, 300)).astype(np.int8)
     pc = rng.integers(0, 4, (3, 260)).astype(np.int8)
+    if preset == "cpu":    # whole windows pooled: a poly-A window's shuffles are itself, so every
+        pc[1] = 0          # position ties on every path
     # 5 references of 6 steps in calls of 16 rows: references padded, steps split
     fast = Attributor(model, steps=6, n_references=5, batch_size=16, seed=1)
     assert fast._cut is not None
+    assert fast._cut.global_pool == (preset == "cpu")
+    if first is not None:
+        fast._cut.first_candidates = first
     whole = Attributor(model, steps=6, n_references=5, batch_size=16, seed=1)
     whole._cut = None
     a, b = fast(ec, pc), whole(ec, pc)
@@ -167,6 +176,32 @@ def test_attribute_writes_a_store_null_and_tracks(attributed, tiny_run):
     np.testing.assert_allclose(bw.values(chrom, max(start, 0), start + 400)[-10:],
                                store.read("enhancer", "actual", [0])[0][-10:], atol=1e-2)
     assert "mean over" in (out / "tracks.txt").read_text()
+
+
+def test_attribute_reuses_only_files_made_the_same_way(tiny_run, tmp_path, capsys):
+    """--reuse keeps contributions that this model wrote from this dataset with these options, and
+    recomputes when any of them differs or the file is not a complete one."""
+    args = ["attribute", str(tiny_run), "--max-pairs", "3", "--steps", "4", "--references", "2", "--null",
+            "--out", str(tmp_path), "--quiet"]
+    assert main(args) == 0
+    capsys.readouterr()
+    files = [tmp_path / "contributions.h5", tmp_path / "null.h5"]
+    stamps = [f.stat().st_mtime_ns for f in files]
+    assert main(args + ["--reuse"]) == 0
+    assert "kept" in capsys.readouterr().out
+    assert [f.stat().st_mtime_ns for f in files] == stamps
+    assert main(args[:-1] + ["--steps", "5", "--reuse", "--quiet"]) == 0          # other options: made anew
+    assert "reused" not in capsys.readouterr().out
+    assert ContributionStore(files[0]).attrs["steps"] == 5
+    files[1].write_bytes(b"not hdf5")                                              # a broken null: made anew
+    assert main(args[:-1] + ["--steps", "5", "--reuse", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "kept" in out and "null.h5 (same" not in out
+    assert len(ContributionStore(files[1])) == 3
+    genome = tiny_run.parent / "demo" / "genome.fa"
+    assert main(["attribute", str(tiny_run), "--pairs", str(tiny_run.parent / "demo" / "pairs_DEMO1.csv"),
+                 "--genome", str(genome), "--reuse", "--out", str(tmp_path / "p")]) == 2
+    assert "--reuse keeps files made from RUN's dataset" in capsys.readouterr().err
 
 
 def test_attribute_refuses_bad_input(tiny_run, tmp_path, capsys):
@@ -406,3 +441,39 @@ def test_modisco_refuses_contributions_of_another_model(attributed, tiny_run, tm
     assert main(["modisco", str(tiny_run), "--attributions", str(tmp_path), "--out", str(tmp_path / "m")]) == 2
     assert "holds the contributions of another model" in capsys.readouterr().err
     assert not (tmp_path / "m").exists()
+
+
+def test_site_enrichment_counts_the_planted_sites_of_each_stored_window(tmp_path):
+    """A store whose contributions are 1 exactly on the planted sites (placed with planted_sites)
+    and 0 elsewhere: site_enrichment finds every top position in a site, and the enrichment is
+    1 / (share of window in sites); a negative pair is left out."""
+    from speidlib.interpret.contrib_store import StoreWriter
+    from speidlib.interpret.contributions import Contributions
+    from speidlib.interpret.explain import planted_sites, site_enrichment
+
+    w = 400
+    elements = pd.DataFrame({"chrom": ["chr1", "chr1"], "start": [1000, 5000], "end": [1300, 5300],
+                             "motif_id": ["MA0863.1", "MA0863.1"], "sites": ["1010:+;1200:-", "5100:+"]})
+    pairs = pd.DataFrame({schema.ENHANCER_NAME: ["e1", "e2"], schema.PROMOTER_NAME: ["p2", "p1"],
+                          schema.CHROM: "chr1", schema.SPLIT: "test", schema.ENHANCER_START: [1000, 5000],
+                          schema.ENHANCER_END: [1300, 5300], schema.PROMOTER_START: [5000, 1000],
+                          schema.PROMOTER_END: [5300, 1300], schema.LABEL: [1, 0]})
+    starts = {"enhancer": np.array([900, 4900]), "promoter": np.array([4950, 950])}
+    actual = {b: np.zeros((2, w), np.float32) for b in schema.BRANCHES}
+    for b in schema.BRANCHES:
+        for i in range(2):
+            s = planted_sites(elements, "chr1", int(pairs[f"{b}_start"][i]), int(pairs[f"{b}_end"][i]),
+                              int(starts[b][i]), w)
+            for a, e in zip(s["start"], s["end"]):
+                actual[b][i, a:e] = 1.0
+    contrib = Contributions(*(np.repeat(actual[b][..., None], 4, -1) for b in schema.BRANCHES),
+                            actual["enhancer"], actual["promoter"], np.zeros(2), np.zeros(2))
+    with StoreWriter(tmp_path / "c.h5", {b: w for b in schema.BRANCHES}, {"method": "ig"}) as writer:
+        writer.append(pairs, contrib, {b: np.zeros((2, w), np.int8) for b in schema.BRANCHES}, starts)
+    got = site_enrichment(ContributionStore(tmp_path / "c.h5"), elements, top=0.01)
+    assert got["enhancer"]["n_pairs"] == 1                        # the positive pair only
+    assert got["enhancer"]["site_share"] == pytest.approx(28 / w)  # two 14-bp MTF1 copies
+    assert got["promoter"]["site_share"] == pytest.approx(14 / w)
+    for b in schema.BRANCHES:
+        assert got[b]["top_share"] == 1.0
+        assert got[b]["enrichment"] == pytest.approx(1 / got[b]["site_share"])

@@ -266,12 +266,19 @@ def test_notebooks_show_no_tensorflow_start_up_lines(executed):
 
 @pytest.mark.slow
 def test_explain_a_link_attributes_one_positive_pair(executed):
-    """Notebook 08: one positive held-out pair attributed, its stretches matched, its npz written."""
+    """Notebook 08: one positive held-out pair attributed, its stretches matched, its npz written;
+    then every held-out pair attributed into RUN/attributions/contributions.h5."""
+    from speidlib.data.dataset import Dataset
+    from speidlib.interpret.contrib_store import ContributionStore
+
     _, run, _ = executed
+    store = ContributionStore(run / "attributions" / "contributions.h5")
+    assert len(store) == len(Dataset(run).split_index("test")) and store.attrs["weights"] == "trained"
     with np.load(run / "attributions" / "explained_pair.npz") as z:
         assert z["enhancer_actual"].shape == z["enhancer_codes"].shape == (300,)
         assert z["promoter_hypothetical"].shape == (300, 4)
     nb = nbformat.read(run / "notebooks" / "08_explain_a_link.ipynb", as_version=4)
     text = "".join(o.get("text", "") for o in _outputs(nb, "stream"))
     assert "completeness error" in text and "planted in this pair" in text
+    assert f"{len(store):,} held-out pairs" in text
     assert len(_figures(nb)) == 1

@@ -27,7 +27,8 @@ from speidlib.argtypes import positive_int
 from speidlib.data import regions
 from speidlib.data.dataset import Dataset
 from speidlib.data.genome import Genome
-from speidlib.interpret.contrib_store import CONTRIBUTIONS_FILE, NULL_FILE, ContributionStore, StoreWriter
+from speidlib.interpret.contrib_store import (CONTRIBUTIONS_FILE, NULL_FILE, ContributionStore, StoreWriter,
+                                             made_with)
 from speidlib.interpret.contributions import Attributor, check_method
 from speidlib.interpret.tracks import write_bigwigs
 from speidlib.model.build import build_model
@@ -202,16 +203,23 @@ def _chrom_sizes(run: Run, genome) -> dict:
 
 
 def run_attribute(run_dir, config: AttributeConfig | None = None, out_dir=None, progress: bool = True,
-                  **overrides) -> dict:
+                  reuse: bool = False, **overrides) -> dict:
     """``speid attribute``: contributions of a split's or a pair file's pairs (see the module notes).
+
+    reuse : keep a contributions (and null) file already in the output folder when it was written
+        by this model from this dataset with exactly these options (its attributes say so); a
+        pair file has no hash in the run, so ``reuse`` needs a split
 
     Returns
     -------
     dict: ``n_pairs``, ``out`` (the contributions file), ``null`` (its file or None),
-    ``bigwig`` (the track files), ``seconds``, ``median_completeness_error``
+    ``bigwig`` (the track files), ``reused`` (the files kept), ``seconds``, ``median_completeness_error``
     """
     config = dataclasses.replace(config or AttributeConfig(), **overrides)
     config.check()
+    if reuse and config.pairs is not None:
+        raise ValueError("--reuse keeps files made from RUN's dataset, whose hash the run records; a pair "
+                         "file has none: drop --reuse, or --pairs")
     t0 = time.perf_counter()
     run = Run(run_dir)
     sizes = _chrom_sizes(run, config.genome) if config.bigwig else None   # refuse early
@@ -226,13 +234,21 @@ def run_attribute(run_dir, config: AttributeConfig | None = None, out_dir=None, 
     attrs = {**{k: v for k, v in dataclasses.asdict(config).items() if k not in ("null", "bigwig")},
              "output": "logit", "model_sha256": sha, "dataset_sha256": run.dataset_sha256(),
              "weights": "trained"}
-    n = _attribute_into(out / CONTRIBUTIONS_FILE, model, run_dir, config, attrs, windows, prepare_seed,
-                        progress)
-    result = {"n_pairs": n, "out": str(out / CONTRIBUTIONS_FILE), "null": None, "bigwig": []}
+    reused = []
+    if reuse and made_with(out / CONTRIBUTIONS_FILE, attrs):
+        n = len(ContributionStore(out / CONTRIBUTIONS_FILE))
+        reused.append(str(out / CONTRIBUTIONS_FILE))
+    else:
+        n = _attribute_into(out / CONTRIBUTIONS_FILE, model, run_dir, config, attrs, windows, prepare_seed,
+                            progress)
+    result = {"n_pairs": n, "out": str(out / CONTRIBUTIONS_FILE), "null": None, "bigwig": [], "reused": reused}
     if config.null:
         null_attrs = {**attrs, "weights": "initial"}
-        _attribute_into(out / NULL_FILE, initial_model(run_dir), run_dir, config, null_attrs, windows,
-                        prepare_seed, progress)
+        if reuse and made_with(out / NULL_FILE, null_attrs):
+            reused.append(str(out / NULL_FILE))
+        else:
+            _attribute_into(out / NULL_FILE, initial_model(run_dir), run_dir, config, null_attrs, windows,
+                            prepare_seed, progress)
         result["null"] = str(out / NULL_FILE)
     store = ContributionStore(out / CONTRIBUTIONS_FILE)
     result["median_completeness_error"] = float(np.median(store.pairs["completeness_error"]))

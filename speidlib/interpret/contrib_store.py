@@ -38,6 +38,24 @@ PAIR_FLOAT = ("score", "reference_score", "completeness_error")
 _CHUNK = 64
 
 
+def stored_attrs(attrs: dict) -> dict:
+    """``attrs`` as a contributions file keeps them (dicts and lists as JSON, None as "")."""
+    return {k: json.dumps(v) if isinstance(v, (dict, list)) else ("" if v is None else v) for k, v in attrs.items()}
+
+
+def made_with(path, attrs: dict) -> bool:
+    """Whether ``path`` is a complete contributions file written with exactly ``attrs`` (model and
+    dataset hashes, method, steps, references, pairs, seed ...): one a later step may reuse."""
+    if not Path(path).exists():
+        return False
+    try:
+        have = dict(ContributionStore(path).attrs)
+    except ValueError:
+        return False
+    have.pop("n_pairs", None)
+    return have == stored_attrs(attrs)
+
+
 class StoreWriter:
     """Append batches of contributions to ``path`` (atomic: see the module notes).
 
@@ -56,8 +74,8 @@ class StoreWriter:
         self._atomic = atomic_path(self.path)
         tmp = self._atomic.__enter__()
         self.h5 = h5py.File(tmp, "w")
-        for k, v in self.attrs.items():
-            self.h5.attrs[k] = json.dumps(v) if isinstance(v, (dict, list)) else ("" if v is None else v)
+        for k, v in stored_attrs(self.attrs).items():
+            self.h5.attrs[k] = v
         text = h5py.string_dtype()
         for c in PAIR_TEXT:
             self.h5.create_dataset(f"pairs/{c}", (0,), text, maxshape=(None,), chunks=(1024,))

@@ -33,6 +33,14 @@ transposes once per reference: the same integrated gradients (to float32
 rounding; ``tests/test_contributions.py``) at a fraction of the cost
 (``benchmarks/bench_attribute.py``). Other models take every path point through
 the whole network.
+
+**With each window pooled whole** (``global_pool``, the ``cpu`` preset) the pooled
+value of kernel ``j`` at path point ``a`` is ``max_i (C(r)[i, j] + a d[i, j])``, the
+upper envelope of one line per position, and its gradient goes to the maximum alone.
+Only the few positions that can hold a maximum somewhere on the path (the
+*candidates*; :meth:`_ConvCut.global_multipliers` says how they are found, exactly)
+go through the path points, and the transpose reads only the nonzero output
+gradients. Where positions tie, the gradient goes to the first, as max-pooling's does.
 """
 from __future__ import annotations
 
@@ -52,6 +60,8 @@ _EPS = 1e-7
 #: bytes the gradient rows of one call may take: each row's convolution outputs (both
 #: branches, float32) times the few copies the gradient tape keeps
 GRADIENT_BATCH_BYTES = 512 * 2**20
+#: points of a path at which every position of a whole-window pool is scored to pick the candidates
+PROBES = 5
 _TAPE_COPIES = 4
 
 
@@ -91,25 +101,43 @@ def dinucleotide_shuffle(codes: np.ndarray, n: int, rng: np.random.Generator) ->
     dinucleotide count of ``codes``.
     """
     codes = np.asarray(codes)
-    length = len(codes)
-    out = np.empty((n, length), codes.dtype)
-    if length < 3:
-        out[:] = codes
-        return out
+    if len(codes) < 3:
+        return np.repeat(codes[None], n, axis=0)
+    return eulerian_walks(np.full(n, codes[0]), successor_orders(codes, n, rng))
+
+
+def successor_orders(codes: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """The successor lists of ``n`` shuffles of ``codes`` (:func:`dinucleotide_shuffle`'s draws).
+
+    Returns shape=(n, 5, L - 1), ``codes``' dtype: row ``k``, symbol ``t``: the symbols that
+    follow ``t`` in shuffle ``k``, in the order the walk takes them (zeros after them).
+    """
+    codes = np.asarray(codes)
     successors = {int(t): codes[1:][codes[:-1] == t] for t in np.unique(codes[:-1])}
+    out = np.zeros((n, 5, max(1, len(codes) - 1)), codes.dtype)
     for k in range(n):
-        order = {}
         for t, nxt in successors.items():
             perm = np.arange(len(nxt))
             perm[:-1] = rng.permutation(len(nxt) - 1)
-            order[t] = nxt[perm].tolist()
-        taken = dict.fromkeys(order, 0)
-        row = [int(codes[0])]
-        for _ in range(length - 1):
-            t = row[-1]
-            row.append(order[t][taken[t]])
-            taken[t] += 1
-        out[k] = row
+            out[k, t, :len(nxt)] = nxt[perm]
+    return out
+
+
+def eulerian_walks(first: np.ndarray, orders: np.ndarray) -> np.ndarray:
+    """Walk many successor lists at once: shape=(w,) first symbols, (w, 5, L - 1) orders
+    (:func:`successor_orders`) -> shape=(w, L), each walk taking its symbol's next successor."""
+    w, _, steps = orders.shape
+    out = np.empty((w, steps + 1), orders.dtype)
+    out[:, 0] = first
+    flat = orders.reshape(-1).astype(np.int64)
+    taken = np.zeros(w * 5, np.int64)
+    base = np.arange(w, dtype=np.int64) * 5
+    cur = np.asarray(first, np.int64)
+    for j in range(1, steps + 1):
+        slot = base + cur
+        cur = flat[slot * steps + taken[slot]]
+        taken[slot] += 1
+        out[:, j] = cur
     return out
 
 
@@ -223,12 +251,20 @@ class Attributor:
 
     def _references(self, e_codes, p_codes, offset):
         """Each pair's dinucleotide-shuffled references, one-hot: two arrays (n, R, W, 4)."""
-        refs_e, refs_p = [], []
-        for i in range(len(e_codes)):
+        n, R = len(e_codes), self.n_references
+        orders = [[], []]
+        for i in range(n):   # each pair's draws in the order dinucleotide_shuffle makes them
             rng = np.random.default_rng([self.seed, offset + i])
-            refs_e.append(one_hot(dinucleotide_shuffle(e_codes[i], self.n_references, rng)))
-            refs_p.append(one_hot(dinucleotide_shuffle(p_codes[i], self.n_references, rng)))
-        return np.stack(refs_e), np.stack(refs_p)
+            for b, codes in enumerate((e_codes[i], p_codes[i])):
+                orders[b].append(successor_orders(codes, R, rng) if len(codes) >= 3 else None)
+        refs = []
+        for codes, o in zip((e_codes, p_codes), orders):
+            if codes.shape[1] < 3:
+                walks = np.repeat(codes, R, axis=0)
+            else:
+                walks = eulerian_walks(np.repeat(codes[:, 0], R), np.concatenate(o))
+            refs.append(one_hot(walks.reshape(n, R, codes.shape[1])))
+        return refs[0], refs[1]
 
     @staticmethod
     def _combine(multipliers, inputs, refs, score, reference_score) -> Contributions:
@@ -242,6 +278,8 @@ class Attributor:
 
     def _ig(self, e_codes, p_codes, E, P, offset):
         ref_e, ref_p = self._references(e_codes, p_codes, offset)               # (n, R, W, 4)
+        if self._cut is not None and self._cut.global_pool:
+            return self._ig_global(E, P, ref_e, ref_p)
         if self._cut is not None:
             return self._ig_cut(E, P, ref_e, ref_p)
         return self._ig_whole(E, P, ref_e, ref_p)
@@ -271,6 +309,22 @@ class Attributor:
                                                              alpha, r_chunk, self.batch_size)
             m_e[i], m_p[i] = cut.transpose(0, ge), cut.transpose(1, gp)
         return self._combine((m_e, m_p), (E, P), (ref_e, ref_p), score, ref_score)
+
+    def _ig_global(self, E, P, ref_e, ref_p):
+        """Integrated gradients through :class:`_ConvCut` of a model that pools each window whole:
+        several pairs per call, each path point only on its candidate positions
+        (:meth:`_ConvCut.global_multipliers`)."""
+        R, S, n = self.n_references, self.steps, len(E)
+        cut = self._cut
+        alpha = ((np.arange(S) + 0.5) / S).astype(np.float32)
+        m = [np.empty(ref.shape, np.float32) for ref in (ref_e, ref_p)]
+        score, ref_score = np.empty(n), np.empty(n)
+        per = cut.global_pairs_per_call(R)
+        for s in range(0, n, per):
+            k = slice(s, min(n, s + per))
+            m[0][k], m[1][k], y = cut.global_multipliers((E[k], P[k]), (ref_e[k], ref_p[k]), alpha)
+            score[k], ref_score[k] = y[:, 0], y[:, 1:].mean(axis=1)
+        return self._combine(m, (E, P), (ref_e, ref_p), score, ref_score)
 
     def _ig_whole(self, E, P, ref_e, ref_p):
         """Integrated gradients of every pair at once: its paths, itself and its references
@@ -308,17 +362,112 @@ class _ConvCut:
         self.convs = convs
         kernels = [tf.cast(c.kernel, tf.float32) for c in convs]
 
+        def activate(x, b):    # bias and activation on the pooled tensor, as PooledConv1D
+            x = x + tf.cast(convs[b].bias, x.dtype)
+            return keras.ops.relu(x) if convs[b].activation == "relu" else x
+
         def rest(c, b):
             layer = convs[b]
-            x = keras.ops.max_pool(c, pool_size=layer.pool_size, strides=layer.pool_size, padding="valid")
-            x = x + tf.cast(layer.bias, x.dtype)
-            return keras.ops.relu(x) if layer.activation == "relu" else x
+            return activate(keras.ops.max_pool(c, pool_size=layer.pool_size, strides=layer.pool_size,
+                                               padding="valid"), b)
 
-        def logit_of(ce, cp):
-            out = pair([rest(ce, 0), rest(cp, 1)], training=False)
-            prob = tf.clip_by_value(tf.reshape(tf.cast(out, tf.float32), (tf.shape(ce)[0], -1))[:, 0],
+        def logit_from_pooled(pe, pp):
+            out = pair([pe, pp], training=False)
+            prob = tf.clip_by_value(tf.reshape(tf.cast(out, tf.float32), (tf.shape(pe)[0], -1))[:, 0],
                                     _EPS, 1 - _EPS)
             return tf.math.log(prob) - tf.math.log(1 - prob)
+
+        def logit_of(ce, cp):
+            return logit_from_pooled(rest(ce, 0), rest(cp, 1))
+
+        probes = [float(x) for x in np.linspace(0, 1, PROBES)]
+
+        # one trace each, whatever the number of paths or candidates
+        lines = tf.TensorSpec((None, None, None), tf.float32)
+        points = tf.TensorSpec((None,), tf.float32)
+
+        @tf.function(input_signature=[tf.TensorSpec((None, None, None, None), tf.float32)] * 2
+                     + [tf.TensorSpec((), tf.int32), points, tf.TensorSpec((None, len(probes)), tf.float32)])
+        def candidates(c0, c1, m, alpha, weights):
+            # c0 (n, R, K, Lc): the start of each path (a reference's convolution output), c1
+            # (n, 1, K, Lc): its end (the input's), one line per position. Returns, per path
+            # (p = n R) and kernel, the candidate positions (p, K, m), their lines' starts and
+            # slopes (padded with lines far below the others), and whether every path's
+            # candidates fit in m (see global_multipliers)
+            d = c1 - c0
+            best, first, slope, margin = [], [], [], None
+            for b in probes:
+                at = c0 if b == 0 else c1 if b == 1 else c0 + b * d
+                arg = tf.argmax(at, axis=-1, output_type=tf.int32)[..., None]             # (n, R or 1, K, 1)
+                top = tf.gather(at, arg, batch_dims=3)
+                arg = tf.broadcast_to(arg, tf.shape(c0[..., :1]))                          # the input's: every path's
+                best.append(tf.broadcast_to(top, tf.shape(arg)))
+                first.append(tf.gather(c0, arg, batch_dims=3))
+                slope.append(tf.gather(d, arg, batch_dims=3))
+                margin = at - top if margin is None else tf.maximum(margin, at - top)
+            paths = (tf.shape(c0)[0] * tf.shape(c0)[1], tf.shape(c0)[2])
+            best, first, slope = (tf.reshape(tf.concat(x, axis=-1), (*paths, len(probes)))
+                                  for x in (best, first, slope))                         # (p, K, G)
+            margin, c0, d = (tf.reshape(x, (*paths, -1)) for x in (margin, c0, d))      # (p, K, Lc)
+            # the probes' best lines at the path points, against the broken line through their
+            # values at the probes: theta, the most the first falls below the second
+            reached = tf.reduce_max(first[:, :, None] + alpha[:, None] * slope[:, :, None], axis=-1)   # (p, K, S)
+            theta = tf.reduce_min(reached - tf.einsum("pkg,sg->pks", best, weights), axis=-1, keepdims=True)
+            theta -= 1e-5 * tf.maximum(1.0, tf.reduce_max(tf.abs(best), axis=-1, keepdims=True))   # rounding
+            keep = margin >= theta                                                        # (p, K, Lc)
+            count = tf.reshape(tf.reduce_sum(tf.cast(keep, tf.int64), axis=-1), (-1,))   # (p K,)
+            m = tf.cast(m, tf.int64)
+            fits = tf.reduce_all(tf.reshape(count, paths) <= m, axis=-1)
+            # the kept positions, in order, into m slots per path and kernel (tf.where lists them
+            # row by row, so a position's slot is its place in the list less its row's first)
+            where = tf.where(keep)                                                        # (N, 3)
+            row = where[:, 0] * tf.cast(paths[1], tf.int64) + where[:, 1]
+            slot = tf.range(tf.shape(where, tf.int64)[0]) - tf.gather(tf.cumsum(count, exclusive=True), row)
+            where = tf.boolean_mask(where, slot < m)
+            slots = tf.concat([where[:, :2], tf.boolean_mask(slot, slot < m)[:, None]], axis=1)
+            shape = tf.stack([tf.cast(paths[0], tf.int64), tf.cast(paths[1], tf.int64), m])
+            idx = tf.scatter_nd(slots, tf.cast(where[:, 2], tf.int32), shape)
+            start = tf.tensor_scatter_nd_update(tf.fill(shape, tf.constant(-1e30, c0.dtype)), slots,
+                                                tf.gather_nd(c0, where))
+            return idx, start, tf.scatter_nd(slots, tf.gather_nd(d, where), shape), fits
+
+        @tf.function(input_signature=[lines] * 4 + [points])
+        def global_path_sum(c0e, de, c0p, dp, alpha):
+            # candidates' lines (p, K, m) per branch -> each candidate's output gradient summed
+            # over the S path points (p, K, m): a point's pooled value is its best line's (the
+            # first best, as max-pooling's gradient takes it), and all its gradient goes there
+            def best_lines(c0, d):
+                z = c0[:, :, None] + alpha[:, None] * d[:, :, None]                     # (p, K, S, m)
+                arg = tf.argmax(z, axis=-1, output_type=tf.int32)                         # (p, K, S)
+                value = tf.gather(c0, arg, batch_dims=2) + alpha * tf.gather(d, arg, batch_dims=2)
+                return arg, value
+
+            (arg_e, ve), (arg_p, vp) = best_lines(c0e, de), best_lines(c0p, dp)
+            rows = tf.shape(ve)[0] * tf.shape(ve)[2]
+            with tf.GradientTape() as tape:
+                tape.watch([ve, vp])
+                pe = activate(tf.reshape(tf.transpose(ve, (0, 2, 1)), (rows, 1, -1)), 0)
+                pp = activate(tf.reshape(tf.transpose(vp, (0, 2, 1)), (rows, 1, -1)), 1)
+                total = tf.reduce_sum(logit_from_pooled(pe, pp))
+            ge, gp = tape.gradient(total, [ve, vp])
+
+            def per_line(g, arg, c0):   # (p, K, S) -> summed into each point's best line (p, K, m)
+                m = tf.shape(c0)[-1]
+                rows = tf.range(tf.shape(c0)[0] * tf.shape(c0)[1])[:, None]
+                ids = rows * m + tf.reshape(arg, (-1, tf.shape(arg)[-1]))
+                return tf.reshape(tf.math.unsorted_segment_sum(tf.reshape(g, (-1, tf.shape(g)[-1])), ids,
+                                                               tf.size(c0)), tf.shape(c0))
+
+            return per_line(ge, arg_e, c0e), per_line(gp, arg_p, c0p)
+
+        @tf.function(reduce_retracing=True)
+        def conv_t(x, b):       # (rows, W, 4) -> (rows, K, Lc)
+            return tf.transpose(tf.nn.conv1d(x, kernels[b], stride=1, padding="VALID"), (0, 2, 1))
+
+        @tf.function(reduce_retracing=True)
+        def whole_pool_logit(ce, cp):    # (rows, K, Lc) each, every position pooled
+            return logit_from_pooled(activate(tf.reduce_max(ce, axis=-1)[:, None], 0),
+                                     activate(tf.reduce_max(cp, axis=-1)[:, None], 1))
 
         @tf.function(reduce_retracing=True)
         def conv(x, b):
@@ -344,6 +493,11 @@ class _ConvCut:
                     tf.reduce_sum(tf.reshape(gp, (r, s, tf.shape(cp0)[1], tf.shape(cp0)[2])), axis=1))
 
         self._conv, self._transpose, self._path_sum = conv, transpose, path_sum
+        self._candidates, self._global_path_sum = candidates, global_path_sum
+        self._conv_t, self._whole_pool_logit = conv_t, whole_pool_logit
+        self.lengths = [int(t.shape[1]) - c.kernel_size + 1 for t, c in zip(model.inputs, convs)]
+        #: each branch pooled over its whole window: the path runs on candidate positions only
+        self.global_pool = all(c.pool_size == n for c, n in zip(convs, self.lengths))
         self._logit = tf.function(logit_of, reduce_retracing=True)
 
     @classmethod
@@ -378,6 +532,115 @@ class _ConvCut:
     def logit(self, ce: np.ndarray, cp: np.ndarray) -> np.ndarray:
         """Logits of rows given by their convolution outputs, shape=(m,)."""
         return self._logit(ce, cp).numpy().astype(np.float64)
+
+    #: candidate positions per kernel and path tried first (see :meth:`global_multipliers`)
+    first_candidates = 32
+
+    def output_shape(self, b: int) -> tuple[int, int]:
+        """(Lc, K): branch ``b``'s convolution output per window."""
+        return self.lengths[b], int(self.convs[b].filters)
+
+    def global_pairs_per_call(self, n_references: int) -> int:
+        """Pairs per :meth:`global_multipliers` call: the convolution outputs of every path and the
+        tensors the probes make of them (Lc x K per branch, float32, a few copies each) within
+        :data:`GRADIENT_BATCH_BYTES`, at most 16."""
+        per_path = sum(4 * _TAPE_COPIES * (PROBES + 2) * n * k for n, k in map(self.output_shape, (0, 1)))
+        return rows_within(GRADIENT_BATCH_BYTES, per_path * n_references, most=16)
+
+    def _candidate_lines(self, b: int, c, starts: np.ndarray, ends: np.ndarray, alpha, weights):
+        """Candidate positions of each path of branch ``b``, grouped by their number.
+
+        c : shape=(n, 1 + R, K, Lc), convolution outputs of each pair's input and references; path
+        ``j`` runs from row ``starts[j]`` to row ``ends[j]`` of ``c`` as (n (1 + R), K, Lc), a pair's
+        references in order. Returns ``{m: (paths, idx (p, K, m), line starts (p, K, m), slopes (p, K, m))}``.
+        """
+        import tensorflow as tf
+
+        groups, todo, m, length = {}, np.arange(len(starts)), self.first_candidates, self.lengths[b]
+        n, R = c.shape[0], c.shape[1] - 1
+        while len(todo) and m < length:
+            if len(todo) == n * R:     # every path of every pair: no copies
+                ends_of = c[:, :1]
+                starts_of = c[:, 1:]
+            else:
+                starts_of = tf.gather(tf.reshape(c, (n * (1 + R), *c.shape[2:])), starts[todo])[:, None]
+                ends_of = tf.gather(tf.reshape(c, (n * (1 + R), *c.shape[2:])), ends[todo])[:, None]
+            idx, first, slope, exact = self._candidates(starts_of, ends_of, np.int32(m), alpha, weights)
+            exact = exact.numpy()
+            if exact.all():
+                groups[m] = (todo, idx.numpy(), first.numpy(), slope.numpy())
+            elif exact.any():
+                groups[m] = (todo[exact], idx.numpy()[exact], first.numpy()[exact], slope.numpy()[exact])
+            todo, m = todo[~exact], m * 4
+        if len(todo):       # every position
+            flat = np.asarray(c).reshape(n * (1 + R), *c.shape[2:])
+            first = flat[starts[todo]]
+            idx = np.broadcast_to(np.arange(length, dtype=np.int32), first.shape)
+            groups[length] = (todo, idx, first, flat[ends[todo]] - first)
+        return groups
+
+    def global_multipliers(self, inputs, references, alpha):
+        """Mean input gradients over each reference's path, for a model whose branches pool their
+        whole window (:attr:`global_pool`), and the logits of the inputs and their references.
+
+        inputs : per branch, shape=(k, W, 4) one-hot; references : per branch, shape=(k, R, W, 4);
+        alpha : the path's points, shape=(S,), in [0, 1]. Returns the multipliers, shape=(k, R, W, 4)
+        per branch, and the logits, shape=(k, 1 + R) (each pair's input first).
+
+        Kernel ``j``'s pooled input along a path is the maximum over positions ``i`` of the line
+        ``C(r)[i, j] + a (C(x)[i, j] - C(r)[i, j])``. At :data:`PROBES` evenly spaced points of the
+        path (0 and 1 among them) the best line is found over all positions. Between two probes a
+        line is straight, so a position whose line is below the best by more than ``theta`` at
+        every probe stays below the broken line through the probes' best values minus ``theta``
+        everywhere on the path. ``theta`` is how far the probes' best lines themselves fall below
+        that broken line at the path points (at least 0), so such a position never holds a path
+        point's maximum. The others (the candidates: a median of 6 of 981 positions per path and
+        kernel on the demo) go through the path points; a path with more than
+        :attr:`first_candidates` tries four times as many, up to every position. Each point's
+        gradient goes to its first maximum, as the pooling's own gradient does.
+        """
+        import tensorflow as tf
+
+        k, R = len(inputs[0]), references[0].shape[1]
+        c = [self._conv_t(np.concatenate([x[:, None], ref], axis=1).reshape(k * (1 + R), *x.shape[1:])
+                          .astype(np.float32, copy=False), b)
+             for b, (x, ref) in enumerate(zip(inputs, references))]                     # (k (1 + R), K, Lc)
+        logits = self._whole_pool_logit(c[0], c[1]).numpy().astype(np.float64).reshape(k, 1 + R)
+        c = [tf.reshape(x, (k, 1 + R, *x.shape[1:])) for x in c]
+        rows = np.arange(k * (1 + R))
+        starts = rows[rows % (1 + R) > 0]                   # the references' rows; a path each
+        ends = starts - starts % (1 + R)                    # their pair's input row
+        probes = np.linspace(0, 1, PROBES)
+        weights = np.stack([np.interp(alpha, probes, np.eye(PROBES)[g]) for g in range(PROBES)], 1)
+        weights = weights.astype(np.float32)                                          # (S, G)
+        groups = [self._candidate_lines(b, c[b], starts, ends, alpha, weights) for b in (0, 1)]
+        where = []   # per branch: each path's group (its m) and place in that group
+        for g in groups:
+            m_of, place = np.empty(len(starts), np.int64), np.empty(len(starts), np.int64)
+            for m, (paths, *_) in g.items():
+                m_of[paths], place[paths] = m, np.arange(len(paths))
+            where.append((m_of, place))
+        multipliers = [np.empty((len(starts), *x.shape[1:]), np.float32) for x in inputs]     # (paths, W, 4)
+        for me, mp in np.unique(np.stack([where[0][0], where[1][0]], 1), axis=0):
+            paths = np.flatnonzero((where[0][0] == me) & (where[1][0] == mp))
+            picked = [[a[where[b][1][paths]] for a in groups[b][m][1:]] for b, m in ((0, me), (1, mp))]
+            grads = self._global_path_sum(picked[0][1], picked[0][2], picked[1][1], picked[1][2], alpha)
+            for b in (0, 1):
+                multipliers[b][paths] = self.sparse_transpose(b, picked[b][0], grads[b].numpy() / len(alpha),
+                                                              multipliers[b].shape[1])
+        return (*(x.reshape(k, R, *x.shape[1:]) for x in multipliers), logits)
+
+    def sparse_transpose(self, b: int, idx: np.ndarray, g: np.ndarray, width: int) -> np.ndarray:
+        """:meth:`transpose` of an output gradient given where it is nonzero: ``g[p, j, c]`` at
+        position ``idx[p, j, c]`` of kernel ``j`` (shapes (p, K, m)) -> shape=(p, width, 4)."""
+        kernel = self.convs[b].kernel.numpy().astype(np.float32, copy=False)       # (w, 4, K)
+        w = kernel.shape[0]
+        p, j, c = np.nonzero(g)
+        flat = (p * width + idx[p, j, c])[:, None] + np.arange(w)                  # (nnz, w) positions
+        flat = (flat * 4)[:, :, None] + np.arange(4)                              # (nnz, w, 4)
+        values = g[p, j, c][:, None, None] * kernel.transpose(2, 0, 1)[j]          # (nnz, w, 4)
+        out = np.bincount(flat.ravel(), weights=values.ravel(), minlength=len(g) * width * 4)
+        return out.astype(np.float32).reshape(len(g), width, 4)
 
     def path_gradient(self, ce0, de, cp0, dp, alpha, r_chunk: int, batch_size: int):
         """Mean output gradient over the path points of ``k`` references, shape=(k, Lc, K) per branch.

@@ -59,6 +59,9 @@ def add_attribute(sub) -> None:
     add_arguments(p, AttributeConfig, only=("genome", "method", "steps", "n_references", "positives", "max_pairs",
                                             "null", "bigwig"))
     p.add_argument("--out", default=None, help="output folder (default RUN/attributions/)")
+    p.add_argument("--reuse", action="store_true",
+                   help="keep the files already in the output folder that this model wrote from this dataset "
+                   "with these options (a split, not --pairs)")
     add_arguments(p, AttributeConfig, only=("seed",))
     add_flag(p, "quiet")
     p.set_defaults(func=_run_attribute)
@@ -67,10 +70,13 @@ def add_attribute(sub) -> None:
 def _run_attribute(args) -> None:
     from speidlib.interpret.attribute import run_attribute
 
-    out = run_attribute(args.run, from_args(AttributeConfig, args), out_dir=args.out, progress=not args.quiet)
-    print(f"wrote {out['out']} ({out['n_pairs']} pairs, {out['seconds']:.1f} s; median completeness "
+    out = run_attribute(args.run, from_args(AttributeConfig, args), out_dir=args.out, progress=not args.quiet,
+                        reuse=args.reuse)
+    kept = f"; reused {', '.join(out['reused'])} (same model, dataset and options)" if out["reused"] else ""
+    verb = "kept" if out["out"] in out["reused"] else "wrote"
+    print(f"{verb} {out['out']} ({out['n_pairs']} pairs, {out['seconds']:.1f} s; median completeness "
           f"error {out['median_completeness_error']:.2%})" + "".join(f", {f}" for f in [out["null"]]
-                                                                    + out["bigwig"] if f))
+                                                                    + out["bigwig"] if f) + kept)
 
 
 def add_variants(sub) -> None:
