@@ -341,3 +341,19 @@ def test_bad_arguments_raise(tmp_path, kwargs, message):
     with pytest.raises(ValueError, match=message):
         demo.make_demo(tmp_path, **({"n_pairs": 420} | kwargs))
     assert not any(tmp_path.iterdir())
+
+
+def test_demo_data_plants_one_copy_per_element_when_asked(tmp_path, capsys):
+    """`speid demo-data --motif-copies 1 1`: every active element carries exactly one site (the
+    grammar of docs/variants.md's single-copy measure); the default carries 3-6."""
+    from speidlib.app.cli import main
+
+    for copies, lo, hi in (([], 3, 6), (["--motif-copies", "1", "1"], 1, 1)):
+        out = tmp_path / f"d{lo}{hi}"
+        assert main(["demo-data", str(out), "--pairs-per-cell", "420", *copies]) == 0
+        elements = pd.read_csv(out / "elements.csv", keep_default_na=False)
+        n = elements["sites"][elements["sites"] != ""].str.count(";") + 1
+        assert len(n) and n.min() == lo and n.max() == hi
+        assert json.loads((out / "demo.json").read_text())["parameters"]["motif_copies"] == [lo, hi]
+    assert main(["demo-data", str(tmp_path / "bad"), "--motif-copies", "2", "1"]) == 2
+    assert "motif_copies" in capsys.readouterr().err

@@ -239,7 +239,9 @@ class DemoConfig:
     negative_active_fraction: float = 0.5
     negative_compatible_fraction: float = 0.02
     element_active_fraction: float = 0.75
-    motif_copies: tuple[int, int] = (3, 6)
+    motif_copies: tuple[int, int] = option((3, 6), type=positive_int, nargs=2, metavar=("LEAST", "MOST"),
+                                           help="least and most copies of its class's motif an active element "
+                                           "carries (default 3 6; 1 1: every site alone makes its element)")
     bp_per_element: int | None = None
     planted_motifs: tuple = PLANTED_MOTIFS
     site_noise: float = 0.0

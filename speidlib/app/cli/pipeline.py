@@ -62,7 +62,7 @@ def _check_demo_folder(outdir, n_cell_lines: int, overwrite: bool) -> None:
 def _run_demo(args) -> None:
     from speidlib.demo.synthetic import make_demo
 
-    config = from_args(DemoConfig, args)
+    config = from_args(DemoConfig, args, motif_copies=tuple(args.motif_copies))
     _check_demo_folder(args.outdir, config.n_cell_lines, args.overwrite)
     info = make_demo(args.outdir, config)
     print(f"wrote {info.genome}, {', '.join(str(p) for p in info.pairs.values())} and "
