@@ -91,7 +91,7 @@ def child(preset: str, n_pairs: int, out: str, path: str = "cut", model_path: st
     seconds = time.perf_counter() - t
     return {"preset": preset, "pairs": n_pairs, "seconds": seconds, "pairs_per_s": n_pairs / seconds,
             "vmhwm_mb": vmhwm_mb(), "file_mb": os.path.getsize(out) / 2**20,
-            "whole_pool": bool(attributor._cut is not None and attributor._cut.global_pool) or path == "dense"}
+            "whole_pool": bool(attributor._cut is not None and attributor._cut.global_pool)}
 
 
 def run_child(preset: str, n_pairs: int, path: str = "cut", model_path: str = "") -> dict:

@@ -61,11 +61,10 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
     run = Path(args.run)
     att = Path(args.attributions or run / "attributions")
-    elements = pd.read_csv(Path(args.demo) / "elements.csv", keep_default_na=False)
     result = {"sites": {}}
     for tag, name in (("trained", "contributions.h5"), ("null", "null.h5")):
         if (att / name).exists():
-            result["sites"][tag] = site_enrichment(ContributionStore(att / name), elements)
+            result["sites"][tag] = site_enrichment(ContributionStore(att / name), args.demo)
     planted = planted_pairs(args.demo, args.cell_line)
     modisco = Path(args.modisco or run / "modisco") / "tf_summary.csv"
     if modisco.exists():

@@ -444,16 +444,24 @@ def test_modisco_refuses_contributions_of_another_model(attributed, tiny_run, tm
 
 
 def test_site_enrichment_counts_the_planted_sites_of_each_stored_window(tmp_path):
-    """A store whose contributions are 1 exactly on the planted sites (placed with planted_sites)
-    and 0 elsewhere: site_enrichment finds every top position in a site, and the enrichment is
-    1 / (share of window in sites); a negative pair is left out."""
+    """A store whose contributions are 1 exactly on the planted sites (placed with
+    speidlib.interpret.explain.planted_sites from elements.csv) and 0 elsewhere: site_enrichment
+    (which reads the demo folder's copies) finds every top position in a site, and the enrichment
+    is 1 / (share of window in sites); a negative pair is left out."""
     from speidlib.interpret.contrib_store import StoreWriter
     from speidlib.interpret.contributions import Contributions
     from speidlib.interpret.explain import planted_sites, site_enrichment
 
+    from speidlib.data.jaspar import get_motif, write_meme
+
     w = 400
-    elements = pd.DataFrame({"chrom": ["chr1", "chr1"], "start": [1000, 5000], "end": [1300, 5300],
+    elements = pd.DataFrame({"element": ["chr1:1000-1300", "chr1:5000-5300"], "kind": ["enhancer", "promoter"],
+                             "chrom": ["chr1", "chr1"], "start": [1000, 5000], "end": [1300, 5300],
                              "motif_id": ["MA0863.1", "MA0863.1"], "sites": ["1010:+;1200:-", "5100:+"]})
+    demo = tmp_path / "demo"
+    demo.mkdir()
+    elements.to_csv(demo / "elements.csv", index=False)
+    write_meme([get_motif("MA0863.1")], demo / "planted_motifs.meme")
     pairs = pd.DataFrame({schema.ENHANCER_NAME: ["e1", "e2"], schema.PROMOTER_NAME: ["p2", "p1"],
                           schema.CHROM: "chr1", schema.SPLIT: "test", schema.ENHANCER_START: [1000, 5000],
                           schema.ENHANCER_END: [1300, 5300], schema.PROMOTER_START: [5000, 1000],
@@ -470,7 +478,7 @@ def test_site_enrichment_counts_the_planted_sites_of_each_stored_window(tmp_path
                             actual["enhancer"], actual["promoter"], np.zeros(2), np.zeros(2))
     with StoreWriter(tmp_path / "c.h5", {b: w for b in schema.BRANCHES}, {"method": "ig"}) as writer:
         writer.append(pairs, contrib, {b: np.zeros((2, w), np.int8) for b in schema.BRANCHES}, starts)
-    got = site_enrichment(ContributionStore(tmp_path / "c.h5"), elements, top=0.01)
+    got = site_enrichment(ContributionStore(tmp_path / "c.h5"), demo, top=0.01)
     assert got["enhancer"]["n_pairs"] == 1                        # the positive pair only
     assert got["enhancer"]["site_share"] == pytest.approx(28 / w)  # two 14-bp MTF1 copies
     assert got["promoter"]["site_share"] == pytest.approx(14 / w)

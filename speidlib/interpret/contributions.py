@@ -252,17 +252,15 @@ class Attributor:
     def _references(self, e_codes, p_codes, offset):
         """Each pair's dinucleotide-shuffled references, one-hot: two arrays (n, R, W, 4)."""
         n, R = len(e_codes), self.n_references
-        orders = [[], []]
-        for i in range(n):   # each pair's draws in the order dinucleotide_shuffle makes them
-            rng = np.random.default_rng([self.seed, offset + i])
-            for b, codes in enumerate((e_codes[i], p_codes[i])):
-                orders[b].append(successor_orders(codes, R, rng) if len(codes) >= 3 else None)
+        # one generator per pair, drawn enhancer first, as dinucleotide_shuffle draws them
+        rngs = [np.random.default_rng([self.seed, offset + i]) for i in range(n)]
         refs = []
-        for codes, o in zip((e_codes, p_codes), orders):
+        for codes in (e_codes, p_codes):
             if codes.shape[1] < 3:
                 walks = np.repeat(codes, R, axis=0)
             else:
-                walks = eulerian_walks(np.repeat(codes[:, 0], R), np.concatenate(o))
+                orders = np.concatenate([successor_orders(x, R, rng) for x, rng in zip(codes, rngs)])
+                walks = eulerian_walks(np.repeat(codes[:, 0], R), orders)
             refs.append(one_hot(walks.reshape(n, R, codes.shape[1])))
         return refs[0], refs[1]
 
@@ -558,13 +556,12 @@ class _ConvCut:
 
         groups, todo, m, length = {}, np.arange(len(starts)), self.first_candidates, self.lengths[b]
         n, R = c.shape[0], c.shape[1] - 1
+        rows = tf.reshape(c, (n * (1 + R), *c.shape[2:]))
         while len(todo) and m < length:
             if len(todo) == n * R:     # every path of every pair: no copies
-                ends_of = c[:, :1]
-                starts_of = c[:, 1:]
+                starts_of, ends_of = c[:, 1:], c[:, :1]
             else:
-                starts_of = tf.gather(tf.reshape(c, (n * (1 + R), *c.shape[2:])), starts[todo])[:, None]
-                ends_of = tf.gather(tf.reshape(c, (n * (1 + R), *c.shape[2:])), ends[todo])[:, None]
+                starts_of, ends_of = (tf.gather(rows, x[todo])[:, None] for x in (starts, ends))
             idx, first, slope, exact = self._candidates(starts_of, ends_of, np.int32(m), alpha, weights)
             exact = exact.numpy()
             if exact.all():
@@ -573,10 +570,9 @@ class _ConvCut:
                 groups[m] = (todo[exact], idx.numpy()[exact], first.numpy()[exact], slope.numpy()[exact])
             todo, m = todo[~exact], m * 4
         if len(todo):       # every position
-            flat = np.asarray(c).reshape(n * (1 + R), *c.shape[2:])
-            first = flat[starts[todo]]
+            first = np.asarray(rows)[starts[todo]]
             idx = np.broadcast_to(np.arange(length, dtype=np.int32), first.shape)
-            groups[length] = (todo, idx, first, flat[ends[todo]] - first)
+            groups[length] = (todo, idx, first, np.asarray(rows)[ends[todo]] - first)
         return groups
 
     def global_multipliers(self, inputs, references, alpha):

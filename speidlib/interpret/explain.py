@@ -13,7 +13,7 @@ import pandas as pd
 from speidlib import schema
 from speidlib.data.encode import BASES, one_hot
 from speidlib.data.jaspar import get_motif
-from speidlib.demo.synthetic import MOTIF_RELEASE
+from speidlib.demo.sites import planted_sites as demo_planted_sites
 from speidlib.interpret.contributions import dinucleotide_shuffle
 from speidlib.interpret.matching import tomtom_matches
 
@@ -122,44 +122,33 @@ def scramble_effect(score, enhancer_codes, promoter_codes, branch: str, start: i
     return out
 
 
-def site_masks(store, elements: pd.DataFrame, branch: str, rows) -> np.ndarray:
+def site_masks(store, copies: pd.DataFrame, branch: str, rows) -> np.ndarray:
     """shape=(n, W) bool: positions of the stored windows ``rows`` of a contributions store
-    (:class:`speidlib.interpret.contrib_store.ContributionStore`) inside a planted site of the
-    pair's element (the demo's ``elements.csv``)."""
-    key = elements.set_index(["chrom", "start", "end"])
-    width = {}
+    (:class:`speidlib.interpret.contrib_store.ContributionStore`) inside a planted copy of the
+    pair's element; ``copies``: :func:`speidlib.demo.sites.planted_sites` of the demo."""
+    spans = {el: g[["start", "end"]].to_numpy() for el, g in copies.groupby("element")}
     starts = store.read(branch, "window_start", rows)
-    w = store.windows[branch]
     p = store.pairs.iloc[rows]
-    mask = np.zeros((len(rows), w), bool)
+    mask = np.zeros((len(rows), store.windows[branch]), bool)
     for i, (chrom, s, e, ws) in enumerate(zip(p[schema.CHROM], p[f"{branch}_start"], p[f"{branch}_end"], starts)):
-        try:
-            el = key.loc[(chrom, int(s), int(e))]
-        except KeyError:
-            continue
-        el = el.iloc[0] if isinstance(el, pd.DataFrame) else el
-        if not isinstance(el["sites"], str) or not el["sites"]:
-            continue
-        if el["motif_id"] not in width:
-            width[el["motif_id"]] = get_motif(el["motif_id"], MOTIF_RELEASE).length
-        for site in el["sites"].split(";"):
-            pos = int(site.split(":")[0]) - int(ws)
-            mask[i, max(pos, 0):max(pos + width[el["motif_id"]], 0)] = True
+        for a, b in spans.get(f"{chrom}:{int(s)}-{int(e)}", ()):
+            mask[i, max(a - ws, 0):max(b - ws, 0)] = True
     return mask
 
 
-def site_enrichment(store, elements: pd.DataFrame, top: float = 0.01) -> dict:
-    """How much more often the ``top`` share of positions by |contribution| lies in planted sites
-    than window positions do, over a store's positive pairs.
+def site_enrichment(store, demo_dir, top: float = 0.01) -> dict:
+    """How much more often the ``top`` share of positions by |contribution| lies in the demo's
+    planted copies than window positions do, over a store's positive pairs.
 
     Returns branch -> {top_share, site_share, enrichment, n_pairs, n_top}.
     """
     rows = np.flatnonzero(store.pairs[schema.LABEL].to_numpy() == 1)
     if not len(rows):
         raise ValueError(f"{store.path} holds no positive pair: no planted sites to count")
+    copies = demo_planted_sites(demo_dir)
     out = {}
     for b in schema.BRANCHES:
-        mask = site_masks(store, elements, b, rows)
+        mask = site_masks(store, copies, b, rows)
         score = np.abs(store.read(b, "actual", rows))
         n_top = max(1, int(round(top * score.size)))
         cut = np.partition(score.ravel(), -n_top)[-n_top]
